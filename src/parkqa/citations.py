@@ -1,0 +1,106 @@
+"""Citations: which passage, section and source lines support each answer sentence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from parkqa.retrieval import Hit
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer, or a related passage when there is no answer."""
+
+    n: int
+    doc: str
+    title: str
+    section: str
+    lines: tuple[int, int]
+    text: str
+    score: float
+    highlights: tuple[tuple[int, int], ...] = ()
+    highlight_lines: tuple[tuple[int, int], ...] = ()
+    date: str | None = None
+    passage_id: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "doc": self.doc,
+            "title": self.title,
+            "section": self.section,
+            "lines": list(self.lines),
+            "text": self.text,
+            "score": round(self.score, 4),
+            "highlights": [list(span) for span in self.highlights],
+            "highlight_lines": [list(span) for span in self.highlight_lines],
+            "date": self.date,
+            "passage_id": self.passage_id,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What parkqa says to a question: the answer with its citations, or an abstention."""
+
+    question: str
+    answer: str
+    abstained: bool
+    citations: tuple[Citation, ...] = ()
+    related: tuple[Citation, ...] = ()
+    missing_terms: tuple[str, ...] = ()
+    question_type: str = "what"
+    resolved_question: str | None = None
+    notes: tuple[str, ...] = ()
+    mode: str = "extractive"
+    seconds: float = 0.0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [c.to_json() for c in self.citations],
+            "related": [c.to_json() for c in self.related],
+            "missing_terms": list(self.missing_terms),
+            "question_type": self.question_type,
+            "resolved_question": self.resolved_question,
+            "notes": list(self.notes),
+            "mode": self.mode,
+            "seconds": round(self.seconds, 4),
+        }
+        data.update(self.extras)
+        return data
+
+
+def cite(
+    hits: list[Hit],
+    chosen: dict[int, list[int]],
+    doc_path: callable = str,
+) -> tuple[Citation, ...]:
+    """Number the hits as citations: hits with chosen sentences first, in order of first use,
+    then the rest; chosen[i] lists the sentence indexes of hits[i] that the answer uses."""
+    order = list(chosen) + [i for i in range(len(hits)) if i not in chosen]
+    citations = []
+    for n, i in enumerate(order, start=1):
+        hit = hits[i]
+        passage = hit.passage
+        sentences = [passage.sentences[s] for s in sorted(chosen.get(i, []))]
+        citations.append(
+            Citation(
+                n=n,
+                doc=doc_path(passage.doc),
+                title=passage.title,
+                section=passage.section,
+                lines=(passage.line_start, passage.line_end),
+                text=passage.text,
+                score=hit.score,
+                highlights=tuple((s.start, s.end) for s in sentences),
+                highlight_lines=tuple((s.line_start, s.line_end) for s in sentences),
+                date=passage.date,
+                passage_id=passage.id,
+            )
+        )
+    return tuple(citations)

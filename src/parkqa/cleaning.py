@@ -1,0 +1,184 @@
+"""Turn hard-wrapped source lines into sections of clean text, keeping every character's line."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from collections.abc import Sequence
+
+SENTENCE_END = "。！？!?；;…"
+CLOSERS = "”’」』）)》】\"'"
+_PAIRS = ("“”", "「」", "『』", "（）", "()", "《》", "【】")
+_BREAKS_HEADING = re.compile(r"[，,。；;、！？!?]")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)、]\s*)")
+MAX_HEADING_CHARS = 40
+
+
+@dataclass(frozen=True)
+class Section:
+    """A run of clean text under one heading; lines[i] is the source line of text[i]."""
+
+    heading: str
+    text: str
+    lines: tuple[int, ...]
+
+
+def is_cjk(char: str) -> bool:
+    code = ord(char)
+    return (
+        0x3400 <= code <= 0x9FFF
+        or 0xF900 <= code <= 0xFAFF
+        or 0x3000 <= code <= 0x303F
+        or 0xFF00 <= code <= 0xFFEF
+        or 0x20000 <= code <= 0x2FFFF
+    )
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether text ends with sentence-final punctuation (closing quotes allowed after it)."""
+    stripped = text.rstrip().rstrip(CLOSERS)
+    if not stripped:
+        return False
+    last = stripped[-1]
+    return last in SENTENCE_END or last == "." or last == "：" or last == ":"
+
+
+def _balanced(text: str) -> bool:
+    return all(text.count(open_) == text.count(close) for open_, close in _PAIRS)
+
+
+def _looks_like_heading(line: str) -> bool:
+    text = line.strip()
+    return (
+        0 < len(text) <= MAX_HEADING_CHARS
+        and not ends_sentence(text)
+        and not _BREAKS_HEADING.search(text)
+        and not _LIST_ITEM.match(line)
+        and _balanced(text)
+    )
+
+
+def find_headings(lines: Sequence[str], known: frozenset[int] = frozenset()) -> set[int]:
+    """1-based numbers of the lines that are headings or captions rather than sentence text.
+
+    A heading is a short line without end punctuation that stands apart: a blank line,
+    the start, end punctuation or another heading before it, and a blank line, the end,
+    or an indented line after it.
+    """
+    headings = set(known)
+    count = len(lines)
+    for i, line in enumerate(lines):
+        number = i + 1
+        if number in headings or not _looks_like_heading(line):
+            continue
+        before = lines[i - 1] if i > 0 else ""
+        after = lines[i + 1] if i + 1 < count else ""
+        opens = not before.strip() or number - 1 in headings or ends_sentence(before)
+        closes = not after.strip() or after[:1].isspace() or i + 1 in known
+        if opens and closes:
+            headings.add(number)
+    return headings
+
+
+def _join(left: str, right: str) -> str:
+    """The separator for joining two wrapped pieces: none between CJK, a space between words."""
+    if not left or not right:
+        return ""
+    a, b = left[-1], right[0]
+    if is_cjk(a) or is_cjk(b) or a in "“‘" or b in "”’":
+        return ""
+    if a == "-" and len(left) > 1 and left[-2].isalpha() and b.islower():
+        return "\0"
+    return " "
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.chars: list[str] = []
+        self.lines: list[int] = []
+
+    def add(self, text: str, line: int) -> None:
+        self.chars.append(text)
+        self.lines.extend([line] * len(text))
+
+    def text(self) -> str:
+        return "".join(self.chars)
+
+
+def clean_lines(lines: Sequence[str], known_headings: frozenset[int] = frozenset()) -> list[Section]:
+    """Join wrapped lines into paragraphs, mend paragraphs broken at a column end,
+    and group them into sections under their headings."""
+    headings = find_headings(lines, known_headings)
+    paragraphs: list[tuple[str, str, list[int]]] = []  # (heading, text, lines)
+    heading = ""
+    current = _Builder()
+    current_heading = ""
+    open_paragraph = False
+    previous_blank = True
+    last_was_heading = False
+
+    def flush() -> None:
+        nonlocal current, open_paragraph
+        text = current.text()
+        if text.strip():
+            paragraphs.append((current_heading, text, current.lines))
+        current = _Builder()
+        open_paragraph = False
+
+    for i, raw in enumerate(lines):
+        number = i + 1
+        line = raw.strip()
+        if number in headings:
+            flush()
+            heading = line if not last_was_heading else line
+            last_was_heading = True
+            previous_blank = False
+            continue
+        if not line:
+            previous_blank = True
+            continue
+        starts_item = bool(_LIST_ITEM.match(raw))
+        if open_paragraph and (starts_item or (previous_blank and ends_sentence(current.text()))):
+            flush()
+        if open_paragraph and not previous_blank and raw[:1].isspace() and ends_sentence(
+            current.text()
+        ):
+            flush()
+        if not open_paragraph:
+            current_heading = heading
+            current.add(line, number)
+            open_paragraph = True
+        else:
+            sep = _join(current.text(), line)
+            if sep == "\0":
+                current.chars[-1] = current.chars[-1][:-1]
+                current.lines.pop()
+                sep = ""
+            current.add(sep, number - 1 if sep else number)
+            current.add(line, number)
+        previous_blank = False
+        last_was_heading = False
+        if ends_sentence(line) and starts_item:
+            flush()
+    flush()
+    return _group(paragraphs)
+
+
+def _group(paragraphs: list[tuple[str, str, list[int]]]) -> list[Section]:
+    sections: list[Section] = []
+    text: list[str] = []
+    line_map: list[int] = []
+    heading = None
+    for para_heading, para_text, para_lines in paragraphs:
+        if heading is not None and para_heading != heading:
+            sections.append(Section(heading, "".join(text), tuple(line_map)))
+            text, line_map = [], []
+        if text:
+            text.append("\n")
+            line_map.append(line_map[-1])
+        heading = para_heading
+        text.append(para_text)
+        line_map.extend(para_lines)
+    if text:
+        sections.append(Section(heading or "", "".join(text), tuple(line_map)))
+    return sections

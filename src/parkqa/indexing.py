@@ -1,0 +1,246 @@
+"""Bring the index up to date with the knowledge folder, embedding only what changed."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from parkqa.cleaning import clean_lines
+from parkqa.config import Config
+from parkqa.documents import SUPPORTED_SUFFIXES, content_hash, knowledge_files, read_document
+from parkqa.encoders import Encoder, Progress
+from parkqa.errors import ConfigError, DocumentError, IndexCorruptError
+from parkqa.keywords import TOKENIZER_VERSION, KeywordIndex, tokenize
+from parkqa.passages import Passage, make_passages
+from parkqa.store import index_lock, load_index, read_manifest, write_generation
+from parkqa.vectors import all_vectors, build_vector_index
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What an index update did."""
+
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    passages: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+    rebuilt_because: str | None = None
+    written: bool = False
+
+    def summary(self) -> str:
+        parts = [
+            f"{len(self.added)} added",
+            f"{len(self.changed)} changed",
+            f"{len(self.removed)} removed",
+            f"{len(self.unchanged)} unchanged",
+        ]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped")
+        text = (
+            f"documents: {', '.join(parts)}; passages: {self.passages} "
+            f"({self.embedded} embedded); {self.seconds:.1f} s"
+        )
+        if not self.written:
+            text += "; index already up to date"
+        return text
+
+
+def index_settings(config: Config, encoder: Encoder) -> dict[str, Any]:
+    """The settings an index depends on: a change to any of them needs a full rebuild."""
+    return {
+        "encoder": {"name": encoder.name, "dimension": int(encoder.dimension)},
+        "chunking": dataclasses.asdict(config.chunking),
+        "keywords": {"tokenizer": TOKENIZER_VERSION},
+        "vector_index": config.retrieval.vector_index,
+    }
+
+
+def _rebuild_reason(manifest: dict[str, Any], settings: dict[str, Any]) -> str | None:
+    old_encoder = manifest.get("encoder", {}).get("name")
+    if old_encoder != settings["encoder"]["name"]:
+        return f"the encoder changed from {old_encoder} to {settings['encoder']['name']}"
+    if manifest.get("encoder") != settings["encoder"]:
+        return "the encoder's dimension changed"
+    if manifest.get("chunking") != settings["chunking"]:
+        return "the chunking settings changed"
+    if manifest.get("keywords") != settings["keywords"]:
+        return "the keyword tokenizer changed"
+    if manifest.get("vector_index") != settings["vector_index"]:
+        return "the vector index type changed"
+    return None
+
+
+def update_index(
+    config: Config,
+    encoder: Encoder,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    wait: float = 0.0,
+) -> IndexReport:
+    """Index new and changed documents, drop deleted ones, and commit a new generation.
+
+    With rebuild=True (or when the encoder or chunking settings changed) every
+    document is read and embedded again.
+    """
+    started = time.perf_counter()
+    knowledge_dir = config.knowledge_dir
+    if not knowledge_dir.is_dir():
+        raise ConfigError(
+            f"knowledge folder not found: {knowledge_dir}; create it and put documents in it, "
+            "or set knowledge_dir in the config"
+        )
+    with index_lock(config.index_dir, wait=wait):
+        settings = index_settings(config, encoder)
+        reason = "--rebuild was asked for" if rebuild else None
+        old_passages: dict[str, list[Passage]] = {}
+        old_vectors: dict[str, np.ndarray] = {}
+        manifest = None
+        if not rebuild:
+            try:
+                manifest = read_manifest(config.index_dir)
+            except IndexCorruptError as exc:
+                reason = f"the previous index is damaged ({exc})"
+            if manifest is not None:
+                reason = _rebuild_reason(manifest, settings)
+            if manifest is not None and reason is None:
+                try:
+                    old_passages, old_vectors = _previous(config.index_dir)
+                except IndexCorruptError as exc:
+                    reason = f"the previous index is damaged ({str(exc).split(';')[0]})"
+                    manifest = None
+        if reason:
+            manifest, old_passages, old_vectors = None, {}, {}
+            logger.info("full rebuild: %s", reason)
+        old_docs: dict[str, Any] = (manifest or {}).get("documents", {})
+
+        files = knowledge_files(knowledge_dir)
+        documents: dict[str, dict[str, Any]] = {}
+        passages_by_doc: dict[str, list[Passage]] = {}
+        added, changed, unchanged, skipped, warnings = [], [], [], [], []
+        fresh: list[Passage] = []
+        for path in files:
+            doc = config.relative(path)
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                skipped.append(doc)
+                warnings.append(
+                    f"{doc}: unsupported file type '{path.suffix or '(none)'}'; skipped "
+                    f"(supported: {', '.join(SUPPORTED_SUFFIXES)})"
+                )
+                continue
+            try:
+                digest = content_hash(path)
+            except OSError as exc:
+                skipped.append(doc)
+                warnings.append(f"{doc}: cannot be read ({exc.strerror}); skipped")
+                continue
+            previous = old_docs.get(doc)
+            if previous and previous.get("hash") == digest and doc in old_passages:
+                documents[doc] = previous
+                passages_by_doc[doc] = old_passages[doc]
+                unchanged.append(doc)
+                continue
+            try:
+                passages, record = _read_passages(path, doc, digest, config)
+            except DocumentError as exc:
+                skipped.append(doc)
+                warnings.append(f"{exc}; skipped")
+                continue
+            documents[doc] = record
+            passages_by_doc[doc] = passages
+            fresh.extend(passages)
+            (changed if previous else added).append(doc)
+        removed = sorted(
+            doc for doc in old_docs if doc not in documents
+        )
+        for message in warnings:
+            logger.warning(message)
+
+        all_passages = [p for doc in sorted(passages_by_doc) for p in passages_by_doc[doc]]
+        if manifest is not None and not fresh and not removed:
+            return IndexReport(
+                unchanged=tuple(unchanged), skipped=tuple(skipped), warnings=tuple(warnings),
+                passages=len(all_passages), seconds=time.perf_counter() - started,
+            )
+        new_vectors = encoder.encode(
+            [p.embedding_text() for p in fresh], batch_size=config.embedding.batch_size,
+            progress=progress,
+        )
+        by_id = dict(old_vectors)
+        by_id.update(zip((p.id for p in fresh), new_vectors))
+        dimension = int(encoder.dimension)
+        matrix = (
+            np.stack([by_id[p.id] for p in all_passages])
+            if all_passages
+            else np.zeros((0, dimension), dtype=np.float32)
+        )
+        vectors = build_vector_index(matrix, dimension, config.retrieval)
+        keywords = KeywordIndex.build([_keyword_tokens(p) for p in all_passages])
+        new_manifest = {
+            **settings,
+            "documents": documents,
+            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        write_generation(config.index_dir, new_manifest, all_passages, vectors, keywords)
+        return IndexReport(
+            added=tuple(added), changed=tuple(changed), removed=tuple(removed),
+            unchanged=tuple(unchanged), skipped=tuple(skipped), warnings=tuple(warnings),
+            passages=len(all_passages), embedded=len(fresh),
+            seconds=time.perf_counter() - started, rebuilt_because=reason, written=True,
+        )
+
+
+def _keyword_tokens(passage: Passage) -> list[str]:
+    return tokenize(f"{passage.title}\n{passage.section}\n{passage.text}")
+
+
+def _previous(directory: Path) -> tuple[dict[str, list[Passage]], dict[str, np.ndarray]]:
+    loaded = load_index(directory)
+    vectors = all_vectors(loaded.vectors)
+    by_doc: dict[str, list[Passage]] = {}
+    by_id: dict[str, np.ndarray] = {}
+    for row, passage in enumerate(loaded.passages):
+        by_doc.setdefault(passage.doc, []).append(passage)
+        by_id[passage.id] = vectors[row]
+    return by_doc, by_id
+
+
+def _read_passages(
+    path: Path, doc: str, digest: str, config: Config
+) -> tuple[list[Passage], dict[str, Any]]:
+    source = read_document(path)
+    sections = clean_lines(source.lines, source.heading_lines)
+    passages = make_passages(
+        sections,
+        doc=doc,
+        title=source.title,
+        max_chars=config.chunking.max_chars,
+        overlap_sentences=config.chunking.overlap_sentences,
+        date=source.date,
+        tags=source.tags,
+    )
+    if not passages:
+        raise DocumentError(f"{doc}: no text found")
+    record = {
+        "hash": digest,
+        "title": source.title,
+        "date": source.date,
+        "source": source.source,
+        "tags": list(source.tags),
+        "encoding": source.encoding,
+        "passages": [p.id for p in passages],
+    }
+    return passages, record

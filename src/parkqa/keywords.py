@@ -1,0 +1,143 @@
+"""Keyword search for Chinese and Latin text: character n-gram tokens and a BM25 index."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+TOKENIZER_VERSION = "cjk-uni-bigram+latin-1"
+_RUN = re.compile(
+    r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+"
+    r"|\d+(?:[.,]\d+)*%?"
+    r"|[a-z][a-z0-9]*(?:[-'][a-z0-9]+)*"
+)
+ENGLISH_STOPWORDS = frozenset(
+    "a an the of in on at to for and or is are was were be been by with from as that this "
+    "what which who whom when where why how much many does do did it its into about than "
+    "there their they he she we you i me my our your has have had will would can could".split()
+)
+
+
+def normalize(text: str) -> str:
+    """Fold width and case so that Ｌ４ and l4 are the same token."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def tokenize(text: str) -> list[str]:
+    """Tokens for BM25: every CJK character and character bigram, Latin words and numbers."""
+    tokens: list[str] = []
+    for match in _RUN.finditer(normalize(text)):
+        run = match.group()
+        if _is_cjk(run[0]):
+            tokens.extend(run)
+            tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
+        elif run not in ENGLISH_STOPWORDS:
+            tokens.append(run)
+    return tokens
+
+
+def _is_cjk(char: str) -> bool:
+    return char >= "\u3400"
+
+
+@dataclass
+class KeywordIndex:
+    """BM25 over passages, stored as postings in numpy arrays (no pickle)."""
+
+    vocabulary: dict[str, int]
+    indptr: np.ndarray  # int64, len(vocabulary) + 1
+    rows: np.ndarray  # int32 passage rows, grouped by token
+    weights: np.ndarray  # float32 BM25 term weights
+    idf: np.ndarray  # float32 per token
+    count: int
+    k1: float = 1.2
+    b: float = 0.75
+
+    @classmethod
+    def build(cls, documents: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> KeywordIndex:
+        """Index token lists; row i of the result scores documents[i]."""
+        count = len(documents)
+        lengths = np.array([len(tokens) for tokens in documents], dtype=np.float32)
+        average = float(lengths.mean()) if count else 1.0
+        postings: dict[str, list[tuple[int, int]]] = {}
+        for row, tokens in enumerate(documents):
+            for token, tf in Counter(tokens).items():
+                postings.setdefault(token, []).append((row, tf))
+        vocabulary = {token: i for i, token in enumerate(sorted(postings))}
+        indptr = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        rows_list: list[int] = []
+        weight_list: list[float] = []
+        idf = np.zeros(len(vocabulary), dtype=np.float32)
+        for token, i in vocabulary.items():
+            entries = postings[token]
+            df = len(entries)
+            idf[i] = math.log(1 + (count - df + 0.5) / (df + 0.5))
+            for row, tf in entries:
+                norm = k1 * (1 - b + b * lengths[row] / max(average, 1e-9))
+                rows_list.append(row)
+                weight_list.append(idf[i] * tf * (k1 + 1) / (tf + norm))
+            indptr[i + 1] = len(rows_list)
+        return cls(
+            vocabulary=vocabulary,
+            indptr=indptr,
+            rows=np.array(rows_list, dtype=np.int32),
+            weights=np.array(weight_list, dtype=np.float32),
+            idf=idf,
+            count=count,
+            k1=k1,
+            b=b,
+        )
+
+    def scores(self, tokens: Iterable[str], mask: np.ndarray | None = None) -> np.ndarray:
+        """BM25 score of every passage for the query tokens (repeats count once)."""
+        result = np.zeros(self.count, dtype=np.float32)
+        for token in set(tokens):
+            i = self.vocabulary.get(token)
+            if i is None:
+                continue
+            lo, hi = self.indptr[i], self.indptr[i + 1]
+            result[self.rows[lo:hi]] += self.weights[lo:hi]
+        if mask is not None:
+            result[~mask] = 0.0
+        return result
+
+    def token_idf(self, token: str) -> float | None:
+        """The token's inverse document frequency, or None if no passage contains it."""
+        i = self.vocabulary.get(token)
+        return None if i is None else float(self.idf[i])
+
+    @property
+    def max_idf(self) -> float:
+        return math.log(1 + (self.count + 0.5) / 0.5)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"indptr": self.indptr, "rows": self.rows, "weights": self.weights, "idf": self.idf}
+
+    def meta(self) -> dict:
+        return {
+            "tokenizer": TOKENIZER_VERSION,
+            "count": self.count,
+            "k1": self.k1,
+            "b": self.b,
+            "vocabulary": list(self.vocabulary),
+        }
+
+    @classmethod
+    def from_arrays(cls, meta: dict, arrays: dict[str, np.ndarray]) -> KeywordIndex:
+        vocabulary = {token: i for i, token in enumerate(meta["vocabulary"])}
+        return cls(
+            vocabulary=vocabulary,
+            indptr=arrays["indptr"],
+            rows=arrays["rows"],
+            weights=arrays["weights"],
+            idf=arrays["idf"],
+            count=int(meta["count"]),
+            k1=float(meta["k1"]),
+            b=float(meta["b"]),
+        )

@@ -1,0 +1,246 @@
+"""The library's front door: a knowledge base that indexes its documents and answers questions."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from parkqa.citations import Answer, Citation, cite
+from parkqa.config import Config, load_config
+from parkqa.documents import SUPPORTED_SUFFIXES, read_document
+from parkqa.encoders import Encoder, Progress, make_encoder
+from parkqa.errors import DocumentError, IndexMissingError, UploadError
+from parkqa.indexing import IndexReport, update_index
+from parkqa.answering import assess_support, choose_sentences, should_abstain
+from parkqa.questions import clean_question, question_type, resolve_follow_up
+from parkqa.retrieval import Filters, Hit, search
+from parkqa.store import LoadedIndex, load_index, read_manifest_quietly
+
+logger = logging.getLogger(__name__)
+
+
+class KnowledgeBase:
+    """Documents in a knowledge folder, their index, and question answering over them.
+
+    The encoder and the index are loaded on first use; the index is reloaded when a
+    newer generation has been committed, so answers switch to it once it is complete.
+    """
+
+    def __init__(self, config: Config, encoder: Encoder | None = None) -> None:
+        self.config = config
+        self._encoder = encoder
+        self._index: LoadedIndex | None = None
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, config_path: str | os.PathLike | None = None) -> KnowledgeBase:
+        """Open the knowledge base a config file describes (default: ./parkqa.yaml or $PARKQA_CONFIG)."""
+        return cls(load_config(config_path))
+
+    @property
+    def encoder(self) -> Encoder:
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = make_encoder(self.config.embedding)
+            return self._encoder
+
+    def index(self) -> LoadedIndex:
+        """The newest committed index (raises IndexMissingError if none was built)."""
+        manifest = read_manifest_quietly(self.config.index_dir)
+        current = self._index
+        if current is not None and manifest is not None and manifest.get("generation") == current.generation:
+            return current
+        with self._lock:
+            if self._index is None or manifest is None or manifest.get("generation") != self._index.generation:
+                self._index = load_index(self.config.index_dir)
+            return self._index
+
+    def has_index(self) -> bool:
+        return (self.config.index_dir / "manifest.json").exists()
+
+    def update(self, rebuild: bool = False, progress: Progress | None = None, wait: float = 0.0) -> IndexReport:
+        """Bring the index up to date with the knowledge folder (incrementally unless rebuild)."""
+        report = update_index(self.config, self.encoder, rebuild=rebuild, progress=progress, wait=wait)
+        return report
+
+    def add(self, paths: Sequence[str | os.PathLike], progress: Progress | None = None) -> tuple[list[Path], IndexReport]:
+        """Copy documents into the knowledge folder and update the index."""
+        copied = [self.store_document(Path(p)) for p in paths]
+        return copied, self.update(progress=progress)
+
+    def store_document(self, source: Path, name: str | None = None, max_bytes: int | None = None) -> Path:
+        """Check a document and copy it into the knowledge folder under a safe name."""
+        if not source.is_file():
+            raise UploadError(f"{source}: no such file")
+        name = safe_filename(name or source.name)
+        suffix = Path(name).suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            raise UploadError(
+                f"{name}: unsupported file type '{suffix or '(none)'}'; "
+                f"supported: {', '.join(SUPPORTED_SUFFIXES)}"
+            )
+        size = source.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise UploadError(
+                f"{name}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB upload limit"
+            )
+        try:
+            read_document(source)
+        except DocumentError as exc:
+            raise UploadError(str(exc).replace(str(source), name)) from None
+        knowledge = self.config.knowledge_dir
+        knowledge.mkdir(parents=True, exist_ok=True)
+        target = (knowledge / name).resolve()
+        if target.parent != knowledge.resolve():
+            raise UploadError(f"{name}: not a plain file name")
+        if target.exists() and target.read_bytes() != source.read_bytes():
+            stem, ext = os.path.splitext(name)
+            n = 2
+            while (knowledge / f"{stem}-{n}{ext}").exists():
+                n += 1
+            target = knowledge / f"{stem}-{n}{ext}"
+        tmp = target.with_name(f".{target.name}.part")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+        return target
+
+    def ensure_index(self, progress: Progress | None = None) -> IndexReport | None:
+        """Build the index if none exists yet."""
+        if self.has_index():
+            return None
+        return self.update(progress=progress, wait=600)
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[str] = (),
+        k: int | None = None,
+        filters: Filters | None = None,
+    ) -> Answer:
+        """Answer a question from the knowledge base, with citations, or abstain."""
+        started = time.perf_counter()
+        cfg = self.config
+        text, notes = clean_question(question, cfg.answer.max_question_chars)
+        history = [clean_question(h, cfg.answer.max_question_chars)[0] for h in history if h and h.strip()]
+        resolved = resolve_follow_up(text, history)
+        index = self.index()
+        k = k or cfg.retrieval.top_k
+        vector = self.encoder.encode([resolved])[0]
+        hits = search(index, vector, resolved, cfg.retrieval, max(k, 3), filters)
+        kind = question_type(resolved)
+        support = assess_support(resolved, hits, index.keywords)
+        extras = {
+            "support": {
+                "coverage": round(support.coverage, 3),
+                "missing_share": round(support.missing_share, 3),
+                "agree": support.agree,
+                "dense": round(support.dense, 3),
+            }
+        }
+        relative = self._doc_path
+        if not hits or should_abstain(support, cfg.answer.min_coverage, cfg.answer.min_dense):
+            related = cite(hits[:3], {}, relative)
+            return Answer(
+                question=text,
+                answer=no_answer_message(text, support.missing_terms, bool(filters)),
+                abstained=True,
+                related=related,
+                missing_terms=support.missing_terms,
+                question_type=kind,
+                resolved_question=resolved if resolved != text else None,
+                notes=tuple(notes),
+                seconds=time.perf_counter() - started,
+                extras=extras,
+            )
+        chosen = choose_sentences(resolved, kind, hits, index.keywords, cfg.answer.max_sentences)
+        citations = cite(hits[:k] if len(hits) >= k else hits, _limit(chosen, k), relative)
+        answer_text = _compose(citations)
+        answer = Answer(
+            question=text,
+            answer=answer_text,
+            abstained=False,
+            citations=citations,
+            question_type=kind,
+            resolved_question=resolved if resolved != text else None,
+            notes=tuple(notes),
+            seconds=time.perf_counter() - started,
+            extras=extras,
+        )
+        if cfg.generation.endpoint:
+            from parkqa.generation import generate_answer
+
+            answer = generate_answer(answer, hits[:k], cfg.generation)
+        return answer
+
+    def _doc_path(self, doc: str) -> str:
+        return doc
+
+    def documents(self) -> list[dict[str, Any]]:
+        """The indexed documents: path, title, date, tags and passage count."""
+        try:
+            manifest = self.index().manifest
+        except IndexMissingError:
+            return []
+        return [
+            {
+                "doc": doc,
+                "title": record.get("title", ""),
+                "date": record.get("date"),
+                "tags": record.get("tags", []),
+                "passages": len(record.get("passages", [])),
+            }
+            for doc, record in sorted(manifest["documents"].items())
+        ]
+
+    def stats(self) -> dict[str, Any]:
+        """Documents, passages, when the index was built and with which encoder."""
+        manifest = self.index().manifest
+        return {
+            "documents": len(manifest["documents"]),
+            "passages": manifest["passages"],
+            "built_at": manifest.get("built_at"),
+            "encoder": manifest["encoder"]["name"],
+            "generation": manifest["generation"],
+        }
+
+
+def _limit(chosen: dict[int, list[int]], k: int) -> dict[int, list[int]]:
+    return {i: s for i, s in chosen.items() if i < k}
+
+
+def _compose(citations: tuple[Citation, ...]) -> str:
+    parts = []
+    for citation in citations:
+        for start, end in citation.highlights:
+            parts.append(f"{citation.text[start:end]} [{citation.n}]")
+    return " ".join(parts)
+
+
+def no_answer_message(question: str, missing: Sequence[str], filtered: bool = False) -> str:
+    """The plain "not in the knowledge base" answer, naming the missing term where there is one."""
+    chinese = bool(re.search(r"[\u3400-\u9fff]", question))
+    scope = ("（在所选的筛选范围内）" if chinese else " (within the chosen filters)") if filtered else ""
+    if missing:
+        term = missing[0]
+        if chinese:
+            return f"知识库中没有找到关于“{term}”的信息{scope}。"
+        return f"The knowledge base has no information about \"{term}\"{scope}."
+    if chinese:
+        return f"知识库中没有找到能回答这个问题的内容{scope}。"
+    return f"The knowledge base has nothing that answers this question{scope}."
+
+
+def safe_filename(name: str) -> str:
+    """A file name with no folders, no hidden prefix and no characters that could escape knowledge/."""
+    name = Path(name.replace("\\", "/")).name
+    name = re.sub(r"[\x00-\x1f<>:\"|?*/]", "_", name).strip(" .")
+    if not name or name.startswith("."):
+        name = "document" + (name if name.startswith(".") else "")
+    return name[:150]

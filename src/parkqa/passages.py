@@ -1,0 +1,191 @@
+"""Split clean text into sentences and pack them into passages that cite their source lines."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from parkqa.cleaning import CLOSERS, Section
+
+_HARD_END = "。！？!?；;…"
+_SOFT_BREAK = re.compile(r"[，,、：:]")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a passage: offsets into the passage text and its source line span."""
+
+    start: int
+    end: int
+    line_start: int
+    line_end: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A piece of one document that can be retrieved and cited."""
+
+    id: str
+    doc: str
+    title: str
+    section: str
+    line_start: int
+    line_end: int
+    char_start: int
+    char_end: int
+    text: str
+    sentences: tuple[Sentence, ...] = field(default=())
+    date: str | None = None
+    tags: tuple[str, ...] = ()
+
+    def embedding_text(self) -> str:
+        """What is embedded: the passage with its title and section as context."""
+        context = " / ".join(part for part in (self.title, self.section) if part)
+        return f"{context}\n{self.text}" if context else self.text
+
+    def sentence_text(self, sentence: Sentence) -> str:
+        return self.text[sentence.start : sentence.end]
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of text, split on Chinese and Latin end punctuation.
+
+    Numbers such as 244.7 are not split; a newline always ends a sentence.
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    i = 0
+    n = len(text)
+    while i < n:
+        char = text[i]
+        end = None
+        if char in _HARD_END:
+            end = i + 1
+            while end < n and (text[end] in _HARD_END or text[end] in CLOSERS):
+                end += 1
+        elif char == "." and (i + 1 == n or text[i + 1].isspace()) and not _is_abbreviation(text, i):
+            end = i + 1
+            while end < n and text[end] in CLOSERS:
+                end += 1
+        elif char == "\n":
+            end = i
+        if end is not None:
+            _add_span(text, start, end, spans)
+            start = end
+            i = end if end > i else i + 1
+            continue
+        i += 1
+    _add_span(text, start, n, spans)
+    return spans
+
+
+def _is_abbreviation(text: str, i: int) -> bool:
+    word = re.search(r"(\w+)$", text[max(0, i - 6) : i])
+    return bool(word) and word.group(1).lower() in {"mr", "mrs", "dr", "no", "vs", "e.g", "i.e", "etc"}
+
+
+def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if start < end:
+        spans.append((start, end))
+
+
+def _fit(text: str, span: tuple[int, int], max_chars: int) -> list[tuple[int, int]]:
+    """Cut a sentence longer than max_chars at commas, or hard at max_chars."""
+    start, end = span
+    if end - start <= max_chars:
+        return [span]
+    pieces = []
+    while end - start > max_chars:
+        window = text[start : start + max_chars]
+        cuts = [m.end() for m in _SOFT_BREAK.finditer(window) if m.end() > max_chars // 3]
+        cut = start + (cuts[-1] if cuts else max_chars)
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, end))
+    return pieces
+
+
+def make_passages(
+    sections: list[Section],
+    doc: str,
+    title: str,
+    max_chars: int = 300,
+    overlap_sentences: int = 1,
+    date: str | None = None,
+    tags: tuple[str, ...] = (),
+) -> list[Passage]:
+    """Pack each section's sentences into passages of at most max_chars characters,
+    repeating the last overlap_sentences sentences at the start of the next passage."""
+    passages: list[Passage] = []
+    offset = 0
+    seen: dict[str, int] = {}
+    for section in sections:
+        spans = [
+            piece
+            for span in split_sentences(section.text)
+            for piece in _fit(section.text, span, max_chars)
+        ]
+        for group in _pack(spans, max_chars, overlap_sentences):
+            passage = _passage(section, group, doc, title, offset, seen, date, tags)
+            passages.append(passage)
+        offset += len(section.text) + 1
+    return passages
+
+
+def _pack(
+    spans: list[tuple[int, int]], max_chars: int, overlap: int
+) -> list[list[tuple[int, int]]]:
+    groups: list[list[tuple[int, int]]] = []
+    i = 0
+    while i < len(spans):
+        group = [spans[i]]
+        j = i + 1
+        while j < len(spans) and spans[j][1] - group[0][0] <= max_chars:
+            group.append(spans[j])
+            j += 1
+        groups.append(group)
+        if j >= len(spans):
+            break
+        i = max(j - overlap, i + 1)
+    return groups
+
+
+def _passage(
+    section: Section,
+    group: list[tuple[int, int]],
+    doc: str,
+    title: str,
+    offset: int,
+    seen: dict[str, int],
+    date: str | None,
+    tags: tuple[str, ...],
+) -> Passage:
+    start, end = group[0][0], group[-1][1]
+    text = section.text[start:end]
+    sentences = tuple(
+        Sentence(s - start, e - start, section.lines[s], section.lines[e - 1]) for s, e in group
+    )
+    key = f"{doc}\0{section.heading}\0{text}"
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    seen[digest] = seen.get(digest, 0) + 1
+    if seen[digest] > 1:
+        digest = hashlib.sha256(f"{key}\0{seen[digest]}".encode()).hexdigest()[:16]
+    return Passage(
+        id=digest,
+        doc=doc,
+        title=title,
+        section=section.heading,
+        line_start=min(section.lines[start:end]),
+        line_end=max(section.lines[start:end]),
+        char_start=offset + start,
+        char_end=offset + end,
+        text=text,
+        sentences=sentences,
+        date=date,
+        tags=tags,
+    )

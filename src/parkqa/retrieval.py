@@ -1,0 +1,144 @@
+"""Score passages for a question: keyword (BM25) and dense (FAISS) candidates, fused and
+reranked by the best-matching sentence in each passage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from collections.abc import Sequence
+
+import numpy as np
+
+from parkqa.config import RetrievalConfig
+from parkqa.keywords import KeywordIndex, tokenize
+from parkqa.passages import Passage
+from parkqa.store import LoadedIndex
+from parkqa.vectors import search_vectors
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrict retrieval to documents with any of these tags and/or dates in a range."""
+
+    tags: tuple[str, ...] = ()
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.tags or self.date_from or self.date_to)
+
+    def allows(self, passage: Passage) -> bool:
+        if self.tags and not set(self.tags) & set(passage.tags):
+            return False
+        if self.date_from or self.date_to:
+            if not passage.date:
+                return False
+            if self.date_from and passage.date[: len(self.date_from)] < self.date_from:
+                return False
+            if self.date_to and passage.date[: len(self.date_to)] > self.date_to:
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage with the scores that ranked it."""
+
+    passage: Passage
+    row: int
+    score: float
+    keyword: float
+    dense: float
+    evidence: float
+
+
+def sentence_evidence(
+    passage: Passage, query_weights: dict[str, float]
+) -> list[float]:
+    """For each sentence, the IDF-weighted share of the question's tokens it contains."""
+    total = sum(query_weights.values()) or 1.0
+    shares = []
+    for sentence in passage.sentences:
+        tokens = set(tokenize(passage.sentence_text(sentence)))
+        shares.append(sum(w for t, w in query_weights.items() if t in tokens) / total)
+    return shares
+
+
+def query_weights(tokens: Sequence[str], keywords: KeywordIndex) -> dict[str, float]:
+    """IDF of each distinct question token that the knowledge base contains."""
+    weights = {}
+    for token in set(tokens):
+        idf = keywords.token_idf(token)
+        if idf is not None:
+            weights[token] = idf
+    return weights
+
+
+def fuse(
+    keyword: np.ndarray, dense: np.ndarray, config: RetrievalConfig
+) -> np.ndarray:
+    """Score-normalised weighted fusion: BM25 scaled by its best score, cosine by the candidates' range."""
+    top = float(keyword.max()) if len(keyword) else 0.0
+    keyword_part = keyword / top if top > 0 else np.zeros_like(keyword)
+    if len(dense):
+        low, high = float(dense.min()), float(dense.max())
+        dense_part = (dense - low) / (high - low) if high > low else np.ones_like(dense)
+    else:
+        dense_part = dense
+    return config.keyword_weight * keyword_part + config.dense_weight * dense_part
+
+
+def search(
+    index: LoadedIndex,
+    query_vector: np.ndarray,
+    query: str,
+    config: RetrievalConfig,
+    k: int,
+    filters: Filters | None = None,
+    allowed: np.ndarray | None = None,
+) -> list[Hit]:
+    """The k best passages for a question, best first."""
+    count = len(index.passages)
+    if count == 0:
+        return []
+    if filters:
+        allowed = np.array([filters.allows(p) for p in index.passages], dtype=bool)
+        if not allowed.any():
+            return []
+    tokens = tokenize(query)
+    keyword_scores = index.keywords.scores(tokens, mask=allowed)
+    width = min(config.candidates, count)
+    keyword_rows = np.argpartition(-keyword_scores, width - 1)[:width] if width < count else np.arange(count)
+    keyword_rows = keyword_rows[keyword_scores[keyword_rows] > 0]
+    dense_scores, dense_rows = search_vectors(index.vectors, query_vector, width, allowed)
+    rows = np.unique(np.concatenate([keyword_rows, dense_rows])).astype(np.int64)
+    if len(rows) == 0:
+        return []
+    dense_by_row = dict(zip(dense_rows.tolist(), dense_scores.tolist()))
+    missing = [r for r in rows.tolist() if r not in dense_by_row]
+    if missing:
+        stored = np.stack([index.vectors.reconstruct(int(r)) for r in missing])
+        dense_by_row.update(zip(missing, (stored @ query_vector.reshape(-1)).tolist()))
+    dense = np.array([dense_by_row[r] for r in rows.tolist()], dtype=np.float32)
+    keyword = keyword_scores[rows]
+    fused = fuse(keyword, dense, config)
+
+    rerank = min(len(rows), max(k, 20))
+    order = np.argsort(-fused, kind="stable")[:rerank]
+    weights = query_weights(tokens, index.keywords)
+    hits = []
+    for i in order:
+        passage = index.passages[int(rows[i])]
+        shares = sentence_evidence(passage, weights)
+        evidence = max(shares) if shares else 0.0
+        hits.append(
+            Hit(
+                passage=passage,
+                row=int(rows[i]),
+                score=float(fused[i] + config.evidence_weight * evidence),
+                keyword=float(keyword[i]),
+                dense=float(dense[i]),
+                evidence=evidence,
+            )
+        )
+    hits.sort(key=lambda hit: -hit.score)
+    return hits[:k]

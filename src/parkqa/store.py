@@ -1,0 +1,282 @@
+"""The index folder on disk: a JSON manifest, passages as JSON Lines, a FAISS file and
+keyword postings. A new generation is written beside the old one and committed by
+atomically replacing manifest.json, so readers never see a half-written index."""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from parkqa.errors import IndexBusyError, IndexCorruptError, IndexMissingError, IndexWriteError
+from parkqa.keywords import KeywordIndex
+from parkqa.passages import Passage, Sentence
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+LOCK = ".lock"
+REBUILD_HINT = "rebuild it with: parkqa index --rebuild"
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    """An index read from disk, ready to search."""
+
+    directory: Path
+    manifest: dict[str, Any]
+    passages: tuple[Passage, ...]
+    vectors: Any  # a faiss.Index
+    keywords: KeywordIndex
+
+    @property
+    def generation(self) -> int:
+        return int(self.manifest["generation"])
+
+    @property
+    def encoder_name(self) -> str:
+        return self.manifest["encoder"]["name"]
+
+
+def passage_to_json(passage: Passage) -> dict[str, Any]:
+    return {
+        "id": passage.id,
+        "doc": passage.doc,
+        "title": passage.title,
+        "section": passage.section,
+        "lines": [passage.line_start, passage.line_end],
+        "chars": [passage.char_start, passage.char_end],
+        "date": passage.date,
+        "tags": list(passage.tags),
+        "sentences": [[s.start, s.end, s.line_start, s.line_end] for s in passage.sentences],
+        "text": passage.text,
+    }
+
+
+def passage_from_json(record: dict[str, Any]) -> Passage:
+    return Passage(
+        id=record["id"],
+        doc=record["doc"],
+        title=record["title"],
+        section=record["section"],
+        line_start=record["lines"][0],
+        line_end=record["lines"][1],
+        char_start=record["chars"][0],
+        char_end=record["chars"][1],
+        text=record["text"],
+        sentences=tuple(Sentence(*values) for values in record["sentences"]),
+        date=record.get("date"),
+        tags=tuple(record.get("tags") or ()),
+    )
+
+
+def read_manifest(directory: Path) -> dict[str, Any] | None:
+    """The committed manifest, or None when no index has been built."""
+    path = directory / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise IndexCorruptError(
+            f"index manifest {path} is unreadable ({type(exc).__name__}); {REBUILD_HINT}"
+        ) from None
+    required = {"format", "generation", "files", "encoder", "chunking", "documents", "passages"}
+    if not isinstance(manifest, dict) or not required <= manifest.keys():
+        raise IndexCorruptError(f"index manifest {path} is incomplete; {REBUILD_HINT}")
+    if manifest["format"] != FORMAT_VERSION:
+        raise IndexCorruptError(
+            f"index in {directory} has format {manifest['format']}, this parkqa reads "
+            f"{FORMAT_VERSION}; {REBUILD_HINT}"
+        )
+    return manifest
+
+
+def load_index(directory: Path) -> LoadedIndex:
+    """Read the committed index, checking that its parts agree with the manifest."""
+    for attempt in range(3):
+        manifest = read_manifest(directory)
+        if manifest is None:
+            raise IndexMissingError(f"no index in {directory} yet; build it with: parkqa index")
+        try:
+            return _load_generation(directory, manifest)
+        except FileNotFoundError:
+            if attempt == 2:
+                raise IndexCorruptError(
+                    f"index in {directory} is missing files named by its manifest; {REBUILD_HINT}"
+                ) from None
+            time.sleep(0.05)
+    raise AssertionError("unreachable")
+
+
+def _load_generation(directory: Path, manifest: dict[str, Any]) -> LoadedIndex:
+    import faiss
+
+    files = manifest["files"]
+    count = int(manifest["passages"])
+
+    def damaged(what: str) -> IndexCorruptError:
+        return IndexCorruptError(f"index in {directory} is damaged: {what}; {REBUILD_HINT}")
+
+    try:
+        with open(directory / files["passages"], encoding="utf-8") as handle:
+            passages = tuple(passage_from_json(json.loads(line)) for line in handle if line.strip())
+    except FileNotFoundError:
+        raise
+    except (ValueError, KeyError, TypeError, IndexError):
+        raise damaged("the passages file is not valid JSON Lines") from None
+    if len(passages) != count:
+        raise damaged(f"{len(passages)} passages on disk, the manifest says {count}")
+    try:
+        raw = np.fromfile(directory / files["vectors"], dtype=np.uint8)
+        vectors = faiss.deserialize_index(raw)
+    except FileNotFoundError:
+        raise
+    except (RuntimeError, ValueError, MemoryError):
+        raise damaged("the FAISS file is truncated or not a FAISS index") from None
+    if vectors.ntotal != count:
+        raise damaged(f"{vectors.ntotal} vectors for {count} passages")
+    if vectors.d != int(manifest["encoder"]["dimension"]):
+        raise damaged(f"vectors have {vectors.d} dimensions, the encoder {manifest['encoder']}")
+    try:
+        meta = json.loads((directory / files["vocabulary"]).read_text(encoding="utf-8"))
+        with np.load(directory / files["keywords"], allow_pickle=False) as arrays:
+            keywords = KeywordIndex.from_arrays(meta, {k: arrays[k] for k in arrays.files})
+    except FileNotFoundError:
+        raise
+    except (ValueError, KeyError, OSError, TypeError):
+        raise damaged("the keyword index is unreadable") from None
+    if keywords.count != count or len(keywords.indptr) != len(keywords.vocabulary) + 1:
+        raise damaged("the keyword index does not match the passages")
+    return LoadedIndex(directory, manifest, passages, vectors, keywords)
+
+
+@contextmanager
+def index_lock(directory: Path, wait: float = 0.0) -> Iterator[None]:
+    """Hold the index folder's lock; refuse (after waiting up to `wait` s) if another build holds it."""
+    import fcntl
+
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / LOCK
+    handle = open(path, "a+")
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "unknown"
+                    raise IndexBusyError(
+                        f"another parkqa is updating the index in {directory} (pid {holder}); "
+                        "wait for it to finish, then run again"
+                    ) from None
+                time.sleep(0.2)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def write_generation(
+    directory: Path,
+    manifest: dict[str, Any],
+    passages: list[Passage],
+    vectors: Any,
+    keywords: KeywordIndex,
+) -> None:
+    """Write a new generation beside the current one and commit it. Call with the lock held."""
+    import faiss
+
+    previous = read_manifest_quietly(directory)
+    generation = (int(previous["generation"]) + 1) if previous else 1
+    files = {
+        "passages": f"passages.{generation}.jsonl",
+        "vectors": f"vectors.{generation}.faiss",
+        "keywords": f"keywords.{generation}.npz",
+        "vocabulary": f"keywords.{generation}.json",
+    }
+    manifest = {**manifest, "format": FORMAT_VERSION, "generation": generation, "files": files}
+    manifest["passages"] = len(passages)
+    written: list[Path] = []
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        lines = "".join(
+            json.dumps(passage_to_json(p), ensure_ascii=False) + "\n" for p in passages
+        )
+        _write(directory / files["passages"], lines.encode("utf-8"), written)
+        _write(directory / files["vectors"], faiss.serialize_index(vectors).tobytes(), written)
+        path = directory / files["keywords"]
+        written.append(path)
+        with open(path, "wb") as handle:
+            np.savez(handle, **keywords.arrays())
+            handle.flush()
+            os.fsync(handle.fileno())
+        vocabulary = json.dumps(keywords.meta(), ensure_ascii=False)
+        _write(directory / files["vocabulary"], vocabulary.encode("utf-8"), written)
+        staged = directory / f"{MANIFEST}.{generation}.tmp"
+        _write(staged, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"), written)
+        os.replace(staged, directory / MANIFEST)
+        _fsync_dir(directory)
+    except OSError as exc:
+        for path in written:
+            path.unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise IndexWriteError(
+                f"disk full while writing the index in {directory}; free some space and run "
+                "again (the previous index is unchanged)"
+            ) from None
+        raise IndexWriteError(
+            f"cannot write the index in {directory}: {exc.strerror or exc}; "
+            "the previous index is unchanged"
+        ) from None
+    _remove_stale(directory, keep={generation, generation - 1})
+
+
+def read_manifest_quietly(directory: Path) -> dict[str, Any] | None:
+    """The manifest if it is readable; None if it is missing or damaged."""
+    try:
+        return read_manifest(directory)
+    except IndexCorruptError:
+        return None
+
+
+def _write(path: Path, data: bytes, written: list[Path]) -> None:
+    written.append(path)
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_stale(directory: Path, keep: set[int]) -> None:
+    for path in directory.iterdir():
+        parts = path.name.split(".")
+        if len(parts) >= 3 and parts[0] in {"passages", "vectors", "keywords", MANIFEST.split(".")[0]}:
+            number = parts[1] if parts[0] != "manifest" else parts[2]
+            if number.isdigit() and int(number) not in keep:
+                path.unlink(missing_ok=True)
+            elif parts[-1] == "tmp" and number.isdigit() and int(number) not in keep:
+                path.unlink(missing_ok=True)

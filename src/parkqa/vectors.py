@@ -1,0 +1,66 @@
+"""The FAISS vector index: exact inner product by default, HNSW or IVF when configured."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from parkqa.config import RetrievalConfig
+
+
+def build_vector_index(vectors: np.ndarray, dimension: int, config: RetrievalConfig):
+    """A FAISS index over normalised vectors; row i of vectors gets id i."""
+    import faiss
+
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, dimension)
+    count = len(vectors)
+    if config.vector_index == "hnsw":
+        index = faiss.IndexHNSWFlat(dimension, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efSearch = max(64, config.candidates)
+    elif config.vector_index == "ivf" and count >= 2 * config.ivf_lists:
+        quantizer = faiss.IndexFlatIP(dimension)
+        index = faiss.IndexIVFFlat(quantizer, dimension, config.ivf_lists, faiss.METRIC_INNER_PRODUCT)
+        index.train(vectors)
+        index.nprobe = max(1, config.ivf_lists // 8)
+    else:
+        index = faiss.IndexFlatIP(dimension)
+    if count:
+        index.add(vectors)
+    return index
+
+
+def all_vectors(index) -> np.ndarray:
+    """Every stored vector, in id order."""
+    import faiss
+
+    if index.ntotal == 0:
+        return np.zeros((0, index.d), dtype=np.float32)
+    if isinstance(index, faiss.IndexIVF):
+        index.make_direct_map()
+    return index.reconstruct_n(0, index.ntotal)
+
+
+def search_vectors(index, query: np.ndarray, k: int, allowed: np.ndarray | None = None):
+    """Top-k (scores, rows) for one normalised query vector, optionally among allowed rows only."""
+    import faiss
+
+    k = min(k, index.ntotal)
+    if k <= 0:
+        return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+    query = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
+    if allowed is None:
+        scores, rows = index.search(query, k)
+    else:
+        ids = np.flatnonzero(allowed).astype(np.int64)
+        if len(ids) == 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        selector = faiss.IDSelectorBatch(ids)
+        params = (
+            faiss.SearchParametersIVF(sel=selector)
+            if isinstance(index, faiss.IndexIVF)
+            else faiss.SearchParametersHNSW(sel=selector)
+            if isinstance(index, faiss.IndexHNSW)
+            else faiss.SearchParameters(sel=selector)
+        )
+        scores, rows = index.search(query, min(k, len(ids)), params=params)
+    keep = rows[0] >= 0
+    return scores[0][keep], rows[0][keep]
