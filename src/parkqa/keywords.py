@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections import Counter
 from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
 
@@ -63,31 +62,28 @@ class KeywordIndex:
     def build(cls, documents: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> KeywordIndex:
         """Index token lists; row i of the result scores documents[i]."""
         count = len(documents)
-        lengths = np.array([len(tokens) for tokens in documents], dtype=np.float32)
+        vocabulary: dict[str, int] = {}
+        ids = np.fromiter(
+            (vocabulary.setdefault(t, len(vocabulary)) for tokens in documents for t in tokens),
+            dtype=np.int64,
+        )
+        lengths = np.fromiter((len(tokens) for tokens in documents), dtype=np.int64, count=count)
+        rows = np.repeat(np.arange(count, dtype=np.int64), lengths)
+        pairs, tf = np.unique(ids * max(count, 1) + rows, return_counts=True)
+        token_ids, rows = pairs // max(count, 1), pairs % max(count, 1)
+        df = np.bincount(token_ids, minlength=len(vocabulary))
+        idf = np.log1p((count - df + 0.5) / (df + 0.5)).astype(np.float32)
         average = float(lengths.mean()) if count else 1.0
-        postings: dict[str, list[tuple[int, int]]] = {}
-        for row, tokens in enumerate(documents):
-            for token, tf in Counter(tokens).items():
-                postings.setdefault(token, []).append((row, tf))
-        vocabulary = {token: i for i, token in enumerate(sorted(postings))}
+        norm = k1 * (1 - b + b * lengths[rows] / max(average, 1e-9))
+        weights = idf[token_ids] * tf * (k1 + 1) / (tf + norm)
+        order = sorted(vocabulary, key=vocabulary.__getitem__)
         indptr = np.zeros(len(vocabulary) + 1, dtype=np.int64)
-        rows_list: list[int] = []
-        weight_list: list[float] = []
-        idf = np.zeros(len(vocabulary), dtype=np.float32)
-        for token, i in vocabulary.items():
-            entries = postings[token]
-            df = len(entries)
-            idf[i] = math.log(1 + (count - df + 0.5) / (df + 0.5))
-            for row, tf in entries:
-                norm = k1 * (1 - b + b * lengths[row] / max(average, 1e-9))
-                rows_list.append(row)
-                weight_list.append(idf[i] * tf * (k1 + 1) / (tf + norm))
-            indptr[i + 1] = len(rows_list)
+        np.cumsum(df, out=indptr[1:])
         return cls(
-            vocabulary=vocabulary,
+            vocabulary={token: i for i, token in enumerate(order)},
             indptr=indptr,
-            rows=np.array(rows_list, dtype=np.int32),
-            weights=np.array(weight_list, dtype=np.float32),
+            rows=rows.astype(np.int32),
+            weights=weights.astype(np.float32),
             idf=idf,
             count=count,
             k1=k1,

@@ -1,0 +1,5 @@
+import sys
+
+from parkqa.cli import main
+
+sys.exit(main())

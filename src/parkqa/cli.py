@@ -1,0 +1,263 @@
+"""The parkqa command: index, add, ask, eval and serve, each a thin call into the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from parkqa.errors import ParkQAError
+
+EXAMPLE = "阿里巴巴在永川投资了多少钱？"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="parkqa",
+        description="Answer questions about the park from the documents in knowledge/, "
+        "citing the passages (document, section and line span) each answer came from.",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="configuration file (default: $PARKQA_CONFIG, else ./parkqa.yaml)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    index = commands.add_parser(
+        "index",
+        help="update the index after documents were added, changed or deleted",
+        description="Bring the index up to date with the knowledge folder. Only new and changed "
+        "documents are embedded; deleted documents are removed from both indexes.",
+    )
+    index.add_argument("--rebuild", action="store_true", help="discard the index and build it from scratch")
+    index.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                       help="wait this long for another running update instead of refusing at once")
+    index.set_defaults(handler=cmd_index)
+
+    add = commands.add_parser(
+        "add",
+        help="copy documents into the knowledge folder and update the index",
+        description="Copy documents (.txt .md .pdf .docx .html) into the knowledge folder and update the index.",
+    )
+    add.add_argument("files", nargs="+", metavar="FILE", help="documents to add")
+    add.set_defaults(handler=cmd_add)
+
+    ask = commands.add_parser(
+        "ask",
+        help="answer questions, citing the passages",
+        description="Answer one or more questions. Use - to read one question per line from "
+        "standard input. The index is built first if there is none.",
+    )
+    ask.add_argument("questions", nargs="+", metavar="QUESTION", help=f'a question, e.g. "{EXAMPLE}", or -')
+    ask.add_argument("-k", type=_positive, default=None, metavar="N", help="number of sources to list (default: retrieval.top_k)")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question, one per line")
+    ask.add_argument("--tag", action="append", default=[], metavar="TAG", help="only documents with this tag (repeatable)")
+    ask.add_argument("--since", metavar="DATE", help="only documents dated on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD)")
+    ask.add_argument("--until", metavar="DATE", help="only documents dated on or before DATE")
+    ask.add_argument("--chat", action="store_true", help="treat the questions as one conversation (follow-ups use the earlier questions)")
+    ask.set_defaults(handler=cmd_ask)
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="score answers on a question file",
+        description="Score a question file (YAML, JSON Lines or SQuAD JSON such as CMRC 2018; each "
+        "entry: question and expected answer strings, or an empty list where no answer is right).",
+    )
+    evaluate.add_argument("file", metavar="FILE", help="question file")
+    evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
+    evaluate.add_argument("--limit", type=_positive, metavar="N", help="only the first N questions")
+    evaluate.set_defaults(handler=cmd_eval)
+
+    serve = commands.add_parser(
+        "serve",
+        help="start the chat page in a browser",
+        description="Start the Gradio chat page. It listens on 127.0.0.1 unless told otherwise; "
+        "another address needs server.username and server.password (or PARKQA_USERNAME/PARKQA_PASSWORD).",
+    )
+    serve.add_argument("--host", help="address to listen on (default: server.host, 127.0.0.1)")
+    serve.add_argument("--port", type=_positive, help="port (default: server.port, 7860)")
+    serve.set_defaults(handler=cmd_serve)
+
+    documents = commands.add_parser(
+        "docs", help="list the indexed documents", description="List the indexed documents with their titles, dates and passage counts."
+    )
+    documents.set_defaults(handler=cmd_docs)
+    return parser
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"'{value}' must be greater than 0")
+    return number
+
+
+def _date(value: str | None, option: str) -> str | None:
+    import re
+
+    if value is None:
+        return None
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+        raise ParkQAError(f"{option} '{value}' is not a date; use YYYY, YYYY-MM or YYYY-MM-DD")
+    return value
+
+
+def _open(args: argparse.Namespace):
+    from parkqa.knowledge_base import KnowledgeBase
+
+    return KnowledgeBase.open(args.config)
+
+
+def _progress(label: str) -> Callable[[int, int], None] | None:
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar: dict[str, tqdm] = {}
+
+    def update(done: int, total: int) -> None:
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=total, desc=label, unit="passage", file=sys.stderr, leave=False)
+        bar["bar"].n = done
+        bar["bar"].refresh()
+        if done >= total:
+            bar.pop("bar").close()
+
+    return update
+
+
+def _print_report(report) -> None:
+    if report.rebuilt_because:
+        print(f"full rebuild: {report.rebuilt_because}", file=sys.stderr)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for label, docs in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+        for doc in docs:
+            print(f"  {label:8} {doc}", file=sys.stderr)
+    print(report.summary(), file=sys.stderr)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    kb = _open(args)
+    report = kb.update(rebuild=args.rebuild, progress=_progress("embedding"), wait=args.wait)
+    _print_report(report)
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    kb = _open(args)
+    copied, report = kb.add(args.files, progress=_progress("embedding"))
+    for path in copied:
+        print(f"copied {kb.config.relative(path)}", file=sys.stderr)
+    _print_report(report)
+    return 0
+
+
+def _read_questions(items: Sequence[str]) -> list[str]:
+    questions = []
+    for item in items:
+        if item == "-":
+            questions.extend(line.strip() for line in sys.stdin if line.strip())
+        else:
+            questions.append(item)
+    return questions
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from parkqa.retrieval import Filters
+
+    questions = _read_questions(args.questions)
+    if not questions:
+        raise ParkQAError("no question given; pass a question or lines on standard input with -")
+    filters = Filters(tuple(args.tag), _date(args.since, "--since"), _date(args.until, "--until"))
+    kb = _open(args)
+    report = kb.ensure_index(progress=_progress("building the index"))
+    if report is not None:
+        _print_report(report)
+    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    history: list[str] = []
+    failed = 0
+    for question in questions:
+        try:
+            answer = kb.ask(question, history=history if args.chat else (), k=args.k, filters=filters or None)
+        except ParkQAError as exc:
+            if len(questions) == 1:
+                raise
+            failed += 1
+            if args.json:
+                print(json.dumps({"question": question, "error": str(exc)}, ensure_ascii=False))
+            else:
+                print(f"parkqa: error: {exc}", file=sys.stderr)
+            continue
+        history.append(question)
+        if args.json:
+            print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+        else:
+            from parkqa.render import render_answer
+
+            print(render_answer(answer, colour=colour, show_question=len(questions) > 1), flush=True)
+    return 1 if failed else 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from parkqa.evaluation import evaluate, load_questions
+
+    questions = load_questions(args.file)
+    if args.limit:
+        questions = questions[: args.limit]
+    if not questions:
+        raise ParkQAError(f"{args.file}: no questions found")
+    kb = _open(args)
+    report = kb.ensure_index(progress=_progress("building the index"))
+    if report is not None:
+        _print_report(report)
+    result = evaluate(questions, lambda q: kb.ask(q, k=5))
+    print(json.dumps(result.to_json()) if args.json else result.table())
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from parkqa.web import serve
+
+    kb = _open(args)
+    serve(kb, host=args.host or kb.config.server.host, port=args.port or kb.config.server.port)
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    kb = _open(args)
+    documents = kb.documents()
+    if not documents:
+        print("no documents indexed yet; run: parkqa index", file=sys.stderr)
+        return 0
+    for doc in documents:
+        print(f"{doc['doc']}\t{doc['title']}\t{doc['date'] or '-'}\t{doc['passages']} passages")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except ParkQAError as exc:
+        print(f"parkqa: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("parkqa: interrupted; the index is unchanged unless the update had finished", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
