@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-DEFAULT_SET = Path(__file__).resolve().parents[2] / "shared" / "data" / "cmrc2018" / "cmrc2018_trial.json"
+DEFAULT_SET = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "cmrc2018" / "cmrc2018_trial.json"
+)
 
 
 def write_knowledge_base(squad_path: Path, root: Path, model: str | None = None) -> Path:

@@ -1,6 +1,6 @@
 """Index the CMRC 2018 trial set: full build, then an incremental run after one document changed.
 
-    python bench/index_bench.py [--data PATH] [--runs 3]
+python bench/index_bench.py [--data PATH] [--runs 3]
 """
 
 from __future__ import annotations
@@ -20,8 +20,15 @@ from parkqa import KnowledgeBase, load_config  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DEFAULT_SET, help="SQuAD-format JSON (default: CMRC 2018 trial)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_SET,
+        help="SQuAD-format JSON (default: CMRC 2018 trial)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="repetitions; medians are reported")
     args = parser.parse_args()
 
@@ -36,16 +43,25 @@ def main() -> None:
             report = kb.update(rebuild=True)
             full.append(report.seconds)
             doc = sorted((Path(tmp) / "knowledge").glob("*.md"))[run]
-            doc.write_text(doc.read_text(encoding="utf-8") + f"\n新增的一句话，第{run}次修改。\n", encoding="utf-8")
+            doc.write_text(
+                doc.read_text(encoding="utf-8") + f"\n新增的一句话，第{run}次修改。\n",
+                encoding="utf-8",
+            )
             changed = kb.update()
             incremental.append(changed.seconds)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     full_s, inc_s = statistics.median(full), statistics.median(incremental)
-    print(f"documents            {report.passages and len(report.added) + len(report.changed) + len(report.unchanged)}")
+    print(
+        f"documents            {report.passages and len(report.added) + len(report.changed) + len(report.unchanged)}"
+    )
     print(f"passages             {report.passages}")
     print(f"encoder load         {load_seconds:.2f} s (once per process, not in the figures below)")
-    print(f"full build           {full_s:.2f} s (median of {args.runs}: {', '.join(f'{s:.2f}' for s in full)})")
-    print(f"incremental, 1 doc   {inc_s:.2f} s (median; {changed.embedded} passages embedded) = {inc_s / full_s:.1%} of full")
+    print(
+        f"full build           {full_s:.2f} s (median of {args.runs}: {', '.join(f'{s:.2f}' for s in full)})"
+    )
+    print(
+        f"incremental, 1 doc   {inc_s:.2f} s (median; {changed.embedded} passages embedded) = {inc_s / full_s:.1%} of full"
+    )
     print(f"peak memory          {peak_mb:.0f} MB")
 
 

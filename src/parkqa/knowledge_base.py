@@ -12,15 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from parkqa.answering import assess_support, choose_sentences, should_abstain
 from parkqa.citations import Answer, Citation, cite
 from parkqa.config import Config, load_config
 from parkqa.documents import SUPPORTED_SUFFIXES, read_document
 from parkqa.encoders import Encoder, Progress, make_encoder
 from parkqa.errors import DocumentError, IndexMissingError, UploadError
 from parkqa.indexing import IndexReport, update_index
-from parkqa.answering import assess_support, choose_sentences, should_abstain
 from parkqa.questions import clean_question, question_type, resolve_follow_up
-from parkqa.retrieval import Filters, Hit, search
+from parkqa.retrieval import Filters, search
 from parkqa.store import LoadedIndex, load_index, read_manifest_quietly
 
 logger = logging.getLogger(__name__)

@@ -3,14 +3,15 @@ reranked by the best-matching sentence in each passage."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from parkqa.config import RetrievalConfig
 from parkqa.keywords import KeywordIndex, tokenize
 from parkqa.passages import Passage
+from parkqa.questions import content_text
 from parkqa.store import LoadedIndex
 from parkqa.vectors import search_vectors
 
@@ -104,7 +105,7 @@ def search(
         allowed = np.array([filters.allows(p) for p in index.passages], dtype=bool)
         if not allowed.any():
             return []
-    tokens = tokenize(query)
+    tokens = tokenize(content_text(query)) or tokenize(query)
     keyword_scores = index.keywords.scores(tokens, mask=allowed)
     width = min(config.candidates, count)
     keyword_rows = np.argpartition(-keyword_scores, width - 1)[:width] if width < count else np.arange(count)

@@ -9,10 +9,11 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -276,7 +277,5 @@ def _remove_stale(directory: Path, keep: set[int]) -> None:
         parts = path.name.split(".")
         if len(parts) >= 3 and parts[0] in {"passages", "vectors", "keywords", MANIFEST.split(".")[0]}:
             number = parts[1] if parts[0] != "manifest" else parts[2]
-            if number.isdigit() and int(number) not in keep:
-                path.unlink(missing_ok=True)
-            elif parts[-1] == "tmp" and number.isdigit() and int(number) not in keep:
+            if number.isdigit() and int(number) not in keep or parts[-1] == "tmp" and number.isdigit() and int(number) not in keep:
                 path.unlink(missing_ok=True)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import html
 import ipaddress
-import logging
 import os
 import re
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parkqa.citations import Answer, Citation
 from parkqa.documents import SUPPORTED_SUFFIXES
@@ -23,7 +22,8 @@ from parkqa.indexing import IndexReport
 from parkqa.knowledge_base import KnowledgeBase
 from parkqa.retrieval import Filters
 
-logger = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    import gradio as gr
 
 TITLE = "parkqa · 永川大数据产业园知识库问答"
 EXAMPLE_QUESTIONS = (
@@ -39,8 +39,16 @@ CREDENTIALS_ENV = ("PARKQA_USERNAME", "PARKQA_PASSWORD")
 _DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
 _MARKER = re.compile(r"\[(\d+)\]")
 _SYSTEM_FONTS = (
-    "ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "PingFang SC",
-    "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei", "sans-serif",
+    "ui-sans-serif",
+    "system-ui",
+    "-apple-system",
+    "Segoe UI",
+    "PingFang SC",
+    "Hiragino Sans GB",
+    "Microsoft YaHei",
+    "Noto Sans CJK SC",
+    "WenQuanYi Micro Hei",
+    "sans-serif",
 )
 _SYSTEM_MONO = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
 
@@ -56,7 +64,9 @@ CSS = """
   padding: 0.35em 0.7em; margin: 0.3em 0; background: var(--background-fill-secondary); }
 .pq-answer summary { cursor: pointer; }
 .pq-where { color: var(--body-text-color-subdued); font-size: 0.85em; }
-.pq-passage { margin-top: 0.45em; line-height: 1.7; }
+.pq-about { color: var(--body-text-color-subdued); font-size: 0.8em; margin-top: 0.4em; }
+.pq-passage { margin-top: 0.3em; line-height: 1.7; }
+.pq-answer details.pq-others { border: none; background: none; padding: 0; }
 .pq-passage mark { background: #fde68a; color: inherit; padding: 0 0.1em; border-radius: 2px; }
 .pq-meta { color: var(--body-text-color-subdued); font-size: 0.8em; margin-top: 0.5em; }
 .pq-abstained .pq-text { color: #b45309; font-weight: 600; }
@@ -92,20 +102,20 @@ def highlight_passage(text: str, highlights: Sequence[tuple[int, int]]) -> str:
 def _where(citation: Citation) -> str:
     first, last = citation.lines
     lines = f"第 {first} 行" if first == last else f"第 {first}–{last} 行"
-    parts = [citation.section] if citation.section and citation.section != citation.title else []
-    parts.append(f"{citation.doc} · {lines}")
-    if citation.date:
-        parts.append(citation.date)
-    return " · ".join(parts)
+    return f"{citation.doc} · {lines}"
 
 
 def format_citation_html(citation: Citation, label: str) -> str:
-    """One source as a collapsed <details>: title, section, file and lines, then the passage."""
-    title = escape_text(citation.title or citation.doc)
+    """One source as a collapsed <details>: section (or title), file and lines; opened, the
+    document's title and date, then the passage with the answering sentences marked."""
+    heading = citation.section or citation.title or citation.doc
+    title = citation.title if heading != citation.title else ""
+    about = " · ".join(part for part in (title, citation.date) if part)
     return (
-        f"<details><summary><span class=\"pq-ref\">{escape_text(label)}</span> {title}"
-        f" <span class=\"pq-where\">{escape_text(_where(citation))}</span></summary>"
-        f"<div class=\"pq-passage\">{highlight_passage(citation.text, citation.highlights)}</div>"
+        f'<details><summary><span class="pq-ref">{escape_text(label)}</span> '
+        f'{escape_text(heading)} <span class="pq-where">{escape_text(_where(citation))}</span>'
+        f'</summary><div class="pq-about">{escape_text(about)}</div>'
+        f'<div class="pq-passage">{highlight_passage(citation.text, citation.highlights)}</div>'
         "</details>"
     )
 
@@ -134,8 +144,12 @@ def format_answer_html(answer: Answer) -> str:
             parts.append('<div class="pq-label">来源</div>')
             parts += [format_citation_html(c, f"[{c.n}]") for c in cited]
         if others:
-            parts.append('<div class="pq-label">其他检索到的段落</div>')
+            parts.append(
+                f'<details class="pq-others"><summary class="pq-label">其他检索到的段落（{len(others)}）'
+                "</summary>"
+            )
             parts += [format_citation_html(c, f"[{c.n}]") for c in others]
+            parts.append("</details>")
     meta = []
     if answer.resolved_question:
         meta.append(f"理解为：{answer.resolved_question}")
@@ -211,6 +225,22 @@ def parse_filters(
     return filters if filters else None
 
 
+def store_uploads(
+    kb: KnowledgeBase, paths: Sequence[str | os.PathLike]
+) -> tuple[list[Path], list[str]]:
+    """Check and copy uploaded files into the knowledge folder (type, size and readability are
+    checked here, on the server); returns the stored paths and a message for each refused file."""
+    max_bytes = int(kb.config.server.max_upload_mb * 1_000_000)
+    stored, refused = [], []
+    for path in paths:
+        path = Path(path)
+        try:
+            stored.append(kb.store_document(path, name=path.name, max_bytes=max_bytes))
+        except UploadError as exc:
+            refused.append(str(exc))
+    return stored, refused
+
+
 def tag_choices(documents: Sequence[dict[str, Any]]) -> list[str]:
     return sorted({tag for d in documents for tag in d.get("tags") or []})
 
@@ -228,6 +258,17 @@ def is_loopback(host: str) -> bool:
 # -- the page ----------------------------------------------------------------------------------
 
 
+def _gradio():
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    try:
+        import gradio
+    except ImportError:
+        raise ParkQAError(
+            "the web page needs Gradio; install it with: pip install gradio"
+        ) from None
+    return gradio
+
+
 def _stats(kb: KnowledgeBase) -> dict[str, Any] | None:
     try:
         return kb.stats()
@@ -235,12 +276,11 @@ def _stats(kb: KnowledgeBase) -> dict[str, Any] | None:
         return None
 
 
-def build_app(kb: KnowledgeBase, title: str = TITLE, examples: Sequence[str] = EXAMPLE_QUESTIONS):
+def build_app(
+    kb: KnowledgeBase, title: str = TITLE, examples: Sequence[str] = EXAMPLE_QUESTIONS
+) -> gr.Blocks:
     """The chat page over kb, with its knowledge panel and the `/ask` API endpoint."""
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    import gradio as gr
-
-    max_bytes = int(kb.config.server.max_upload_mb * 1_000_000)
+    gr = _gradio()
 
     def chat(question, messages, asked, tags, date_from, date_to):
         question = (question or "").strip()
@@ -249,7 +289,9 @@ def build_app(kb: KnowledgeBase, title: str = TITLE, examples: Sequence[str] = E
             return "", messages, asked
         messages.append({"role": "user", "content": format_question_html(question)})
         try:
-            answer = kb.ask(question, history=asked, filters=parse_filters(tags, date_from, date_to))
+            answer = kb.ask(
+                question, history=asked, filters=parse_filters(tags, date_from, date_to)
+            )
         except ParkQAError as exc:
             gr.Warning(str(exc))
             messages.append({"role": "assistant", "content": format_error_html(str(exc))})
@@ -267,21 +309,17 @@ def build_app(kb: KnowledgeBase, title: str = TITLE, examples: Sequence[str] = E
     def refresh():
         documents = kb.documents()
         choices = tag_choices(documents)
+        dated = any(d.get("date") for d in documents)
         return (
             format_header(_stats(kb)),
             document_rows(documents),
             gr.update(choices=choices, visible=bool(choices)),
-            gr.update(visible=any(d.get("date") for d in documents)),
+            gr.update(visible=dated),
+            gr.update(visible=dated),
         )
 
-    def update_index(files, progress=gr.Progress()):
-        stored, refused = [], []
-        for path in files or []:
-            path = Path(path)
-            try:
-                stored.append(kb.store_document(path, name=path.name, max_bytes=max_bytes))
-            except UploadError as exc:
-                refused.append(str(exc))
+    def update_index(files, progress=gr.Progress()):  # noqa: B008 (Gradio's idiom)
+        stored, refused = store_uploads(kb, files or [])
         if refused:
             gr.Warning("；".join(refused))
 
@@ -294,7 +332,10 @@ def build_app(kb: KnowledgeBase, title: str = TITLE, examples: Sequence[str] = E
         except ParkQAError as exc:
             gr.Warning(str(exc))
             status = "\n\n".join(
-                [*(f"未接收：{html.escape(m)}" for m in refused), f"索引未更新：{html.escape(str(exc))}"]
+                [
+                    *(f"未接收：{html.escape(m)}" for m in refused),
+                    f"索引未更新：{html.escape(str(exc))}",
+                ]
             )
             return status, None, *refresh()
         return format_report(report, stored, refused), None, *refresh()
@@ -310,11 +351,12 @@ def build_app(kb: KnowledgeBase, title: str = TITLE, examples: Sequence[str] = E
                 chatbot = gr.Chatbot(
                     label="问答",
                     show_label=False,
-                    height=560,
+                    height="70vh",
+                    min_height=420,
                     latex_delimiters=[],
                     sanitize_html=True,
                     feedback_options=None,
-                    buttons=["copy"],
+                    buttons=[],
                     placeholder="就产业园的投资、政策和产业提问；每个回答都标出处，点开可看原文。",
                     elem_id="pq-chat",
                 )
@@ -330,18 +372,21 @@ def build_app(kb: KnowledgeBase, title: str = TITLE, examples: Sequence[str] = E
                     clear = gr.Button("清空对话", scale=1, min_width=80)
                 with gr.Row(elem_id="pq-examples"):
                     example_buttons = [gr.Button(q, size="sm") for q in examples]
-                with gr.Accordion("按标签和日期筛选", open=False):
-                    with gr.Row():
-                        tags = gr.Dropdown(
-                            choices=choices,
-                            multiselect=True,
-                            label="标签（任一）",
-                            visible=bool(choices),
-                            scale=2,
-                        )
-                        with gr.Row(visible=any(d.get("date") for d in documents)) as dates:
-                            date_from = gr.Textbox(label="起始日期", placeholder="YYYY 或 YYYY-MM")
-                            date_to = gr.Textbox(label="截止日期", placeholder="YYYY-MM-DD")
+                with gr.Accordion("按标签和日期筛选", open=False), gr.Row():
+                    tags = gr.Dropdown(
+                        choices=choices,
+                        multiselect=True,
+                        label="标签（任一）",
+                        visible=bool(choices),
+                        scale=2,
+                    )
+                    dated = any(d.get("date") for d in documents)
+                    date_from = gr.Textbox(
+                        label="起始日期", placeholder="YYYY、YYYY-MM 或 YYYY-MM-DD", visible=dated
+                    )
+                    date_to = gr.Textbox(
+                        label="截止日期", placeholder="YYYY、YYYY-MM 或 YYYY-MM-DD", visible=dated
+                    )
             with gr.Tab("知识库"):
                 table = gr.Dataframe(
                     value=document_rows(documents),
@@ -350,6 +395,8 @@ def build_app(kb: KnowledgeBase, title: str = TITLE, examples: Sequence[str] = E
                     interactive=False,
                     label="已索引的文档",
                     wrap=True,
+                    column_widths=["30%", "40%", "10%", "12%", "8%"],
+                    elem_id="pq-documents",
                 )
                 uploads = gr.File(
                     label=(
@@ -366,17 +413,19 @@ def build_app(kb: KnowledgeBase, title: str = TITLE, examples: Sequence[str] = E
 
         ask_inputs = [question, chatbot, asked, tags, date_from, date_to]
         ask_outputs = [question, chatbot, asked]
-        ask_options = dict(concurrency_id="ask", concurrency_limit=4, api_visibility="private")
+        ask_options = {"concurrency_id": "ask", "concurrency_limit": 4, "api_visibility": "private"}
         question.submit(chat, ask_inputs, ask_outputs, **ask_options)
         send.click(chat, ask_inputs, ask_outputs, **ask_options)
         for button in example_buttons:
             button.click(chat, [button, *ask_inputs[1:]], ask_outputs, **ask_options)
         clear.click(lambda: ([], []), None, [chatbot, asked], api_visibility="private")
-        refreshed = [header, table, tags, dates]
+        chatbot.clear(list, None, asked, api_visibility="private")
+        refreshed = [header, table, tags, date_from, date_to]
         update.click(
             update_index,
             uploads,
             [status, uploads, *refreshed],
+            show_progress_on=uploads,
             concurrency_id="update",
             concurrency_limit=1,
             api_visibility="private",
@@ -386,11 +435,9 @@ def build_app(kb: KnowledgeBase, title: str = TITLE, examples: Sequence[str] = E
     return app
 
 
-def theme():
+def theme() -> gr.themes.Base:
     """Gradio's default look with system fonts only, so the page requests nothing external."""
-    import gradio as gr
-
-    return gr.themes.Default(primary_hue="blue", font=_SYSTEM_FONTS, font_mono=_SYSTEM_MONO)
+    return _gradio().themes.Default(primary_hue="blue", font=_SYSTEM_FONTS, font_mono=_SYSTEM_MONO)
 
 
 def serve(
@@ -412,8 +459,7 @@ def serve(
             f"and server.password (or {CREDENTIALS_ENV[0]}/{CREDENTIALS_ENV[1]})"
         )
     kb.ensure_index()
-    kb.index()
-    kb.encoder.encode(["永川大数据产业园"])
+    kb.ask("永川大数据产业园")  # loads the index and the encoder before the first visitor
     app = build_app(kb)
     app.queue(default_concurrency_limit=1)
     app.launch(
@@ -425,6 +471,6 @@ def serve(
         ssr_mode=False,
         theme=theme(),
         css=CSS,
-        footer_links=["api"],
+        footer_links=["api", "settings"],
         quiet=True,
     )
