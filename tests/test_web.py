@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from parkqa import Answer, Citation, KnowledgeBase, ParkQAError
+from parkqa import Answer, Citation, KnowledgeBase, ParkQAError, load_config
 from parkqa.errors import QuestionError
 from parkqa.web import (
     format_answer_html,
@@ -216,14 +216,16 @@ def test_serve_refuses_other_addresses_without_credentials(config_path, monkeypa
 
 
 @pytest.mark.slow
-def test_serve_with_credentials_launches_with_auth_and_upload_limit(config_path, monkeypatch):
+def test_serve_with_credentials_launches_with_auth_and_upload_limit(
+    config_path, encoder, monkeypatch
+):
     import gradio
 
     launched = {}
     monkeypatch.setattr(gradio.Blocks, "launch", lambda app, **options: launched.update(options))
     monkeypatch.setenv("PARKQA_USERNAME", "admin")
     monkeypatch.setenv("PARKQA_PASSWORD", "s3cret")
-    serve(KnowledgeBase.open(config_path), host="0.0.0.0", port=8123)
+    serve(KnowledgeBase(load_config(config_path), encoder=encoder), host="0.0.0.0", port=8123)
     assert launched["server_name"] == "0.0.0.0" and launched["server_port"] == 8123
     assert launched["auth"] == ("admin", "s3cret")
     assert launched["max_file_size"] == 20_000_000
@@ -247,8 +249,8 @@ def test_uploads_are_checked_on_the_server(config_path, tmp_path):
 
 
 @pytest.mark.slow
-def test_real_answer_from_an_injection_document_renders_as_text(config_path):
-    kb = KnowledgeBase.open(config_path)
+def test_real_answer_from_an_injection_document_renders_as_text(config_path, encoder):
+    kb = KnowledgeBase(load_config(config_path), encoder=encoder)
     (kb.config.knowledge_dir / "inject.md").write_text(INJECTION, encoding="utf-8")
     kb.update()
     answer = kb.ask("机柜租金每月多少钱？")

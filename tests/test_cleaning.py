@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from parkqa.cleaning import clean_lines, find_headings
+
+from conftest import PARK_ARTICLE
+
+
+def park_lines() -> list[str]:
+    return PARK_ARTICLE.read_text(encoding="utf-8").rstrip().split("\n")
+
+
+def test_headings_and_captions_of_the_park_article_are_found():
+    assert sorted(find_headings(park_lines())) == [12, 14, 15, 55, 110, 157, 225, 226, 227]
+
+
+def test_wrapped_lines_are_joined_and_mapped_back_to_their_lines():
+    sections = clean_lines(park_lines())
+    lead = sections[0]
+    phrase = "就是投资3亿元在永川大数据产业园建设客户体验中心"
+    start = lead.text.index(phrase)
+    assert lead.heading == ""
+    assert lead.lines[start] == 2 and lead.lines[start + len(phrase) - 1] == 3
+    assert lead.text.startswith("4月8日，我市与阿里巴巴集团以视频连线方式举行“云签约”活动")
+    assert lead.lines[0] == 1
+
+
+def test_paragraph_broken_at_a_column_end_is_mended():
+    text = "\n".join(section.text for section in clean_lines(park_lines()))
+    assert "首先是出于企业发展需要。" in text
+    assert "呼叫服务企业50多家" in text
+    assert "努力塑造“西南智慧教育先导区”。" in text
+
+
+def test_sections_carry_their_heading():
+    headings = [section.heading for section in clean_lines(park_lines())]
+    assert headings == ["", "阿里选择永川的三个原因", "从“呼叫”起步构建产业生态", "重庆“云谷”初露峥嵘", "抢抓机遇打造“智能智慧之城”"]
+
+
+def test_latin_words_get_a_space_and_hyphenated_words_are_rejoined():
+    lines = ["Overview", "", "The park hosts call centres and inter-", "national data services for", "many firms."]
+    sections = clean_lines(lines)
+    assert sections[0].heading == "Overview"
+    assert sections[0].text == "The park hosts call centres and international data services for many firms."
+
+
+def test_known_headings_from_markup_are_kept():
+    lines = ["政策", "第一条内容。", "第二条内容。"]
+    sections = clean_lines(lines, frozenset({1}))
+    assert sections[0].heading == "政策"
+    assert sections[0].text == "第一条内容。第二条内容。"

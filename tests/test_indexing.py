@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from parkqa import load_config
+from parkqa.errors import IndexBusyError
+from parkqa.indexing import update_index
+from parkqa.keywords import tokenize
+from parkqa.store import index_lock, load_index
+
+from conftest import PARK_DOC
+
+POLICY = "永川区软件产业扶持政策\n\n对新落户的软件企业给予三年房租减免。\n符合条件的企业可向区大数据发展局申请。\n"
+TALENT = "人才公寓申请指南\n\n园区人才公寓共有2600余套，面向入驻企业员工开放申请。\n"
+
+
+class CountingEncoder:
+    """The real encoder, counting what it is asked to embed."""
+
+    def __init__(self, encoder):
+        self.inner = encoder
+        self.name = encoder.name
+        self.dimension = encoder.dimension
+        self.embedded = 0
+
+    def encode(self, texts, batch_size=64, progress=None):
+        self.embedded += len(texts)
+        return self.inner.encode(texts, batch_size, progress)
+
+
+def keyword_hits(index, text):
+    return int((index.keywords.scores(tokenize(text)) > 0).sum())
+
+
+def test_incremental_add_change_delete(make_kb, encoder):
+    kb = make_kb({"policy.txt": POLICY})
+    counting = CountingEncoder(encoder)
+    first = update_index(kb.config, counting)
+    assert set(first.added) == {PARK_DOC, "knowledge/policy.txt"}
+    assert first.embedded == first.passages == counting.embedded
+
+    knowledge = kb.config.knowledge_dir
+    (knowledge / "talent.txt").write_text(TALENT, encoding="utf-8")
+    counting.embedded = 0
+    added = update_index(kb.config, counting)
+    assert added.added == ("knowledge/talent.txt",) and added.embedded == counting.embedded == 1
+    assert set(added.unchanged) == {PARK_DOC, "knowledge/policy.txt"}
+
+    (knowledge / "policy.txt").write_text(POLICY.replace("三年", "五年"), encoding="utf-8")
+    counting.embedded = 0
+    changed = update_index(kb.config, counting)
+    assert changed.changed == ("knowledge/policy.txt",)
+    assert changed.embedded == counting.embedded == 1
+
+    before = load_index(kb.config.index_dir)
+    assert "指南" in before.keywords.vocabulary and keyword_hits(before, "指南") == 1
+    (knowledge / "talent.txt").unlink()
+    removed = update_index(kb.config, counting)
+    assert removed.removed == ("knowledge/talent.txt",) and removed.embedded == 0
+    after = load_index(kb.config.index_dir)
+    assert all(p.doc != "knowledge/talent.txt" for p in after.passages)
+    assert "指南" not in after.keywords.vocabulary and keyword_hits(after, "指南") == 0
+    assert after.vectors.ntotal == len(after.passages) == before.vectors.ntotal - 1
+    vector = encoder.encode([TALENT])[0]
+    scores, rows = after.vectors.search(vector.reshape(1, -1), after.vectors.ntotal)
+    assert all(after.passages[r].doc != "knowledge/talent.txt" for r in rows[0])
+
+    again = update_index(kb.config, counting)
+    assert not again.written and again.embedded == 0
+
+
+def test_kept_vectors_are_the_ones_embedded(make_kb, encoder):
+    kb = make_kb({"policy.txt": POLICY})
+    kb.update()
+    (kb.config.knowledge_dir / "talent.txt").write_text(TALENT, encoding="utf-8")
+    kb.update()
+    index = load_index(kb.config.index_dir)
+    stored = index.vectors.reconstruct_n(0, index.vectors.ntotal)
+    fresh = encoder.encode([p.embedding_text() for p in index.passages])
+    np.testing.assert_allclose(stored, fresh, atol=1e-5)
+
+
+def test_interrupted_build_leaves_the_previous_index(make_kb):
+    kb = make_kb()
+    kb.update()
+    manifest = (kb.config.index_dir / "manifest.json").read_text(encoding="utf-8")
+    (kb.config.knowledge_dir / "policy.txt").write_text(POLICY, encoding="utf-8")
+
+    def interrupt(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        kb.update(rebuild=True, progress=interrupt)
+    assert (kb.config.index_dir / "manifest.json").read_text(encoding="utf-8") == manifest
+    assert kb.ask("阿里巴巴在永川投资了多少钱？").citations[0].doc == PARK_DOC
+
+
+def test_changed_chunking_triggers_a_full_rebuild(make_kb, encoder, tmp_path):
+    kb = make_kb()
+    kb.update()
+    path = tmp_path / "parkqa.yaml"
+    path.write_text(path.read_text() + "chunking:\n  max_chars: 120\n", encoding="utf-8")
+    report = update_index(load_config(path), encoder)
+    assert report.rebuilt_because == "the chunking settings changed"
+    assert all(len(p.text) <= 120 for p in load_index(kb.config.index_dir).passages)
+
+
+def test_a_second_build_refuses_while_one_holds_the_lock(make_kb):
+    kb = make_kb()
+    with index_lock(kb.config.index_dir):
+        with pytest.raises(IndexBusyError, match="another parkqa is updating the index"):
+            kb.update()
+    kb.update()
+
+
+def test_unreadable_files_are_skipped_with_a_warning(make_kb):
+    kb = make_kb()
+    (kb.config.knowledge_dir / "photo.bin.txt").write_bytes(b"\x00\x01\x02" * 200)
+    (kb.config.knowledge_dir / "notes.xyz").write_text("hello", encoding="utf-8")
+    report = kb.update()
+    assert set(report.skipped) == {"knowledge/photo.bin.txt", "knowledge/notes.xyz"}
+    assert any("photo.bin.txt" in w for w in report.warnings)
+    assert report.added == (PARK_DOC,)
+
+
+def test_manifest_describes_the_index(make_kb):
+    kb = make_kb()
+    kb.update()
+    manifest = json.loads((kb.config.index_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["encoder"] == {"name": "builtin:use-multilingual", "dimension": 512}
+    assert manifest["chunking"] == {"max_chars": 300, "overlap_sentences": 1}
+    record = manifest["documents"][PARK_DOC]
+    assert record["title"].startswith("中国互联网前三企业已有两家落地") and record["date"] == "2020-04"
+    assert len(record["passages"]) == manifest["passages"]
+    assert (kb.config.index_dir / manifest["files"]["passages"]).exists()
