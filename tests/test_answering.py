@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from parkqa import Filters
+from parkqa.answering import missing_terms, name_in
+from parkqa.errors import QuestionError
+from parkqa.evaluation import evaluate, load_questions
+from parkqa.questions import question_type, resolve_follow_up
+
+from conftest import PARK_DOC
+
+QUESTIONS = Path(__file__).parent / "data" / "park_questions.yaml"
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "lines"),
+    [
+        ("阿里巴巴在永川投资了多少钱？", "投资3亿元", (1, 3)),
+        ("百度自动驾驶开放测试基地项目总投资多少？", "总投资10亿元", (5, 7)),
+        ("永川出台了哪些扶持政策？", "大数据发展20条", (91, 95)),
+        ("园区引进了多少家数据处理企业？", "数据处理企业30多家", (136, 141)),
+        ("呼叫服务产业引进了多少家企业？", "呼叫服务企业50多家", (121, 127)),
+        ("电子商务产业2019年农产品在线交易额是多少？", "102.7 亿元", (129, 132)),
+    ],
+)
+def test_park_facts_are_answered_with_the_right_sentence_and_lines(park_kb, question, expected, lines):
+    answer = park_kb.ask(question)
+    assert not answer.abstained
+    assert expected in answer.answer
+    first = answer.citations[0]
+    assert first.doc == PARK_DOC and "[1]" in answer.answer
+    assert expected in first.text[slice(*first.highlights[0])]
+    assert first.highlight_lines[0] == lines
+    assert first.lines[0] <= lines[0] and lines[1] <= first.lines[1]
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [("特斯拉在永川投资了多少钱？", "特斯拉"), ("腾讯在永川有什么项目？", "腾讯"), ("北京的房价是多少？", "北京")],
+)
+def test_off_topic_questions_abstain_and_name_the_missing_term(park_kb, question, term):
+    answer = park_kb.ask(question)
+    assert answer.abstained
+    assert answer.answer == f"知识库中没有找到关于“{term}”的信息。"
+    assert answer.citations == () and len(answer.related) > 0
+
+
+def test_english_off_topic_question_abstains_in_english(park_kb):
+    answer = park_kb.ask("What is the capital of France?")
+    assert answer.abstained and answer.answer.startswith("The knowledge base has nothing")
+
+
+def test_follow_up_is_resolved_through_history(park_kb):
+    answer = park_kb.ask("那百度呢？", history=["阿里巴巴在永川投资了多少钱？"])
+    assert answer.resolved_question == "百度在永川投资了多少钱？"
+    assert "10亿元" in answer.answer
+
+
+def test_reason_question_gets_the_listed_reasons(park_kb):
+    answer = park_kb.ask("阿里为什么选择永川？")
+    assert "一是永川区是西部职教名城" in answer.answer and "二是硬件设施好" in answer.answer
+
+
+def test_json_shape(park_kb):
+    data = park_kb.ask("阿里巴巴在永川投资了多少钱？", k=2).to_json()
+    assert {"question", "answer", "abstained", "citations"} <= data.keys()
+    assert len(data["citations"]) == 2
+    citation = data["citations"][0]
+    assert {"n", "doc", "title", "section", "lines", "text", "score"} <= citation.keys()
+    assert citation["n"] == 1 and citation["doc"] == PARK_DOC and citation["lines"] == [1, 10]
+
+
+def test_filters_by_tag_and_date(park_kb):
+    assert not park_kb.ask("阿里巴巴在永川投资了多少钱？", filters=Filters(tags=("招商引资",))).abstained
+    outside = park_kb.ask("阿里巴巴在永川投资了多少钱？", filters=Filters(date_from="2021"))
+    assert outside.abstained and "筛选" in outside.answer
+    inside = park_kb.ask("阿里巴巴在永川投资了多少钱？", filters=Filters(date_from="2020-01", date_to="2020-12"))
+    assert not inside.abstained
+
+
+def test_question_is_cleaned_and_empty_is_refused(park_kb):
+    answer = park_kb.ask("\x1b[31m阿里巴巴\u202e在永川投资了\x07多少钱？\x1b[0m")
+    assert answer.question == "阿里巴巴在永川投资了 多少钱？" and "3亿元" in answer.answer
+    assert answer.notes
+    with pytest.raises(QuestionError, match="empty"):
+        park_kb.ask(" \t\n ")
+
+
+def test_question_types():
+    assert question_type("百度什么时候开工？") == "date"
+    assert question_type("投资了多少钱？") == "quantity"
+    assert question_type("哪些企业落户了？") == "who"
+    assert question_type("为什么选择永川？") == "reason"
+    assert question_type("How much did Alibaba invest?") == "quantity"
+    assert question_type("When did it start?") == "date"
+
+
+def test_follow_up_rewriting_without_an_index():
+    assert resolve_follow_up("那百度呢？", ["阿里巴巴在永川投资了多少钱？"]) == "百度在永川投资了多少钱？"
+    assert resolve_follow_up("What about Baidu?", ["How much did Alibaba invest?"]) == "How much did Baidu invest?"
+    assert resolve_follow_up("永川有多少企业？", ["阿里巴巴投资了多少？"]) == "永川有多少企业？"
+
+
+def test_missing_terms_and_names(park_kb):
+    keywords = park_kb.index().keywords
+    assert missing_terms("特斯拉在永川投资了多少钱？", keywords) == ["特斯拉"]
+    assert missing_terms("阿里巴巴在永川投资了多少钱？", keywords) == []
+    assert name_in("特斯拉") == "特斯拉" and name_in("年世界杯") == "世界杯"
+    assert name_in("成绩") is None
+
+
+def test_park_question_file_scores(park_kb):
+    report = evaluate(load_questions(QUESTIONS), lambda q: park_kb.ask(q, k=5))
+    assert report.top5 == 1.0
+    assert report.answer_hit >= 0.9
+    assert report.abstention_precision == 1.0 and report.abstention_recall == 1.0
