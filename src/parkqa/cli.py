@@ -169,6 +169,15 @@ def _read_questions(items: Sequence[str]) -> list[str]:
     return questions
 
 
+def _ensure_index(kb) -> None:
+    from parkqa.store import check_encoder
+
+    report = kb.ensure_index(progress=_progress("building the index"))
+    if report is not None:
+        _print_report(report)
+    check_encoder(kb.index(), kb.config.embedding.model)
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from parkqa.retrieval import Filters
 
@@ -177,9 +186,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise ParkQAError("no question given; pass a question or lines on standard input with -")
     filters = Filters(tuple(args.tag), _date(args.since, "--since"), _date(args.until, "--until"))
     kb = _open(args)
-    report = kb.ensure_index(progress=_progress("building the index"))
-    if report is not None:
-        _print_report(report)
+    _ensure_index(kb)
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     history: list[str] = []
     failed = 0
@@ -214,9 +221,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not questions:
         raise ParkQAError(f"{args.file}: no questions found")
     kb = _open(args)
-    report = kb.ensure_index(progress=_progress("building the index"))
-    if report is not None:
-        _print_report(report)
+    _ensure_index(kb)
     result = evaluate(questions, lambda q: kb.ask(q, k=5))
     print(json.dumps(result.to_json()) if args.json else result.table())
     return 0

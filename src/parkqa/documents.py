@@ -87,12 +87,19 @@ class _Extracted:
     metadata: _Metadata = _Metadata()
 
 
-def knowledge_files(knowledge_dir: Path) -> list[Path]:
+def knowledge_files(knowledge_dir: Path, warnings: list[str] | None = None) -> list[Path]:
     """Document files under knowledge_dir (recursive), sorted; skips hidden files/dirs
     (name starts with '.'), sidecar .meta.yaml files, and anything whose resolved path is
-    outside knowledge_dir (a symlink pointing outside is skipped with a logged warning naming
-    it). Files with unsupported suffixes are included (so the caller can warn), except
-    sidecars and hidden files."""
+    outside knowledge_dir (a symlink pointing outside is skipped with a warning naming it,
+    appended to `warnings` when given, else logged). Files with unsupported suffixes are
+    included (so the caller can warn), except sidecars and hidden files."""
+
+    def warn(message: str) -> None:
+        if warnings is None:
+            logger.warning("%s", message)
+        else:
+            warnings.append(message)
+
     if not knowledge_dir.is_dir():
         raise DocumentError(f"{knowledge_dir}: knowledge folder not found")
     root = knowledge_dir.resolve()
@@ -106,9 +113,7 @@ def knowledge_files(knowledge_dir: Path) -> list[Path]:
                 continue
             resolved = entry.resolve()
             if not resolved.is_relative_to(root):
-                logger.warning(
-                    "%s: skipped, it links to %s outside the knowledge folder", entry, resolved
-                )
+                warn(f"{entry}: skipped, it links to {resolved} outside the knowledge folder")
                 continue
             if entry.is_dir():
                 if resolved not in seen_dirs:
@@ -117,7 +122,7 @@ def knowledge_files(knowledge_dir: Path) -> list[Path]:
             elif entry.is_file():
                 found.append(entry)
             elif entry.is_symlink():
-                logger.warning("%s: skipped, it is a broken link", entry)
+                warn(f"{entry}: skipped, it is a broken link")
     return sorted(found)
 
 
@@ -130,7 +135,9 @@ def content_hash(path: Path) -> str:
     """sha256 hex of the file bytes plus its sidecar's bytes (if any), so editing either
     changes the hash."""
     digest = hashlib.sha256()
-    digest.update(path.read_bytes())
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
     sidecar = sidecar_path(path)
     if sidecar.is_file():
         digest.update(b"\0" + SIDECAR_SUFFIX.encode() + b"\0")

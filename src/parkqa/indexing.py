@@ -127,10 +127,10 @@ def update_index(
             logger.info("full rebuild: %s", reason)
         old_docs: dict[str, Any] = (manifest or {}).get("documents", {})
 
-        files = knowledge_files(knowledge_dir)
+        added, changed, unchanged, skipped, warnings = [], [], [], [], []
+        files = knowledge_files(knowledge_dir, warnings)
         documents: dict[str, dict[str, Any]] = {}
         passages_by_doc: dict[str, list[Passage]] = {}
-        added, changed, unchanged, skipped, warnings = [], [], [], [], []
         fresh: list[Passage] = []
         for path in files:
             doc = config.relative(path)
@@ -167,7 +167,15 @@ def update_index(
             doc for doc in old_docs if doc not in documents
         )
         for message in warnings:
-            logger.warning(message)
+            logger.info(message)
+        if not documents:
+            more = ", ..." if len(skipped) > 3 else ""
+            unread = f" (skipped: {', '.join(skipped[:3])}{more})" if skipped else ""
+            raise DocumentError(
+                f"no documents in {knowledge_dir} that parkqa can read{unread}; add files "
+                f"({' '.join(SUPPORTED_SUFFIXES)}) and run parkqa index again; "
+                "the existing index is unchanged"
+            )
 
         all_passages = [p for doc in sorted(passages_by_doc) for p in passages_by_doc[doc]]
         if manifest is not None and not fresh and not removed:

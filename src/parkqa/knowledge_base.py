@@ -176,7 +176,7 @@ class KnowledgeBase:
         if cfg.generation.endpoint:
             from parkqa.generation import generate_answer
 
-            answer = generate_answer(answer, hits[:k], cfg.generation)
+            answer = generate_answer(answer, cfg.generation)
         return answer
 
     def _doc_path(self, doc: str) -> str:

@@ -9,6 +9,8 @@ import json
 import logging
 import os
 import time
+import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -99,7 +101,40 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
             f"index in {directory} has format {manifest['format']}, this parkqa reads "
             f"{FORMAT_VERSION}; {REBUILD_HINT}"
         )
+    if not _well_formed(manifest):
+        raise IndexCorruptError(f"index manifest {path} has bad values; {REBUILD_HINT}")
     return manifest
+
+
+def _well_formed(manifest: dict[str, Any]) -> bool:
+    """Whether the manifest's values have the right types and name plain files in the folder."""
+    files, encoder = manifest["files"], manifest["encoder"]
+    return (
+        _whole(manifest["generation"]) and manifest["generation"] >= 1
+        and _whole(manifest["passages"]) and manifest["passages"] >= 0
+        and isinstance(manifest["documents"], dict)
+        and isinstance(encoder, dict) and isinstance(encoder.get("name"), str)
+        and _whole(encoder.get("dimension"))
+        and isinstance(files, dict)
+        and all(
+            isinstance(files.get(key), str) and files[key] == Path(files[key]).name
+            and not files[key].startswith(".")
+            for key in ("passages", "vectors", "keywords", "vocabulary")
+        )
+    )
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_encoder(index: LoadedIndex, encoder_name: str) -> None:
+    """Refuse to search an index whose vectors came from another encoder than the configured one."""
+    if index.encoder_name != encoder_name:
+        raise IndexCorruptError(
+            f"the index in {index.directory} was built with the encoder {index.encoder_name}, "
+            f"but embedding.model is {encoder_name}; {REBUILD_HINT}"
+        )
 
 
 def load_index(directory: Path) -> LoadedIndex:
@@ -147,14 +182,16 @@ def _load_generation(directory: Path, manifest: dict[str, Any]) -> LoadedIndex:
     if vectors.ntotal != count:
         raise damaged(f"{vectors.ntotal} vectors for {count} passages")
     if vectors.d != int(manifest["encoder"]["dimension"]):
-        raise damaged(f"vectors have {vectors.d} dimensions, the encoder {manifest['encoder']}")
+        raise damaged(
+            f"vectors have {vectors.d} dimensions, the manifest says {manifest['encoder']['dimension']}"
+        )
     try:
         meta = json.loads((directory / files["vocabulary"]).read_text(encoding="utf-8"))
         with np.load(directory / files["keywords"], allow_pickle=False) as arrays:
             keywords = KeywordIndex.from_arrays(meta, {k: arrays[k] for k in arrays.files})
     except FileNotFoundError:
         raise
-    except (ValueError, KeyError, OSError, TypeError):
+    except (ValueError, KeyError, OSError, TypeError, EOFError, zipfile.BadZipFile, zlib.error):
         raise damaged("the keyword index is unreadable") from None
     if keywords.count != count or len(keywords.indptr) != len(keywords.vocabulary) + 1:
         raise damaged("the keyword index does not match the passages")
