@@ -10,22 +10,19 @@ BM25 on character bigrams alone and for each retriever of the hybrid alone.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cmrc import DEFAULT_SET, write_knowledge_base  # noqa: E402
-
-from parkqa import KnowledgeBase, load_config  # noqa: E402
-from parkqa.config import with_overrides  # noqa: E402
-from parkqa.evaluation import _contains, evaluate, squad_questions  # noqa: E402
-from parkqa.keywords import KeywordIndex  # noqa: E402
+from cmrc import DEFAULT_SET, write_knowledge_base
+from parkqa import KnowledgeBase, load_config
+from parkqa.config import with_overrides
+from parkqa.evaluation import _contains, evaluate, squad_questions
+from parkqa.keywords import KeywordIndex
 
 
 def bigram_tokens(text: str) -> list[str]:
@@ -98,7 +95,7 @@ def main() -> None:
             variant = KnowledgeBase(
                 with_overrides(kb.config, retrieval=weights), encoder=kb.encoder
             )
-            r = evaluate(questions, lambda q: variant.ask(q, k=5))
+            r = evaluate(questions, lambda q, kb=variant: kb.ask(q, k=5))
             print(
                 f"{name:32}top-1 {r.top1:.3f}, top-5 {r.top5:.3f}, answer text {r.answer_hit:.3f}"
             )

@@ -14,9 +14,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cmrc import DEFAULT_SET, write_knowledge_base  # noqa: E402
-
-from parkqa import KnowledgeBase, load_config  # noqa: E402
+from cmrc import DEFAULT_SET, write_knowledge_base
+from parkqa import KnowledgeBase, load_config
 
 
 def main() -> None:

@@ -77,7 +77,9 @@ def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: floa
             return
         except OSError:
             if time.monotonic() > deadline:
-                raise SystemExit(f"parkqa serve did not open its port within {timeout:.0f} s")
+                raise SystemExit(
+                    f"parkqa serve did not open its port within {timeout:.0f} s"
+                ) from None
             time.sleep(0.05)
 
 

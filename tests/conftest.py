@@ -41,7 +41,9 @@ def make_kb(tmp_path: Path, encoder: UseEncoder) -> Callable[..., KnowledgeBase]
     """Build a knowledge base of the test's own in tmp_path (not yet indexed)."""
 
     def make(extra: dict[str, str] | None = None, config: str = "") -> KnowledgeBase:
-        return KnowledgeBase(load_config(write_knowledge_base(tmp_path, extra, config)), encoder=encoder)
+        return KnowledgeBase(
+            load_config(write_knowledge_base(tmp_path, extra, config)), encoder=encoder
+        )
 
     return make
 

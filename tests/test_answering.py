@@ -4,13 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import PARK_DOC
 from parkqa import Filters
 from parkqa.answering import missing_terms, name_in
 from parkqa.errors import QuestionError
 from parkqa.evaluation import evaluate, load_questions
 from parkqa.questions import question_type, resolve_follow_up
-
-from conftest import PARK_DOC
 
 QUESTIONS = Path(__file__).parent / "data" / "park_questions.yaml"
 
@@ -26,7 +25,9 @@ QUESTIONS = Path(__file__).parent / "data" / "park_questions.yaml"
         ("电子商务产业2019年农产品在线交易额是多少？", "102.7 亿元", (129, 132)),
     ],
 )
-def test_park_facts_are_answered_with_the_right_sentence_and_lines(park_kb, question, expected, lines):
+def test_park_facts_are_answered_with_the_right_sentence_and_lines(
+    park_kb, question, expected, lines
+):
     answer = park_kb.ask(question)
     assert not answer.abstained
     assert expected in answer.answer
@@ -39,7 +40,11 @@ def test_park_facts_are_answered_with_the_right_sentence_and_lines(park_kb, ques
 
 @pytest.mark.parametrize(
     ("question", "term"),
-    [("特斯拉在永川投资了多少钱？", "特斯拉"), ("腾讯在永川有什么项目？", "腾讯"), ("北京的房价是多少？", "北京")],
+    [
+        ("特斯拉在永川投资了多少钱？", "特斯拉"),
+        ("腾讯在永川有什么项目？", "腾讯"),
+        ("北京的房价是多少？", "北京"),
+    ],
 )
 def test_off_topic_questions_abstain_and_name_the_missing_term(park_kb, question, term):
     answer = park_kb.ask(question)
@@ -74,10 +79,14 @@ def test_json_shape(park_kb):
 
 
 def test_filters_by_tag_and_date(park_kb):
-    assert not park_kb.ask("阿里巴巴在永川投资了多少钱？", filters=Filters(tags=("招商引资",))).abstained
+    assert not park_kb.ask(
+        "阿里巴巴在永川投资了多少钱？", filters=Filters(tags=("招商引资",))
+    ).abstained
     outside = park_kb.ask("阿里巴巴在永川投资了多少钱？", filters=Filters(date_from="2021"))
     assert outside.abstained and "筛选" in outside.answer
-    inside = park_kb.ask("阿里巴巴在永川投资了多少钱？", filters=Filters(date_from="2020-01", date_to="2020-12"))
+    inside = park_kb.ask(
+        "阿里巴巴在永川投资了多少钱？", filters=Filters(date_from="2020-01", date_to="2020-12")
+    )
     assert not inside.abstained
 
 
@@ -99,8 +108,14 @@ def test_question_types():
 
 
 def test_follow_up_rewriting_without_an_index():
-    assert resolve_follow_up("那百度呢？", ["阿里巴巴在永川投资了多少钱？"]) == "百度在永川投资了多少钱？"
-    assert resolve_follow_up("What about Baidu?", ["How much did Alibaba invest?"]) == "How much did Baidu invest?"
+    assert (
+        resolve_follow_up("那百度呢？", ["阿里巴巴在永川投资了多少钱？"])
+        == "百度在永川投资了多少钱？"
+    )
+    assert (
+        resolve_follow_up("What about Baidu?", ["How much did Alibaba invest?"])
+        == "How much did Baidu invest?"
+    )
     assert resolve_follow_up("永川有多少企业？", ["阿里巴巴投资了多少？"]) == "永川有多少企业？"
 
 

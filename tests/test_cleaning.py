@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from parkqa.cleaning import clean_lines, find_headings
-
 from conftest import PARK_ARTICLE
+from parkqa.cleaning import clean_lines, find_headings
 
 
 def park_lines() -> list[str]:
@@ -33,14 +32,29 @@ def test_paragraph_broken_at_a_column_end_is_mended():
 
 def test_sections_carry_their_heading():
     headings = [section.heading for section in clean_lines(park_lines())]
-    assert headings == ["", "阿里选择永川的三个原因", "从“呼叫”起步构建产业生态", "重庆“云谷”初露峥嵘", "抢抓机遇打造“智能智慧之城”"]
+    assert headings == [
+        "",
+        "阿里选择永川的三个原因",
+        "从“呼叫”起步构建产业生态",
+        "重庆“云谷”初露峥嵘",
+        "抢抓机遇打造“智能智慧之城”",
+    ]
 
 
 def test_latin_words_get_a_space_and_hyphenated_words_are_rejoined():
-    lines = ["Overview", "", "The park hosts call centres and inter-", "national data services for", "many firms."]
+    lines = [
+        "Overview",
+        "",
+        "The park hosts call centres and inter-",
+        "national data services for",
+        "many firms.",
+    ]
     sections = clean_lines(lines)
     assert sections[0].heading == "Overview"
-    assert sections[0].text == "The park hosts call centres and international data services for many firms."
+    assert (
+        sections[0].text
+        == "The park hosts call centres and international data services for many firms."
+    )
 
 
 def test_known_headings_from_markup_are_kept():

@@ -5,9 +5,8 @@ import json
 
 import pytest
 
-from parkqa import cli
-
 from conftest import PARK_DOC
+from parkqa import cli
 
 COMMANDS = ["index", "add", "ask", "eval", "serve", "docs"]
 
@@ -51,7 +50,17 @@ def test_ask_builds_the_index_on_first_use_and_answers(capsys, tmp_path):
 
 def test_ask_json_one_object_per_question(capsys, park_kb):
     config = str(park_kb.config.root / "parkqa.yaml")
-    code, out, _ = run(capsys, "--config", config, "ask", "--json", "-k", "2", "阿里巴巴在永川投资了多少钱？", "特斯拉在永川投资了吗？")
+    code, out, _ = run(
+        capsys,
+        "--config",
+        config,
+        "ask",
+        "--json",
+        "-k",
+        "2",
+        "阿里巴巴在永川投资了多少钱？",
+        "特斯拉在永川投资了吗？",
+    )
     assert code == 0
     first, second = (json.loads(line) for line in out.splitlines())
     assert first["abstained"] is False and first["citations"][0]["lines"] == [1, 10]
@@ -73,7 +82,10 @@ def test_index_add_and_docs(capsys, park_kb, tmp_path):
     code, _, err = run(capsys, "--config", config, "index")
     assert code == 0 and "index already up to date" in err
     notice = tmp_path / "notice.md"
-    notice.write_text("---\ntitle: 软件企业房租减免\ndate: 2021-03\n---\n永川区对新落户的软件企业给予三年房租减免。\n", encoding="utf-8")
+    notice.write_text(
+        "---\ntitle: 软件企业房租减免\ndate: 2021-03\n---\n永川区对新落户的软件企业给予三年房租减免。\n",
+        encoding="utf-8",
+    )
     code, _, err = run(capsys, "--config", config, "add", str(notice))
     assert code == 0 and "copied knowledge/notice.md" in err and "1 added" in err
     code, out, _ = run(capsys, "--config", config, "docs")

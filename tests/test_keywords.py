@@ -39,7 +39,9 @@ def test_bm25_matches_brute_force():
     index = KeywordIndex.build(documents)
     for _ in range(10):
         query = [rng.choice(vocabulary) for _ in range(3)] + ["不在"]
-        np.testing.assert_allclose(index.scores(query), brute_force_bm25(query, documents), rtol=1e-5)
+        np.testing.assert_allclose(
+            index.scores(query), brute_force_bm25(query, documents), rtol=1e-5
+        )
 
 
 def test_round_trip_through_arrays_and_mask():

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from parkqa.cleaning import Section, clean_lines
-from parkqa.passages import make_passages, split_sentences
+from itertools import pairwise
 
 from conftest import PARK_ARTICLE
+from parkqa.cleaning import Section, clean_lines
+from parkqa.passages import make_passages, split_sentences
 
 
 def sentences(text: str) -> list[str]:
@@ -12,11 +13,22 @@ def sentences(text: str) -> list[str]:
 
 def test_split_on_chinese_and_latin_end_punctuation_but_not_in_numbers():
     text = "营业收入244.7亿元。你好吗？很好！一是人才；二是设施. Next one. 结束"
-    assert sentences(text) == ["营业收入244.7亿元。", "你好吗？", "很好！", "一是人才；", "二是设施.", "Next one.", "结束"]
+    assert sentences(text) == [
+        "营业收入244.7亿元。",
+        "你好吗？",
+        "很好！",
+        "一是人才；",
+        "二是设施.",
+        "Next one.",
+        "结束",
+    ]
 
 
 def test_closing_quotes_stay_with_their_sentence():
-    assert sentences("“现代服务业是城市发展的加速器！”邓文说。") == ["“现代服务业是城市发展的加速器！”", "邓文说。"]
+    assert sentences("“现代服务业是城市发展的加速器！”邓文说。") == [
+        "“现代服务业是城市发展的加速器！”",
+        "邓文说。",
+    ]
 
 
 def park_passages(max_chars: int = 300, overlap: int = 1):
@@ -27,7 +39,7 @@ def park_passages(max_chars: int = 300, overlap: int = 1):
 def test_passages_respect_the_size_and_overlap():
     passages = park_passages()
     assert all(len(p.text) <= 300 for p in passages)
-    for before, after in zip(passages, passages[1:]):
+    for before, after in pairwise(passages):
         if before.section == after.section:
             last = before.sentence_text(before.sentences[-1])
             assert after.text.startswith(last)
@@ -37,7 +49,9 @@ def test_passage_records_its_line_span_and_the_sentence_spans():
     first = park_passages()[0]
     assert (first.line_start, first.line_end) == (1, 10)
     sentence = first.sentences[0]
-    assert first.sentence_text(sentence).endswith("就是投资3亿元在永川大数据产业园建设客户体验中心。")
+    assert first.sentence_text(sentence).endswith(
+        "就是投资3亿元在永川大数据产业园建设客户体验中心。"
+    )
     assert (sentence.line_start, sentence.line_end) == (1, 3)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from parkqa.keywords import ENGLISH_STOPWORDS, KeywordIndex, normalize, tokenize
 from parkqa.passages import Passage
 from parkqa.questions import content_text
-from parkqa.retrieval import Hit, query_weights, sentence_evidence
+from parkqa.retrieval import Hit, query_weights
 
 _QUANTITY = re.compile(
     r"\d[\d,.]*\s*(?:%|％|亿|万|千|百|个|家|人|名|元|美元|平方米|平米|亩|台|条|套|所|项|座|层|"
@@ -24,12 +24,21 @@ _DATE = re.compile(
     r"august|september|october|november|december",
     re.IGNORECASE,
 )
-_REASON = re.compile(r"因为|由于|原因|之所以|为了|为此|因此|所以|一是|首先|得益于|because|due to|since", re.IGNORECASE)
+_REASON = re.compile(
+    r"因为|由于|原因|之所以|为了|为此|因此|所以|一是|首先|得益于|because|due to|since",
+    re.IGNORECASE,
+)
 _WHO = re.compile(
     r"集团|公司|企业|科技|银行|大学|学院|政府|委员会|百度|阿里|腾讯|华为|[A-Z][a-z]+|、"
 )
 _PLACE = re.compile(r"省|市|区|县|镇|园|路|街|基地|中心|位于|地处|\bin\b", re.IGNORECASE)
-_TYPE_EVIDENCE = {"quantity": _QUANTITY, "date": _DATE, "reason": _REASON, "who": _WHO, "place": _PLACE}
+_TYPE_EVIDENCE = {
+    "quantity": _QUANTITY,
+    "date": _DATE,
+    "reason": _REASON,
+    "who": _WHO,
+    "place": _PLACE,
+}
 
 
 @dataclass(frozen=True)
@@ -75,7 +84,9 @@ def assess_support(question: str, hits: list[Hit], keywords: KeywordIndex) -> Su
     missing = missing_terms(question, keywords)
     names = [name for name in map(name_in, missing) if name]
     missing = list(dict.fromkeys(names + [t for t in missing if not name_in(t)]))
-    words = [w for w in re.findall(r"[a-z][a-z0-9]+", normalize(question)) if w not in ENGLISH_STOPWORDS]
+    words = [
+        w for w in re.findall(r"[a-z][a-z0-9]+", normalize(question)) if w not in ENGLISH_STOPWORDS
+    ]
     cross_lingual = (
         not re.search(r"[\u3400-\u9fff]", question)
         and bool(words)
@@ -87,17 +98,23 @@ def assess_support(question: str, hits: list[Hit], keywords: KeywordIndex) -> Su
     total = sum(weights.values()) + keywords.max_idf * len(unknown)
     missing_share = (keywords.max_idf * len(unknown) / total) if total else 1.0
     if not hits:
-        return Support(() if cross_lingual else tuple(missing), 0.0, missing_share, False, 0.0, cross_lingual)
+        return Support(
+            () if cross_lingual else tuple(missing), 0.0, missing_share, False, 0.0, cross_lingual
+        )
     top = hits[0]
     passage_tokens = set(tokenize(f"{top.passage.title} {top.passage.section} {top.passage.text}"))
     covered = sum(w for t, w in weights.items() if t in passage_tokens)
     coverage = covered / total if total else 0.0
     best_keyword = max(hits, key=lambda h: h.keyword)
     best_dense = max(hits, key=lambda h: h.dense)
-    agree = best_keyword.passage.id == best_dense.passage.id or top.passage.id in (
-        best_keyword.passage.id,
-        best_dense.passage.id,
-    ) and best_keyword.keyword > 0
+    agree = best_keyword.passage.id == best_dense.passage.id or (
+        top.passage.id
+        in (
+            best_keyword.passage.id,
+            best_dense.passage.id,
+        )
+        and best_keyword.keyword > 0
+    )
     if cross_lingual:
         missing = []
     return Support(tuple(missing), coverage, missing_share, agree, top.dense, cross_lingual)
@@ -153,10 +170,14 @@ def should_abstain(support: Support, min_coverage: float, min_dense: float) -> b
         return True
     if support.coverage < min_coverage:
         return True
-    return bool(support.missing_terms) and support.coverage < min_coverage + 0.15 and not support.agree
+    return (
+        bool(support.missing_terms) and support.coverage < min_coverage + 0.15 and not support.agree
+    )
 
 
-def sentence_scores(passage: Passage, weights: dict[str, float], spread: float = 0.5) -> list[float]:
+def sentence_scores(
+    passage: Passage, weights: dict[str, float], spread: float = 0.5
+) -> list[float]:
     """How much of the question each sentence of a passage answers. Tokens of the document
     title count for nothing (the title names the topic, not the answer), and tokens found in
     many of the passage's sentences count for less than tokens that single one sentence out."""

@@ -105,7 +105,9 @@ class _Builder:
         return "".join(self.chars)
 
 
-def clean_lines(lines: Sequence[str], known_headings: frozenset[int] = frozenset()) -> list[Section]:
+def clean_lines(
+    lines: Sequence[str], known_headings: frozenset[int] = frozenset()
+) -> list[Section]:
     """Join wrapped lines into paragraphs, mend paragraphs broken at a column end,
     and group them into sections under their headings."""
     headings = find_headings(lines, known_headings)
@@ -115,7 +117,6 @@ def clean_lines(lines: Sequence[str], known_headings: frozenset[int] = frozenset
     current_heading = ""
     open_paragraph = False
     previous_blank = True
-    last_was_heading = False
 
     def flush() -> None:
         nonlocal current, open_paragraph
@@ -130,8 +131,7 @@ def clean_lines(lines: Sequence[str], known_headings: frozenset[int] = frozenset
         line = raw.strip()
         if number in headings:
             flush()
-            heading = line if not last_was_heading else line
-            last_was_heading = True
+            heading = line
             previous_blank = False
             continue
         if not line:
@@ -140,8 +140,11 @@ def clean_lines(lines: Sequence[str], known_headings: frozenset[int] = frozenset
         starts_item = bool(_LIST_ITEM.match(raw))
         if open_paragraph and (starts_item or (previous_blank and ends_sentence(current.text()))):
             flush()
-        if open_paragraph and not previous_blank and raw[:1].isspace() and ends_sentence(
-            current.text()
+        if (
+            open_paragraph
+            and not previous_blank
+            and raw[:1].isspace()
+            and ends_sentence(current.text())
         ):
             flush()
         if not open_paragraph:
@@ -157,7 +160,6 @@ def clean_lines(lines: Sequence[str], known_headings: frozenset[int] = frozenset
             current.add(sep, number - 1 if sep else number)
             current.add(line, number)
         previous_blank = False
-        last_was_heading = False
         if ends_sentence(line) and starts_item:
             flush()
     flush()

@@ -192,9 +192,10 @@ class SentenceTransformerEncoder:
                 f"cannot load embedding model '{model}': {str(exc).splitlines()[0][:200]}; "
                 "give a local model folder or a model name that is downloaded"
             ) from None
-        get_dimension = getattr(
-            self._model, "get_embedding_dimension", None
-        ) or self._model.get_sentence_embedding_dimension
+        get_dimension = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
         self.dimension = int(get_dimension())
 
     def encode(

@@ -38,7 +38,10 @@ class EvalReport:
     p95_ms: float
 
     def to_json(self) -> dict[str, Any]:
-        return {key: round(value, 4) if isinstance(value, float) else value for key, value in self.__dict__.items()}
+        return {
+            key: round(value, 4) if isinstance(value, float) else value
+            for key, value in self.__dict__.items()
+        }
 
     def table(self) -> str:
         rows = [
@@ -79,8 +82,10 @@ def load_questions(path: str | os.PathLike) -> list[EvalQuestion]:
     except (ValueError, Exception) as exc:
         if isinstance(exc, ParkQAError):
             raise
-        raise EvalFileError(f"{path}: cannot parse question file ({type(exc).__name__}); "
-                            "use YAML, JSON Lines or SQuAD JSON") from None
+        raise EvalFileError(
+            f"{path}: cannot parse question file ({type(exc).__name__}); "
+            "use YAML, JSON Lines or SQuAD JSON"
+        ) from None
     questions = []
     for i, record in enumerate(records, start=1):
         if not isinstance(record, dict) or not isinstance(record.get("question"), str):
@@ -89,7 +94,10 @@ def load_questions(path: str | os.PathLike) -> list[EvalQuestion]:
         if isinstance(answers, (str, int, float)):
             answers = [answers]
         if isinstance(answers, list):
-            answers = [str(a) if isinstance(a, (int, float)) and not isinstance(a, bool) else a for a in answers]
+            answers = [
+                str(a) if isinstance(a, (int, float)) and not isinstance(a, bool) else a
+                for a in answers
+            ]
         if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
             raise EvalFileError(f"{path}: entry {i}: 'answers' must be a list of texts")
         questions.append(EvalQuestion(record["question"], tuple(answers)))
@@ -102,7 +110,9 @@ def squad_questions(data: dict[str, Any]) -> Iterable[EvalQuestion]:
             for qa in paragraph["qas"]:
                 if not qa["question"].strip():
                     continue
-                answers = tuple(dict.fromkeys(a["text"] for a in qa["answers"] if a["text"].strip()))
+                answers = tuple(
+                    dict.fromkeys(a["text"] for a in qa["answers"] if a["text"].strip())
+                )
                 yield EvalQuestion(qa["question"], answers)
 
 
@@ -131,7 +141,11 @@ def evaluate(questions: list[EvalQuestion], ask: Callable[[str], Answer]) -> Eva
         hit += int(not answer.abstained and _contains(answer.answer, item.answers))
     answerable = len(questions) - should_abstain
     latencies.sort()
-    p95 = latencies[min(len(latencies) - 1, math.ceil(0.95 * len(latencies)) - 1)] if latencies else 0.0
+    p95 = (
+        latencies[min(len(latencies) - 1, math.ceil(0.95 * len(latencies)) - 1)]
+        if latencies
+        else 0.0
+    )
     return EvalReport(
         questions=len(questions),
         answerable=answerable,

@@ -68,9 +68,11 @@ def check_citations(reply: str, citations: tuple[Citation, ...]) -> tuple[list[s
         numbers = [int(n) for n in _MARKER.findall(sentence)]
         # A marker just after the end punctuation belongs to this sentence.
         cited = [by_number[n] for n in numbers if n in by_number]
-        if not cited or len(cited) != len(numbers):
-            dropped.append(sentence)
-        elif max(support(sentence, c.text) for c in cited) < MIN_SUPPORT:
+        if (
+            not cited
+            or len(cited) != len(numbers)
+            or max(support(sentence, c.text) for c in cited) < MIN_SUPPORT
+        ):
             dropped.append(sentence)
         else:
             kept.append(sentence)
@@ -80,7 +82,9 @@ def check_citations(reply: str, citations: tuple[Citation, ...]) -> tuple[list[s
 def _attach_markers(reply: str) -> str:
     """Move markers written after the end punctuation ("…。[1]") before it, so they stay
     with their sentence when it is split."""
-    return re.sub(r"([。！？!?.；;])\s*((?:\[\d+\]\s*)+)", lambda m: m.group(2).strip() + m.group(1), reply)
+    return re.sub(
+        r"([。！？!?.；;])\s*((?:\[\d+\]\s*)+)", lambda m: m.group(2).strip() + m.group(1), reply
+    )
 
 
 def ask_endpoint(messages: list[dict[str, str]], config: GenerationConfig) -> str:

@@ -17,7 +17,68 @@ _RUN = re.compile(
     r"|[a-z][a-z0-9]*(?:[-'][a-z0-9]+)*"
 )
 ENGLISH_STOPWORDS = frozenset(
-    ["a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "is", "are", "was", "were", "be", "been", "by", "with", "from", "as", "that", "this", "what", "which", "who", "whom", "when", "where", "why", "how", "much", "many", "does", "do", "did", "it", "its", "into", "about", "than", "there", "their", "they", "he", "she", "we", "you", "i", "me", "my", "our", "your", "has", "have", "had", "will", "would", "can", "could"]
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "by",
+        "with",
+        "from",
+        "as",
+        "that",
+        "this",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "when",
+        "where",
+        "why",
+        "how",
+        "much",
+        "many",
+        "does",
+        "do",
+        "did",
+        "it",
+        "its",
+        "into",
+        "about",
+        "than",
+        "there",
+        "their",
+        "they",
+        "he",
+        "she",
+        "we",
+        "you",
+        "i",
+        "me",
+        "my",
+        "our",
+        "your",
+        "has",
+        "have",
+        "had",
+        "will",
+        "would",
+        "can",
+        "could",
+    ]
 )
 
 
@@ -57,7 +118,9 @@ class KeywordIndex:
     b: float = 0.75
 
     @classmethod
-    def build(cls, documents: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> KeywordIndex:
+    def build(
+        cls, documents: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75
+    ) -> KeywordIndex:
         """Index token lists; row i of the result scores documents[i]."""
         count = len(documents)
         vocabulary: dict[str, int] = {}

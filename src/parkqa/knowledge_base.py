@@ -55,27 +55,43 @@ class KnowledgeBase:
         """The newest committed index (raises IndexMissingError if none was built)."""
         manifest = read_manifest_quietly(self.config.index_dir)
         current = self._index
-        if current is not None and manifest is not None and manifest.get("generation") == current.generation:
+        if (
+            current is not None
+            and manifest is not None
+            and manifest.get("generation") == current.generation
+        ):
             return current
         with self._lock:
-            if self._index is None or manifest is None or manifest.get("generation") != self._index.generation:
+            if (
+                self._index is None
+                or manifest is None
+                or manifest.get("generation") != self._index.generation
+            ):
                 self._index = load_index(self.config.index_dir)
             return self._index
 
     def has_index(self) -> bool:
         return (self.config.index_dir / "manifest.json").exists()
 
-    def update(self, rebuild: bool = False, progress: Progress | None = None, wait: float = 0.0) -> IndexReport:
+    def update(
+        self, rebuild: bool = False, progress: Progress | None = None, wait: float = 0.0
+    ) -> IndexReport:
         """Bring the index up to date with the knowledge folder (incrementally unless rebuild)."""
-        report = update_index(self.config, self.encoder, rebuild=rebuild, progress=progress, wait=wait)
+        report = update_index(
+            self.config, self.encoder, rebuild=rebuild, progress=progress, wait=wait
+        )
         return report
 
-    def add(self, paths: Sequence[str | os.PathLike], progress: Progress | None = None) -> tuple[list[Path], IndexReport]:
+    def add(
+        self, paths: Sequence[str | os.PathLike], progress: Progress | None = None
+    ) -> tuple[list[Path], IndexReport]:
         """Copy documents into the knowledge folder and update the index."""
         copied = [self.store_document(Path(p)) for p in paths]
         return copied, self.update(progress=progress)
 
-    def store_document(self, source: Path, name: str | None = None, max_bytes: int | None = None) -> Path:
+    def store_document(
+        self, source: Path, name: str | None = None, max_bytes: int | None = None
+    ) -> Path:
         """Check a document and copy it into the knowledge folder under a safe name."""
         if not source.is_file():
             raise UploadError(f"{source}: no such file")
@@ -128,7 +144,9 @@ class KnowledgeBase:
         started = time.perf_counter()
         cfg = self.config
         text, notes = clean_question(question, cfg.answer.max_question_chars)
-        history = [clean_question(h, cfg.answer.max_question_chars)[0] for h in history if h and h.strip()]
+        history = [
+            clean_question(h, cfg.answer.max_question_chars)[0] for h in history if h and h.strip()
+        ]
         resolved = resolve_follow_up(text, history)
         index = self.index()
         k = k or cfg.retrieval.top_k
@@ -226,12 +244,16 @@ def _compose(citations: tuple[Citation, ...]) -> str:
 def no_answer_message(question: str, missing: Sequence[str], filtered: bool = False) -> str:
     """The plain "not in the knowledge base" answer, naming the missing term where there is one."""
     chinese = bool(re.search(r"[\u3400-\u9fff]", question))
-    scope = ("（在所选的筛选范围内）" if chinese else " (within the chosen filters)") if filtered else ""
+    scope = (
+        ("（在所选的筛选范围内）" if chinese else " (within the chosen filters)")
+        if filtered
+        else ""
+    )
     if missing:
         term = missing[0]
         if chinese:
             return f"知识库中没有找到关于“{term}”的信息{scope}。"
-        return f"The knowledge base has no information about \"{term}\"{scope}."
+        return f'The knowledge base has no information about "{term}"{scope}.'
     if chinese:
         return f"知识库中没有找到能回答这个问题的内容{scope}。"
     return f"The knowledge base has nothing that answers this question{scope}."

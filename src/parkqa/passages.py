@@ -64,7 +64,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             end = i + 1
             while end < n and (text[end] in _HARD_END or text[end] in CLOSERS):
                 end += 1
-        elif char == "." and (i + 1 == n or text[i + 1].isspace()) and not _is_abbreviation(text, i):
+        elif (
+            char == "." and (i + 1 == n or text[i + 1].isspace()) and not _is_abbreviation(text, i)
+        ):
             end = i + 1
             while end < n and text[end] in CLOSERS:
                 end += 1
@@ -82,7 +84,16 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 def _is_abbreviation(text: str, i: int) -> bool:
     word = re.search(r"(\w+)$", text[max(0, i - 6) : i])
-    return bool(word) and word.group(1).lower() in {"mr", "mrs", "dr", "no", "vs", "e.g", "i.e", "etc"}
+    return bool(word) and word.group(1).lower() in {
+        "mr",
+        "mrs",
+        "dr",
+        "no",
+        "vs",
+        "e.g",
+        "i.e",
+        "etc",
+    }
 
 
 def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:

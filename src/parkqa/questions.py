@@ -35,7 +35,9 @@ _TYPE_PATTERNS = {
         r"\bwho\b|which (?:compan|firm|enterprise|organi)",
         re.IGNORECASE,
     ),
-    "reason": re.compile(r"为什么|为何|原因|为啥|怎么会|\bwhy\b|what (?:is|are) the reasons?", re.IGNORECASE),
+    "reason": re.compile(
+        r"为什么|为何|原因|为啥|怎么会|\bwhy\b|what (?:is|are) the reasons?", re.IGNORECASE
+    ),
     "place": re.compile(r"哪里|在哪|哪儿|什么地方|\bwhere\b", re.IGNORECASE),
 }
 _FOLLOW_UP = re.compile(
@@ -61,7 +63,9 @@ def clean_question(text: str, max_chars: int) -> tuple[str, list[str]]:
     text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in text)
     text = re.sub(r"\s+", " ", text).strip()
     if not text:
-        raise QuestionError("the question is empty; type a question, e.g. parkqa ask \"阿里巴巴在永川投资了多少？\"")
+        raise QuestionError(
+            'the question is empty; type a question, e.g. parkqa ask "阿里巴巴在永川投资了多少？"'
+        )
     if text != re.sub(r"\s+", " ", original).strip():
         notes.append("control characters and escape sequences were removed from the question")
     if len(text) > max_chars:
@@ -93,7 +97,7 @@ def resolve_follow_up(question: str, history: Sequence[str]) -> str:
     if re.search(r"[\u3400-\u9fff]", previous):
         cut = _SUBJECT_END.search(previous, 2)
         if cut and cut.start() <= 12:
-            return subject + previous[cut.start():]
+            return subject + previous[cut.start() :]
         return f"{subject} {previous}"
     words = previous.split()
     for i, word in enumerate(words[1:], start=1):

@@ -52,9 +52,7 @@ class Hit:
     evidence: float
 
 
-def sentence_evidence(
-    passage: Passage, query_weights: dict[str, float]
-) -> list[float]:
+def sentence_evidence(passage: Passage, query_weights: dict[str, float]) -> list[float]:
     """For each sentence, the IDF-weighted share of the question's tokens it contains."""
     total = sum(query_weights.values()) or 1.0
     shares = []
@@ -74,9 +72,7 @@ def query_weights(tokens: Sequence[str], keywords: KeywordIndex) -> dict[str, fl
     return weights
 
 
-def fuse(
-    keyword: np.ndarray, dense: np.ndarray, config: RetrievalConfig
-) -> np.ndarray:
+def fuse(keyword: np.ndarray, dense: np.ndarray, config: RetrievalConfig) -> np.ndarray:
     """Score-normalised weighted fusion: BM25 scaled by its best score, cosine by the candidates' range."""
     top = float(keyword.max()) if len(keyword) else 0.0
     keyword_part = keyword / top if top > 0 else np.zeros_like(keyword)
@@ -108,7 +104,9 @@ def search(
     tokens = tokenize(content_text(query)) or tokenize(query)
     keyword_scores = index.keywords.scores(tokens, mask=allowed)
     width = min(config.candidates, count)
-    keyword_rows = np.argpartition(-keyword_scores, width - 1)[:width] if width < count else np.arange(count)
+    keyword_rows = (
+        np.argpartition(-keyword_scores, width - 1)[:width] if width < count else np.arange(count)
+    )
     keyword_rows = keyword_rows[keyword_scores[keyword_rows] > 0]
     dense_scores, dense_rows = search_vectors(index.vectors, query_vector, width, allowed)
     rows = np.unique(np.concatenate([keyword_rows, dense_rows])).astype(np.int64)

@@ -205,7 +205,7 @@ def index_lock(directory: Path, wait: float = 0.0) -> Iterator[None]:
 
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / LOCK
-    handle = open(path, "a+")
+    handle = open(path, "a+")  # noqa: SIM115 (held for the whole block below)
     deadline = time.monotonic() + wait
     try:
         while True:
@@ -314,5 +314,5 @@ def _remove_stale(directory: Path, keep: set[int]) -> None:
         parts = path.name.split(".")
         if len(parts) >= 3 and parts[0] in {"passages", "vectors", "keywords", MANIFEST.split(".")[0]}:
             number = parts[1] if parts[0] != "manifest" else parts[2]
-            if number.isdigit() and int(number) not in keep or parts[-1] == "tmp" and number.isdigit() and int(number) not in keep:
+            if (number.isdigit() and int(number) not in keep) or (parts[-1] == "tmp" and number.isdigit() and int(number) not in keep):
                 path.unlink(missing_ok=True)

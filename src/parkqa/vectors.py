@@ -18,7 +18,9 @@ def build_vector_index(vectors: np.ndarray, dimension: int, config: RetrievalCon
         index.hnsw.efSearch = max(64, config.candidates)
     elif config.vector_index == "ivf" and count >= 2 * config.ivf_lists:
         quantizer = faiss.IndexFlatIP(dimension)
-        index = faiss.IndexIVFFlat(quantizer, dimension, config.ivf_lists, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexIVFFlat(
+            quantizer, dimension, config.ivf_lists, faiss.METRIC_INNER_PRODUCT
+        )
         index.train(vectors)
         index.nprobe = max(1, config.ivf_lists // 8)
     else:
