@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
 SIDECAR_SUFFIX = ".meta.yaml"
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+# Plain text is all passages: 10 MiB of Chinese is ~15,000 passages, minutes of embedding.
+DEFAULT_MAX_TEXT_BYTES = 10 * 1024 * 1024
 
 _TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 _MARKDOWN_SUFFIXES = (".md", ".markdown")
@@ -145,12 +147,14 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_document(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceText:
+def read_document(
+    path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES
+) -> SourceText:
     """Read one file into lines and metadata.
 
     Raises DocumentError with a one-line message naming the file and the problem: unsupported
     suffix, empty file, binary content, a damaged PDF/DOCX, a PDF without text, a file larger
-    than max_bytes, or malformed metadata.
+    than max_bytes (max_text_bytes for plain text, HTML and Markdown), or malformed metadata.
     """
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -160,10 +164,11 @@ def read_document(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceTe
         )
     try:
         size = path.stat().st_size
-        if size > max_bytes:
+        limit = max_bytes if suffix in (".pdf", ".docx") else min(max_bytes, max_text_bytes)
+        if size > limit:
             raise DocumentError(
                 f"{path}: file is {_format_size(size)}, larger than the "
-                f"{_format_size(max_bytes)} limit; split it or raise the limit"
+                f"{_format_size(limit)} limit; split it into smaller files"
             )
         data = path.read_bytes()
     except OSError as error:
