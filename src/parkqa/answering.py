@@ -124,19 +124,24 @@ _ENTITY_TAGS = {"nr", "nrt", "nrfg", "ns", "nt", "nz"}
 
 
 @functools.lru_cache(maxsize=1)
-def _lexicon() -> dict[str, str]:
-    """jieba's dictionary of Chinese words and their part-of-speech tags (read, not imported)."""
+def _dictionary() -> bytes:
+    """jieba's dictionary of Chinese words ("word frequency tag" lines), read, not imported."""
     spec = importlib.util.find_spec("jieba")
     if spec is None or not spec.origin:
-        return {}
-    path = os.path.join(os.path.dirname(spec.origin), "dict.txt")
-    words = {}
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            parts = line.split()
-            if len(parts) >= 3:
-                words[parts[0]] = parts[2]
-    return words
+        return b""
+    with open(os.path.join(os.path.dirname(spec.origin), "dict.txt"), "rb") as handle:
+        return b"\n" + handle.read()
+
+
+@functools.lru_cache(maxsize=4096)
+def word_tag(word: str) -> str | None:
+    """The part-of-speech tag of a dictionary word, or None if it is not a word."""
+    data = _dictionary()
+    at = data.find(b"\n" + word.encode("utf-8") + b" ")
+    if at < 0:
+        return None
+    line = data[at + 1 : data.find(b"\n", at + 1)].split()
+    return line[2].decode("ascii", "replace") if len(line) >= 3 else ""
 
 
 def name_in(term: str) -> str | None:
@@ -144,16 +149,15 @@ def name_in(term: str) -> str | None:
     a dictionary word tagged as a name, or the whole term when it is not made of words."""
     if not ("\u3400" <= term[0] <= "\u9fff"):
         return None
-    lexicon = _lexicon()
-    if not lexicon:
+    if not _dictionary():
         return term
     i, unknown = 0, 0
     while i < len(term):
         for size in range(min(6, len(term) - i), 0, -1):
-            word = term[i : i + size]
-            if size == 1 or word in lexicon:
-                if size > 1 and lexicon[word] in _ENTITY_TAGS:
-                    return word
+            tag = word_tag(term[i : i + size]) if size > 1 else None
+            if size == 1 or tag is not None:
+                if tag in _ENTITY_TAGS:
+                    return term[i : i + size]
                 unknown += size == 1
                 i += size
                 break
