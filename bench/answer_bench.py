@@ -91,6 +91,15 @@ def main() -> None:
             ("keyword only", {"keyword_weight": 1.0, "dense_weight": 0.0, "evidence_weight": 0.0}),
             ("dense only", {"keyword_weight": 0.0, "dense_weight": 1.0, "evidence_weight": 0.0}),
             ("fusion, no sentence rerank", {"evidence_weight": 0.0}),
+            (
+                "reciprocal-rank fusion 0.5/0.5",
+                {
+                    "fusion": "rrf",
+                    "keyword_weight": 0.5,
+                    "dense_weight": 0.5,
+                    "evidence_weight": 0.0,
+                },
+            ),
         ):
             variant = KnowledgeBase(
                 with_overrides(kb.config, retrieval=weights), encoder=kb.encoder

@@ -131,3 +131,22 @@ def test_eval_prints_the_scores(capsys, park_kb, tmp_path):
     assert code == 0
     assert scores["top1"] == 1.0 and scores["answer_hit"] == 1.0
     assert scores["abstention_precision"] == 1.0 and scores["abstention_recall"] == 1.0
+
+
+def test_ask_does_not_import_torch_or_gradio(park_kb):
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; from parkqa.cli import main; main(sys.argv[1:]); "
+        "print(sorted(m for m in ('torch', 'gradio', 'sentence_transformers') if m in sys.modules))"
+    )
+    config = str(park_kb.config.root / "parkqa.yaml")
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "--config", config, "ask", "阿里巴巴在永川投资了多少钱？"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "3亿元" in result.stdout and result.stdout.strip().endswith("[]")

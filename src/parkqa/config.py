@@ -35,6 +35,8 @@ class RetrievalConfig:
     keyword_weight: float = 0.8
     dense_weight: float = 0.2
     evidence_weight: float = 0.3
+    fusion: str = "weighted"
+    rrf_k: int = 60
     vector_index: str = "flat"
     hnsw_m: int = 32
     ivf_lists: int = 256
@@ -96,11 +98,23 @@ _SECTIONS = {
     "generation": GenerationConfig,
     "server": ServerConfig,
 }
-_CHOICES = {"retrieval.vector_index": ("flat", "hnsw", "ivf")}
+_CHOICES = {
+    "retrieval.vector_index": ("flat", "hnsw", "ivf"),
+    "retrieval.fusion": ("weighted", "rrf"),
+}
 _POSITIVE = {
-    "embedding.batch_size", "chunking.max_chars", "retrieval.top_k", "retrieval.candidates",
-    "retrieval.hnsw_m", "retrieval.ivf_lists", "answer.max_sentences",
-    "answer.max_question_chars", "generation.timeout", "server.port", "server.max_upload_mb",
+    "embedding.batch_size",
+    "chunking.max_chars",
+    "retrieval.top_k",
+    "retrieval.candidates",
+    "retrieval.hnsw_m",
+    "retrieval.ivf_lists",
+    "retrieval.rrf_k",
+    "answer.max_sentences",
+    "answer.max_question_chars",
+    "generation.timeout",
+    "server.port",
+    "server.max_upload_mb",
 }
 
 
@@ -142,7 +156,9 @@ def config_from_dict(raw: dict[str, Any], root: Path, source: str = "config") ->
     known = {"knowledge_dir", "index_dir", *_SECTIONS}
     for key in raw:
         if key not in known:
-            raise ConfigError(f"{source}: unknown key '{key}'; known keys: {', '.join(sorted(known))}")
+            raise ConfigError(
+                f"{source}: unknown key '{key}'; known keys: {', '.join(sorted(known))}"
+            )
     root = Path(root)
     dirs = {}
     for key, default in (("knowledge_dir", "knowledge"), ("index_dir", "index")):

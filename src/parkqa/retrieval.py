@@ -73,7 +73,13 @@ def query_weights(tokens: Sequence[str], keywords: KeywordIndex) -> dict[str, fl
 
 
 def fuse(keyword: np.ndarray, dense: np.ndarray, config: RetrievalConfig) -> np.ndarray:
-    """Score-normalised weighted fusion: BM25 scaled by its best score, cosine by the candidates' range."""
+    """Fused scores of the candidates. "weighted": BM25 scaled by its best score and cosine
+    rescaled over the candidates, mixed by the configured weights. "rrf": reciprocal-rank
+    fusion, kept for comparison; it lets a weak dense ranking pull down strong keyword hits."""
+    if config.fusion == "rrf":
+        return config.keyword_weight * _reciprocal_ranks(
+            keyword, config.rrf_k
+        ) + config.dense_weight * _reciprocal_ranks(dense, config.rrf_k)
     top = float(keyword.max()) if len(keyword) else 0.0
     keyword_part = keyword / top if top > 0 else np.zeros_like(keyword)
     if len(dense):
@@ -82,6 +88,12 @@ def fuse(keyword: np.ndarray, dense: np.ndarray, config: RetrievalConfig) -> np.
     else:
         dense_part = dense
     return config.keyword_weight * keyword_part + config.dense_weight * dense_part
+
+
+def _reciprocal_ranks(scores: np.ndarray, k: int) -> np.ndarray:
+    ranks = np.empty(len(scores), dtype=np.float32)
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
+    return 1.0 / (k + ranks)
 
 
 def search(
