@@ -203,9 +203,11 @@ def index_lock(directory: Path, wait: float = 0.0) -> Iterator[None]:
     """Hold the index folder's lock; refuse (after waiting up to `wait` s) if another build holds it."""
     import fcntl
 
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / LOCK
-    handle = open(path, "a+")  # noqa: SIM115 (held for the whole block below)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        handle = open(directory / LOCK, "a+")  # noqa: SIM115 (held for the whole block below)
+    except OSError as exc:
+        raise IndexWriteError(f"cannot write the index in {directory}: {exc.strerror or exc}") from None
     deadline = time.monotonic() + wait
     try:
         while True:
@@ -221,10 +223,11 @@ def index_lock(directory: Path, wait: float = 0.0) -> Iterator[None]:
                         "wait for it to finish, then run again"
                     ) from None
                 time.sleep(0.2)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
+        try:  # the pid only helps the busy message; a full disk must not stop here
+            os.ftruncate(handle.fileno(), 0)
+            os.pwrite(handle.fileno(), str(os.getpid()).encode(), 0)
+        except OSError:
+            pass
         yield
     finally:
         handle.close()
