@@ -133,6 +133,11 @@ class KnowledgeBase:
             return None
         return self.update(progress=progress, wait=600)
 
+    def warm_up(self) -> None:
+        """Load the encoder and the index now rather than on the first question."""
+        self.index()
+        self.encoder.encode(["永川"])
+
     def ask(
         self,
         question: str,

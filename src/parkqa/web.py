@@ -459,7 +459,7 @@ def serve(
             f"and server.password (or {CREDENTIALS_ENV[0]}/{CREDENTIALS_ENV[1]})"
         )
     kb.ensure_index()
-    kb.ask("永川大数据产业园")  # loads the index and the encoder before the first visitor
+    kb.warm_up()
     app = build_app(kb)
     app.queue(default_concurrency_limit=1)
     app.launch(
