@@ -231,10 +231,13 @@ def _read_passages(
 ) -> tuple[list[Passage], dict[str, Any]]:
     source = read_document(path)
     sections = clean_lines(source.lines, source.heading_lines)
+    title = source.title
+    if title == path.stem and sections and sections[0].heading:
+        title = sections[0].heading
     passages = make_passages(
         sections,
         doc=doc,
-        title=source.title,
+        title=title,
         max_chars=config.chunking.max_chars,
         overlap_sentences=config.chunking.overlap_sentences,
         date=source.date,
@@ -244,7 +247,7 @@ def _read_passages(
         raise DocumentError(f"{doc}: no text found")
     record = {
         "hash": digest,
-        "title": source.title,
+        "title": title,
         "date": source.date,
         "source": source.source,
         "tags": list(source.tags),
