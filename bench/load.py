@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import socket
 import statistics
@@ -182,7 +184,9 @@ def check_answers(run: Run, generations: dict[int, dict], knowledge: Path, switc
     unrelated_changed = [
         q
         for q in QUESTIONS
-        if q != NEW_QUESTION and phases["before"].get(q) and phases["before"].get(q) != phases["after"].get(q)
+        if q != NEW_QUESTION
+        and phases["before"].get(q)
+        and phases["before"].get(q) != phases["after"].get(q)
     ]
     new_before = phases["before"].get(NEW_QUESTION, set())
     new_after = phases["after"].get(NEW_QUESTION, set())
@@ -196,16 +200,32 @@ def check_answers(run: Run, generations: dict[int, dict], knowledge: Path, switc
     }
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far, where /proc tells it."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
-    parser.add_argument("--seconds", type=float, default=60, help="how long to send questions (default 60)")
-    parser.add_argument("--update-at", type=float, default=0.5, help="when to update the index, as a share of the run")
+    parser.add_argument(
+        "--seconds", type=float, default=60, help="how long to send questions (default 60)"
+    )
+    parser.add_argument(
+        "--update-at",
+        type=float,
+        default=0.5,
+        help="when to update the index, as a share of the run",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
 
@@ -236,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
             for client in clients:
                 client.join(timeout=args.seconds + 60)
             elapsed = time.monotonic() - started
+            server_cpu = cpu_seconds(server.pid)
         finally:
             server.terminate()
             try:
@@ -271,6 +292,19 @@ def main(argv: list[str] | None = None) -> int:
             "generations": sorted(generations),
             "summary": update.stderr.strip().splitlines()[-1:] if update.stderr else [],
         },
+        "cpus": os.cpu_count(),
+        "server_cpu_ms_per_answer": round(server_cpu * 1000 / len(answered), 1)
+        if server_cpu and answered
+        else None,
+        "client_cpu_ms_per_answer": round(
+            (
+                resource.getrusage(resource.RUSAGE_SELF).ru_utime
+                + resource.getrusage(resource.RUSAGE_SELF).ru_stime
+            )
+            * 1000
+            / max(1, len(answered)),
+            1,
+        ),
         "answers_before_update": sum(1 for c in answered if c.started + c.seconds < switch),
         "answers_after_update": sum(1 for c in answered if c.started > switch),
         **checks,
@@ -298,6 +332,10 @@ def main(argv: list[str] | None = None) -> int:
             f"index update at {up['at_s']} s took {up['seconds']} s (rc {up['rc']}), generations "
             f"{up['generations']}; answers before {figures['answers_before_update']}, "
             f"after {figures['answers_after_update']}"
+        )
+        print(
+            f"CPU per answer: server {figures['server_cpu_ms_per_answer']} ms, this client "
+            f"{figures['client_cpu_ms_per_answer']} ms ({figures['cpus']} CPUs)"
         )
         print(f"broken citations: {checks['broken_count']}; inconsistent: {checks['inconsistent']}")
         for name, ok in floors.items():

