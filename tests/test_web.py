@@ -216,20 +216,27 @@ def test_serve_refuses_other_addresses_without_credentials(config_path, monkeypa
 
 
 @pytest.mark.slow
-def test_serve_with_credentials_launches_with_auth_and_upload_limit(
-    config_path, encoder, monkeypatch
-):
-    import gradio
+def test_serve_with_credentials_requires_them_and_limits_uploads(config_path, encoder, monkeypatch):
+    import uvicorn
+    from fastapi.testclient import TestClient
 
-    launched = {}
-    monkeypatch.setattr(gradio.Blocks, "launch", lambda app, **options: launched.update(options))
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(app=app, **options))
     monkeypatch.setenv("PARKQA_USERNAME", "admin")
     monkeypatch.setenv("PARKQA_PASSWORD", "s3cret")
-    serve(KnowledgeBase(load_config(config_path), encoder=encoder), host="0.0.0.0", port=8123)
-    assert launched["server_name"] == "0.0.0.0" and launched["server_port"] == 8123
-    assert launched["auth"] == ("admin", "s3cret")
-    assert launched["max_file_size"] == 20_000_000
-    assert not launched["share"]
+    kb = KnowledgeBase(load_config(config_path), encoder=encoder)
+    serve(kb, host="0.0.0.0", port=8123)
+    assert started["host"] == "0.0.0.0" and started["port"] == 8123
+    blocks = next(
+        r.app.blocks for r in started["app"].routes if hasattr(getattr(r, "app", None), "blocks")
+    )
+    assert blocks.auth == [("admin", "s3cret")] and blocks.max_file_size == 20_000_000
+    client = TestClient(started["app"])
+    question = {"question": "阿里巴巴在永川投资了多少钱？"}
+    assert client.post("/api/ask", json=question).status_code == 401
+    assert client.post("/api/ask", json=question, auth=("admin", "wrong")).status_code == 401
+    answer = client.post("/api/ask", json=question, auth=("admin", "s3cret")).json()
+    assert "3亿元" in answer["answer"] and answer["citations"][0]["lines"] == [1, 10]
 
 
 def test_uploads_are_checked_on_the_server(config_path, tmp_path):
@@ -259,6 +266,16 @@ def test_real_answer_from_an_injection_document_renders_as_text(config_path, enc
     rendered = format_answer_html(answer)
     assert "<script" not in rendered and "<img" not in rendered
     assert "&lt;script&gt;" in rendered
+
+
+@pytest.mark.slow
+def test_json_api_answers_and_reports_mistakes(server):
+    import httpx
+
+    answer = httpx.post(f"{server}api/ask", json={"question": "特斯拉在永川投资了多少钱？"}).json()
+    assert answer["abstained"] is True and answer["missing_terms"][0] == "特斯拉"
+    empty = httpx.post(f"{server}api/ask", json={"question": "  "})
+    assert empty.status_code == 400 and "empty" in empty.json()["detail"]
 
 
 @pytest.mark.slow

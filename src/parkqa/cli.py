@@ -170,12 +170,9 @@ def _read_questions(items: Sequence[str]) -> list[str]:
 
 
 def _ensure_index(kb) -> None:
-    from parkqa.store import check_encoder
-
     report = kb.ensure_index(progress=_progress("building the index"))
     if report is not None:
         _print_report(report)
-    check_encoder(kb.index(), kb.config.embedding.model)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

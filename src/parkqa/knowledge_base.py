@@ -21,7 +21,7 @@ from parkqa.errors import DocumentError, IndexMissingError, UploadError
 from parkqa.indexing import IndexReport, update_index
 from parkqa.questions import clean_question, question_type, resolve_follow_up
 from parkqa.retrieval import Filters, search
-from parkqa.store import LoadedIndex, load_index, read_manifest_quietly
+from parkqa.store import LoadedIndex, check_encoder, load_index, read_manifest_quietly
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +154,7 @@ class KnowledgeBase:
         ]
         resolved = resolve_follow_up(text, history)
         index = self.index()
+        check_encoder(index, cfg.embedding.model)
         k = k or cfg.retrieval.top_k
         vector = self.encoder.encode([resolved])[0]
         hits = search(index, vector, resolved, cfg.retrieval, max(k, 3), filters)

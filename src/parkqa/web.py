@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import ipaddress
+import logging
 import os
 import re
 from collections.abc import Sequence
@@ -15,9 +16,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, Field
+
 from parkqa.citations import Answer, Citation
 from parkqa.documents import SUPPORTED_SUFFIXES
-from parkqa.errors import ParkQAError, QuestionError, UploadError
+from parkqa.errors import DocumentError, ParkQAError, QuestionError, UploadError
 from parkqa.indexing import IndexReport
 from parkqa.knowledge_base import KnowledgeBase
 from parkqa.retrieval import Filters
@@ -34,6 +37,7 @@ EXAMPLE_QUESTIONS = (
     "阿里为什么选择永川？",
 )
 DOCUMENT_COLUMNS = ["文件", "标题", "日期", "标签", "段落"]
+logger = logging.getLogger(__name__)
 CREDENTIALS_ENV = ("PARKQA_USERNAME", "PARKQA_PASSWORD")
 
 _DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
@@ -440,6 +444,68 @@ def theme() -> gr.themes.Base:
     return _gradio().themes.Default(primary_hue="blue", font=_SYSTEM_FONTS, font_mono=_SYSTEM_MONO)
 
 
+class AskRequest(BaseModel):
+    """The body of POST /api/ask."""
+
+    question: str = Field(max_length=1_000_000)
+    history: list[str] = []
+    k: int | None = Field(default=None, ge=1, le=50)
+    tags: list[str] = []
+    date_from: str = ""
+    date_to: str = ""
+
+
+def create_server(
+    kb: KnowledgeBase, username: str | None = None, password: str | None = None
+) -> Any:
+    """The web application: the chat page at "/" and a plain JSON endpoint, POST /api/ask,
+    for programs. With a username and password both require them (HTTP Basic for the API)."""
+    import secrets
+
+    from fastapi import Depends, FastAPI, HTTPException
+    from fastapi.security import HTTPBasic, HTTPBasicCredentials
+
+    gr = _gradio()
+    basic = HTTPBasic(auto_error=False)
+
+    def authorised(credentials: HTTPBasicCredentials | None = Depends(basic)) -> None:  # noqa: B008
+        if not (username and password):
+            return
+        if credentials is None or not (
+            secrets.compare_digest(credentials.username.encode(), username.encode())
+            and secrets.compare_digest(credentials.password.encode(), password.encode())
+        ):
+            raise HTTPException(
+                401, "username and password required", {"WWW-Authenticate": "Basic"}
+            )
+
+    api = FastAPI(title="parkqa", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @api.post("/api/ask", dependencies=[Depends(authorised)])
+    def ask(body: AskRequest) -> dict[str, Any]:
+        """The same object as one line of `parkqa ask --json`."""
+        try:
+            filters = parse_filters(body.tags, body.date_from, body.date_to)
+            return kb.ask(body.question, history=body.history, k=body.k, filters=filters).to_json()
+        except ParkQAError as exc:
+            raise HTTPException(400, str(exc)) from None
+
+    server = kb.config.server
+    blocks = build_app(kb)
+    blocks.queue(default_concurrency_limit=1)
+    return gr.mount_gradio_app(
+        api,
+        blocks,
+        path="/",
+        auth=(username, password) if username and password else None,
+        max_file_size=int(server.max_upload_mb * 1_000_000),
+        ssr_mode=False,
+        theme=theme(),
+        css=CSS,
+        footer_links=["api", "settings"],
+    )
+
+
 def serve(
     kb: KnowledgeBase,
     host: str | None = None,
@@ -448,6 +514,8 @@ def serve(
     password: str | None = None,
 ) -> None:
     """Serve the chat page (127.0.0.1 by default); any other address needs a username and password."""
+    import uvicorn
+
     server = kb.config.server
     host = host or server.host
     port = port or server.port
@@ -458,19 +526,11 @@ def serve(
             f"refusing to listen on {host} without a username and password; set server.username "
             f"and server.password (or {CREDENTIALS_ENV[0]}/{CREDENTIALS_ENV[1]})"
         )
-    kb.ensure_index()
-    kb.warm_up()
-    app = build_app(kb)
-    app.queue(default_concurrency_limit=1)
-    app.launch(
-        server_name=host,
-        server_port=port,
-        auth=(username, password) if username and password else None,
-        max_file_size=int(server.max_upload_mb * 1_000_000),
-        share=False,
-        ssr_mode=False,
-        theme=theme(),
-        css=CSS,
-        footer_links=["api", "settings"],
-        quiet=True,
-    )
+    try:
+        kb.ensure_index()
+        kb.warm_up()
+    except DocumentError as exc:
+        logger.warning("%s; serving without an index until documents are uploaded", exc)
+    app = create_server(kb, username, password)
+    print(f"parkqa: serving on http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
