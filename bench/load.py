@@ -4,8 +4,8 @@ the index is updated midway by `parkqa index` in another process.
     python bench/load.py [--clients 16] [--seconds 60] [--update-at 0.5]
 
 Runs on a copy of knowledge/ in a temporary folder, on 127.0.0.1 only. Each client is a thread
-with its own HTTP connection, calling Gradio's REST API (POST /gradio_api/call/ask, then the
-event stream). Reports throughput, p50/p95/p99 latency and errors, and checks every answer:
+with its own HTTP connection, calling POST /api/ask (or, with --via gradio, Gradio's queued
+/ask endpoint and its event stream). Reports throughput, p50/p95/p99 latency and errors, and checks every answer:
 each citation must be a passage of a complete index generation (same text, document and line
 span), its lines must exist in the document, and answers to the same question must be the same
 before the switch and again after it. Exits 1 when a floor is missed: 0 errors, no answer from a
@@ -108,8 +108,13 @@ def start_server(config: Path, port: int, log: Path) -> subprocess.Popen:
     raise SystemExit(f"parkqa serve did not answer within 120 s; see {log}")
 
 
-def ask(client, base: str, question: str) -> dict:
-    """One question through Gradio's REST API: queue it, then read the event stream."""
+def ask(client, base: str, question: str, via: str = "json") -> dict:
+    """One question through the server's API: POST /api/ask (default), or Gradio's queued
+    /ask endpoint and its event stream (--via gradio)."""
+    if via == "json":
+        response = client.post(f"{base}/api/ask", json={"question": question})
+        response.raise_for_status()
+        return response.json()
     response = client.post(f"{base}/gradio_api/call/ask", json={"data": [question, None, None]})
     response.raise_for_status()
     event_id = response.json()["event_id"]
@@ -126,7 +131,7 @@ def ask(client, base: str, question: str) -> dict:
     raise RuntimeError(f"event stream ended without an answer (last event: {event})")
 
 
-def client_loop(number: int, base: str, deadline: float, run: Run) -> None:
+def client_loop(number: int, base: str, deadline: float, run: Run, via: str) -> None:
     import httpx
 
     with httpx.Client(timeout=30) as client:
@@ -136,7 +141,7 @@ def client_loop(number: int, base: str, deadline: float, run: Run) -> None:
             n += 1
             started = time.monotonic()
             try:
-                answer = ask(client, base, question)
+                answer = ask(client, base, question, via)
                 run.add(Call(question, started, time.monotonic() - started, answer=answer))
             except Exception as exc:  # counted and reported as an error
                 run.add(Call(question, started, time.monotonic() - started, error=repr(exc)[:200]))
@@ -226,6 +231,12 @@ def main(argv: list[str] | None = None) -> int:
         default=0.5,
         help="when to update the index, as a share of the run",
     )
+    parser.add_argument(
+        "--via",
+        choices=("json", "gradio"),
+        default="json",
+        help="POST /api/ask (default) or Gradio's queued /ask endpoint",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
 
@@ -242,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             deadline = started + args.seconds
             clients = [
-                threading.Thread(target=client_loop, args=(i, base, deadline, run), daemon=True)
+                threading.Thread(
+                    target=client_loop, args=(i, base, deadline, run, args.via), daemon=True
+                )
                 for i in range(args.clients)
             ]
             for client in clients:
