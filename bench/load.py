@@ -19,7 +19,6 @@ import json
 import os
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,8 +28,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-HOST = "127.0.0.1"
+from server import (
+    HOST,
+    free_port,
+    make_knowledge_base,
+    parkqa,
+    percentile,
+    start_server,
+    wait_for_port,
+)
+
 QUESTIONS = (
     "阿里巴巴在永川投资了多少钱？",
     "百度在永川投资了什么项目？",
@@ -66,46 +73,6 @@ class Run:
     def add(self, call: Call) -> None:
         with self.lock:
             self.calls.append(call)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def make_knowledge_base(folder: Path) -> Path:
-    shutil.copytree(REPO / "knowledge", folder / "knowledge")
-    config = folder / "parkqa.yaml"
-    config.write_text("knowledge_dir: knowledge\nindex_dir: index\n", encoding="utf-8")
-    return config
-
-
-def parkqa(config: Path, *argv: str) -> list[str]:
-    return [sys.executable, "-m", "parkqa", "--config", str(config), *argv]
-
-
-def start_server(config: Path, port: int, log: Path) -> subprocess.Popen:
-    import httpx
-
-    handle = open(log, "w")  # noqa: SIM115 (closed with the process)
-    server = subprocess.Popen(
-        parkqa(config, "serve", "--host", HOST, "--port", str(port)),
-        stdout=handle,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"parkqa serve exited ({server.returncode}); see {log}")
-        try:
-            if httpx.get(f"http://{HOST}:{port}/gradio_api/info", timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    server.kill()
-    raise SystemExit(f"parkqa serve did not answer within 120 s; see {log}")
 
 
 def ask(client, base: str, question: str, via: str = "json") -> dict:
@@ -214,11 +181,6 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
@@ -246,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(parkqa(config, "index"), check=True, capture_output=True)
         generations = passages_by_generation(folder / "index")
         port = free_port()
-        server = start_server(config, port, folder / "serve.log")
+        server = start_server(config, port)
+        wait_for_port(port, server, folder / "serve.log")
         base = f"http://{HOST}:{port}"
         try:
             run = Run()

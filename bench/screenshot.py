@@ -11,17 +11,15 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from serve_bench import REPO, free_port, make_knowledge_base, start_server, stop, wait_for_port
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from server import (
+    CHROMIUM_ARGS,
+    REPO,
+    free_port,
+    make_knowledge_base,
+    start_server,
+    stop,
+    wait_for_port,
+)
 
 
 def main() -> None:
