@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import socket
@@ -67,15 +66,8 @@ def free_port() -> int:
 
 
 def serve_command(config: Path, port: int) -> list[str]:
-    """`parkqa serve` from this venv (a launcher calling parkqa.web.serve until the CLI exists)."""
-    script = Path(sys.executable).with_name("parkqa")
-    if script.exists() and importlib.util.find_spec("parkqa.cli"):
-        return [str(script), "--config", str(config), "serve", "--port", str(port)]
-    launcher = (
-        "import sys; from parkqa import KnowledgeBase; from parkqa.web import serve; "
-        "serve(KnowledgeBase.open(sys.argv[1]), port=int(sys.argv[2]))"
-    )
-    return [sys.executable, "-c", launcher, str(config), str(port)]
+    """`parkqa serve` from this interpreter."""
+    return [sys.executable, "-m", "parkqa", "--config", str(config), "serve", "--port", str(port)]
 
 
 @pytest.fixture
