@@ -22,6 +22,7 @@ import yaml
 from parkqa.errors import DocumentError
 
 logger = logging.getLogger(__name__)
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader when built
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
 SIDECAR_SUFFIX = ".meta.yaml"
@@ -359,7 +360,7 @@ def _read_sidecar(path: Path) -> _Metadata:
 
 def _parse_metadata(origin: Path, text: str) -> _Metadata:
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_SafeLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
