@@ -62,3 +62,11 @@ def test_known_headings_from_markup_are_kept():
     sections = clean_lines(lines, frozenset({1}))
     assert sections[0].heading == "政策"
     assert sections[0].text == "第一条内容。第二条内容。"
+
+
+def test_captions_after_the_last_paragraph_are_kept_as_text():
+    last = clean_lines(park_lines())[-1]
+    assert last.text.endswith(
+        "\n2019年重庆市大数据产业人才联盟在永川成立\n永川大数据产业园 摄/陈科儒\n永川软件服务外包园"
+    )
+    assert last.lines[-1] == 227

@@ -111,6 +111,7 @@ def clean_lines(
     """Join wrapped lines into paragraphs, mend paragraphs broken at a column end,
     and group them into sections under their headings."""
     headings = find_headings(lines, known_headings)
+    captions = _trailing(headings, lines) - set(known_headings)
     paragraphs: list[tuple[str, str, list[int]]] = []  # (heading, text, lines)
     heading = ""
     current = _Builder()
@@ -129,6 +130,10 @@ def clean_lines(
     for i, raw in enumerate(lines):
         number = i + 1
         line = raw.strip()
+        if number in captions:
+            flush()
+            paragraphs.append((heading, line, [number] * len(line)))
+            continue
         if number in headings:
             flush()
             heading = line
@@ -164,6 +169,16 @@ def clean_lines(
             flush()
     flush()
     return _group(paragraphs)
+
+
+def _trailing(headings: set[int], lines: Sequence[str]) -> set[int]:
+    """Heading-like lines after the last line of text: photo captions at the end of an
+    article, kept as text rather than as headings of nothing."""
+    last_text = max(
+        (i + 1 for i, line in enumerate(lines) if line.strip() and i + 1 not in headings),
+        default=0,
+    )
+    return {number for number in headings if number > last_text}
 
 
 def _group(paragraphs: list[tuple[str, str, list[int]]]) -> list[Section]:
