@@ -135,3 +135,17 @@ def test_manifest_describes_the_index(make_kb):
     )
     assert len(record["passages"]) == manifest["passages"]
     assert (kb.config.index_dir / manifest["files"]["passages"]).exists()
+
+
+def test_an_edit_re_embeds_only_the_passages_it_touched(make_kb, encoder):
+    kb = make_kb()
+    counting = CountingEncoder(encoder)
+    first = update_index(kb.config, counting)
+    article = kb.config.knowledge_dir / "yongchuan-big-data-park.txt"
+    text = article.read_text(encoding="utf-8")
+    article.write_text(text.replace("83个项目", "84个项目"), encoding="utf-8")
+    counting.embedded = 0
+    report = update_index(kb.config, counting)
+    assert report.changed == (PARK_DOC,)
+    assert 0 < report.embedded == counting.embedded <= 2 < first.passages
+    assert any("84个项目" in p.text for p in load_index(kb.config.index_dir).passages)

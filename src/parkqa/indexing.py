@@ -163,9 +163,7 @@ def update_index(
             passages_by_doc[doc] = passages
             fresh.extend(passages)
             (changed if previous else added).append(doc)
-        removed = sorted(
-            doc for doc in old_docs if doc not in documents
-        )
+        removed = sorted(doc for doc in old_docs if doc not in documents)
         for message in warnings:
             logger.info(message)
         if not documents:
@@ -180,15 +178,20 @@ def update_index(
         all_passages = [p for doc in sorted(passages_by_doc) for p in passages_by_doc[doc]]
         if manifest is not None and not fresh and not removed:
             return IndexReport(
-                unchanged=tuple(unchanged), skipped=tuple(skipped), warnings=tuple(warnings),
-                passages=len(all_passages), seconds=time.perf_counter() - started,
+                unchanged=tuple(unchanged),
+                skipped=tuple(skipped),
+                warnings=tuple(warnings),
+                passages=len(all_passages),
+                seconds=time.perf_counter() - started,
             )
+        by_id = dict(old_vectors)
+        to_embed = [p for p in fresh if p.id not in by_id]
         new_vectors = encoder.encode(
-            [p.embedding_text() for p in fresh], batch_size=config.embedding.batch_size,
+            [p.embedding_text() for p in to_embed],
+            batch_size=config.embedding.batch_size,
             progress=progress,
         )
-        by_id = dict(old_vectors)
-        by_id.update(zip((p.id for p in fresh), new_vectors))
+        by_id.update(zip((p.id for p in to_embed), new_vectors))
         dimension = int(encoder.dimension)
         matrix = (
             np.stack([by_id[p.id] for p in all_passages])
@@ -204,10 +207,17 @@ def update_index(
         }
         write_generation(config.index_dir, new_manifest, all_passages, vectors, keywords)
         return IndexReport(
-            added=tuple(added), changed=tuple(changed), removed=tuple(removed),
-            unchanged=tuple(unchanged), skipped=tuple(skipped), warnings=tuple(warnings),
-            passages=len(all_passages), embedded=len(fresh),
-            seconds=time.perf_counter() - started, rebuilt_because=reason, written=True,
+            added=tuple(added),
+            changed=tuple(changed),
+            removed=tuple(removed),
+            unchanged=tuple(unchanged),
+            skipped=tuple(skipped),
+            warnings=tuple(warnings),
+            passages=len(all_passages),
+            embedded=len(to_embed),
+            seconds=time.perf_counter() - started,
+            rebuilt_because=reason,
+            written=True,
         )
 
 

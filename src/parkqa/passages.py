@@ -181,7 +181,7 @@ def _passage(
     sentences = tuple(
         Sentence(s - start, e - start, section.lines[s], section.lines[e - 1]) for s, e in group
     )
-    key = f"{doc}\0{section.heading}\0{text}"
+    key = f"{doc}\0{title}\0{section.heading}\0{text}"
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
     seen[digest] = seen.get(digest, 0) + 1
     if seen[digest] > 1:
