@@ -57,7 +57,8 @@ _SYSTEM_FONTS = (
 _SYSTEM_MONO = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace")
 
 CSS = """
-.gradio-container { max-width: 1080px !important; margin: 0 auto !important; }
+.gradio-container { max-width: 1080px !important; width: 100% !important; margin: 0 auto !important; }
+.gradio-container main, .gradio-container .tabs, .gradio-container .tabitem { width: 100%; }
 #pq-title h1 { font-size: 1.45rem; margin: 0.2rem 0 0; }
 #pq-header p { color: var(--body-text-color-subdued); font-size: 0.9rem; margin: 0; }
 .pq-answer p { margin: 0 0 0.5em; }
