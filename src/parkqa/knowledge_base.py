@@ -21,7 +21,7 @@ from parkqa.errors import DocumentError, IndexMissingError, UploadError
 from parkqa.indexing import IndexReport, update_index
 from parkqa.questions import clean_question, question_type, resolve_follow_up
 from parkqa.retrieval import Filters, search
-from parkqa.store import LoadedIndex, check_encoder, load_index, read_manifest_quietly
+from parkqa.store import MANIFEST, LoadedIndex, check_encoder, load_index
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ class KnowledgeBase:
         self._encoder = encoder
         self._index: LoadedIndex | None = None
         self._lock = threading.RLock()
+        self._stamp: tuple[int, int] | None = None
 
     @classmethod
     def open(cls, config_path: str | os.PathLike | None = None) -> KnowledgeBase:
@@ -52,26 +53,22 @@ class KnowledgeBase:
             return self._encoder
 
     def index(self) -> LoadedIndex:
-        """The newest committed index (raises IndexMissingError if none was built)."""
-        manifest = read_manifest_quietly(self.config.index_dir)
+        """The newest committed index (raises IndexMissingError if none was built).
+
+        A commit replaces manifest.json, so its inode and modification time tell whether the
+        loaded index is still the newest without reading the manifest on every question."""
+        stamp = _stamp(self.config.index_dir / MANIFEST)
         current = self._index
-        if (
-            current is not None
-            and manifest is not None
-            and manifest.get("generation") == current.generation
-        ):
+        if current is not None and stamp is not None and stamp == self._stamp:
             return current
         with self._lock:
-            if (
-                self._index is None
-                or manifest is None
-                or manifest.get("generation") != self._index.generation
-            ):
+            if self._index is None or stamp is None or stamp != self._stamp:
                 self._index = load_index(self.config.index_dir)
+                self._stamp = stamp
             return self._index
 
     def has_index(self) -> bool:
-        return (self.config.index_dir / "manifest.json").exists()
+        return (self.config.index_dir / MANIFEST).exists()
 
     def update(
         self, rebuild: bool = False, progress: Progress | None = None, wait: float = 0.0
@@ -233,6 +230,14 @@ class KnowledgeBase:
             "encoder": manifest["encoder"]["name"],
             "generation": manifest["generation"],
         }
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return status.st_ino, status.st_mtime_ns
 
 
 def _limit(chosen: dict[int, list[int]], k: int) -> dict[int, list[int]]:
