@@ -29,6 +29,7 @@ class EvalQuestion:
 class EvalReport:
     questions: int
     answerable: int
+    abstained: int
     top1: float
     top5: float
     answer_hit: float
@@ -46,6 +47,7 @@ class EvalReport:
     def table(self) -> str:
         rows = [
             ("questions", f"{self.questions} ({self.answerable} answerable)"),
+            ("abstained", f"{self.abstained}"),
             ("answer in top-1 cited passage", f"{self.top1:.3f}"),
             ("answer in top-5 cited passages", f"{self.top5:.3f}"),
             ("answer in the answer text", f"{self.answer_hit:.3f}"),
@@ -149,6 +151,7 @@ def evaluate(questions: list[EvalQuestion], ask: Callable[[str], Answer]) -> Eva
     return EvalReport(
         questions=len(questions),
         answerable=answerable,
+        abstained=abstained,
         top1=top1 / answerable if answerable else math.nan,
         top5=top5 / answerable if answerable else math.nan,
         answer_hit=hit / answerable if answerable else math.nan,
