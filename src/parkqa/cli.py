@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="configuration file (default: $PARKQA_CONFIG, else ./parkqa.yaml)",
     )
+    parser.add_argument("--version", action="version", version=f"parkqa {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     index = commands.add_parser(
@@ -86,6 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     documents.set_defaults(handler=cmd_docs)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("parkqa")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def _positive(value: str) -> int:
