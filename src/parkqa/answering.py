@@ -120,6 +120,13 @@ def assess_support(question: str, hits: list[Hit], keywords: KeywordIndex) -> Su
     return Support(tuple(missing), coverage, missing_share, agree, top.dense, cross_lingual)
 
 
+# Sentence choice, tuned on CMRC 2018 (bench/answer_bench.py): the bonus for holding the kind
+# of answer asked for, the penalty per rank of the passage, and how close to the best score a
+# runner-up must be to be kept as a second sentence.
+TYPE_BONUS = 0.3
+RANK_PENALTY = 0.3
+RUNNER_UP = 0.85
+
 _ENTITY_TAGS = {"nr", "nrt", "nrfg", "ns", "nt", "nz"}
 
 
@@ -215,14 +222,14 @@ def choose_sentences(
     for i, hit in enumerate(hits[:3]):
         for s, share in enumerate(sentence_scores(hit.passage, weights)):
             text = hit.passage.sentence_text(hit.passage.sentences[s])
-            bonus = 0.1 if pattern is not None and pattern.search(text) else 0.0
-            scored.append((share + bonus - 0.3 * i, i, s))
+            bonus = TYPE_BONUS if pattern is not None and pattern.search(text) else 0.0
+            scored.append((share + bonus - RANK_PENALTY * i, i, s))
     if not scored:
         return {}
     scored.sort(key=lambda item: (-item[0], item[1], item[2]))
     best, best_hit, best_sentence = scored[0]
     chosen = {best_hit: [best_sentence]}
-    if max_sentences > 1 and len(scored) > 1 and best > 0 and scored[1][0] >= 0.85 * best:
+    if max_sentences > 1 and len(scored) > 1 and best > 0 and scored[1][0] >= RUNNER_UP * best:
         chosen.setdefault(scored[1][1], []).append(scored[1][2])
     if kind in ("reason", "who"):
         sentences = hits[best_hit].passage.sentences
