@@ -50,9 +50,7 @@ def main() -> None:
             incremental.append(changed.seconds)
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     full_s, inc_s = statistics.median(full), statistics.median(incremental)
-    print(
-        f"documents            {len(report.added)}"
-    )
+    print(f"documents            {len(report.added)}")
     print(f"passages             {report.passages}")
     print(f"encoder load         {load_seconds:.2f} s (once per process, not in the figures below)")
     print(

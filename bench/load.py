@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import server
 from server import (
     HOST,
     free_port,
@@ -38,15 +39,8 @@ from server import (
     wait_for_port,
 )
 
-QUESTIONS = (
-    "阿里巴巴在永川投资了多少钱？",
-    "百度在永川投资了什么项目？",
-    "永川出台了哪些扶持政策？",
-    "永川大数据产业园有哪些产业？",
-    "阿里为什么选择永川？",
-    "华为在永川投资了多少钱？",
-)
 NEW_QUESTION = "华为在永川投资了多少钱？"
+QUESTIONS = (*server.QUESTIONS, NEW_QUESTION)
 NEW_DOCUMENT = (
     "华为鲲鹏计算中心落户永川\n\n"
     "2021年5月，华为公司与永川区签约，投资88亿元在永川大数据产业园建设鲲鹏计算中心。\n"
