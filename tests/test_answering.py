@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,23 @@ def test_park_question_file_scores(park_kb):
     assert report.top5 == 1.0
     assert report.answer_hit >= 0.9
     assert report.abstention_precision == 1.0 and report.abstention_recall == 1.0
+
+
+def test_a_document_titled_like_the_question_still_gives_its_sentence(make_kb):
+    notice = (
+        "<html><head><title>数据中心电价优惠</title></head><body><h1>数据中心电价优惠</h1>"
+        "<p>入驻永川大数据产业园的数据中心，用电价格每千瓦时0.35元。</p></body></html>"
+    )
+    kb = make_kb({"notice.html": notice})
+    kb.update()
+    answer = kb.ask("数据中心的电价是多少？", k=1)
+    assert "每千瓦时0.35元" in answer.answer and "[1]" in answer.answer
+    assert len(answer.citations) == 1 and answer.citations[0].doc == "knowledge/notice.html"
+
+
+def test_the_answering_passage_is_cited_even_with_k_1(park_kb):
+    answer = park_kb.ask("阿里为什么选择永川？", k=1)
+    cited = {f"[{c.n}]" for c in answer.citations}
+    assert answer.citations and all(
+        marker in cited for marker in set(re.findall(r"\[\d+\]", answer.answer))
+    )

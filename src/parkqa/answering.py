@@ -195,6 +195,8 @@ def sentence_scores(
     title = set(tokenize(passage.title))
     sentences = [set(tokenize(passage.sentence_text(s))) for s in passage.sentences]
     count = len(sentences)
+    if all(token in title for token in weights):
+        title = set()  # the title is the whole question: every word may single out a sentence
     local = {}
     for token, weight in weights.items():
         if token in title:

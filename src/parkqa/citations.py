@@ -79,10 +79,14 @@ def cite(
     hits: list[Hit],
     chosen: dict[int, list[int]],
     doc_path: callable = str,
+    limit: int | None = None,
 ) -> tuple[Citation, ...]:
     """Number the hits as citations: hits with chosen sentences first, in order of first use,
-    then the rest; chosen[i] lists the sentence indexes of hits[i] that the answer uses."""
+    then the rest, up to limit (never fewer than the answer cites); chosen[i] lists the
+    sentence indexes of hits[i] that the answer uses."""
     order = list(chosen) + [i for i in range(len(hits)) if i not in chosen]
+    if limit is not None:
+        order = order[: max(limit, len(chosen))]
     citations = []
     for n, i in enumerate(order, start=1):
         hit = hits[i]

@@ -181,7 +181,7 @@ class KnowledgeBase:
                 extras=extras,
             )
         chosen = choose_sentences(resolved, kind, hits, index.keywords, cfg.answer.max_sentences)
-        citations = cite(hits[:k] if len(hits) >= k else hits, _limit(chosen, k), relative)
+        citations = cite(hits, chosen, relative, limit=k)
         answer_text = _compose(citations)
         answer = Answer(
             question=text,
@@ -238,10 +238,6 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     except FileNotFoundError:
         return None
     return status.st_ino, status.st_mtime_ns
-
-
-def _limit(chosen: dict[int, list[int]], k: int) -> dict[int, list[int]]:
-    return {i: s for i, s in chosen.items() if i < k}
 
 
 def _compose(citations: tuple[Citation, ...]) -> str:

@@ -35,7 +35,7 @@ def render_answer(answer: Answer, colour: bool = False, show_question: bool = Fa
 
 def _citation(citation: Citation, colour: bool, style) -> str:
     where = f"{citation.doc}, lines {citation.lines[0]}-{citation.lines[1]}"
-    heading = " · ".join(part for part in (citation.title, citation.section) if part)
+    heading = " · ".join(dict.fromkeys(part for part in (citation.title, citation.section) if part))
     text = citation.text.replace("\n", " ")
     for start, end in sorted(citation.highlights, reverse=True):
         marked = style(text[start:end], _YELLOW + _BOLD) if colour else f"【{text[start:end]}】"
