@@ -149,3 +149,21 @@ def test_an_edit_re_embeds_only_the_passages_it_touched(make_kb, encoder):
     assert report.changed == (PARK_DOC,)
     assert 0 < report.embedded == counting.embedded <= 2 < first.passages
     assert any("84个项目" in p.text for p in load_index(kb.config.index_dir).passages)
+
+
+def test_updated_keyword_index_equals_a_fresh_build(make_kb):
+    from parkqa.indexing import _keyword_tokens
+    from parkqa.keywords import KeywordIndex, tokenize
+
+    kb = make_kb({"policy.txt": POLICY})
+    kb.update()
+    knowledge = kb.config.knowledge_dir
+    (knowledge / "talent.txt").write_text(TALENT, encoding="utf-8")
+    (knowledge / "policy.txt").unlink()
+    kb.update()
+    index = load_index(kb.config.index_dir)
+    fresh = KeywordIndex.build([_keyword_tokens(p) for p in index.passages])
+    for question in ("人才公寓申请", "阿里巴巴投资3亿元", "软件企业房租减免"):
+        tokens = tokenize(question)
+        np.testing.assert_allclose(index.keywords.scores(tokens), fresh.scores(tokens), rtol=1e-5)
+    assert set(index.keywords.vocabulary) == set(fresh.vocabulary)

@@ -50,3 +50,27 @@ def test_round_trip_through_arrays_and_mask():
     np.testing.assert_array_equal(copy.scores(tokenize("百度")), index.scores(tokenize("百度")))
     masked = index.scores(tokenize("投资"), mask=np.array([True, False]))
     assert masked[0] > 0 and masked[1] == 0
+
+
+def test_an_updated_index_equals_one_built_from_scratch():
+    rng = random.Random(11)
+    vocabulary = list("永川大数据产业园阿里百度投资政策呼叫电商人才公寓")
+    old = [[rng.choice(vocabulary) for _ in range(rng.randint(1, 25))] for _ in range(30)]
+    new = [[rng.choice(vocabulary) + "新" for _ in range(rng.randint(1, 25))] for _ in range(7)]
+    kept = [i for i in range(30) if i % 4]  # drop every fourth passage
+    final = [old[i] for i in kept] + new
+    order = list(range(len(final)))
+    rng.shuffle(order)  # final rows in another order, as passages sorted by document are
+    final = [final[i] for i in order]
+    position = {source: row for row, source in enumerate(order)}
+    new_row_of_old = np.full(30, -1)
+    for slot, i in enumerate(kept):
+        new_row_of_old[i] = position[slot]
+    rows = np.array([position[len(kept) + j] for j in range(len(new))])
+    updated = KeywordIndex.build(old).updated(new_row_of_old, new, rows, len(final))
+    rebuilt = KeywordIndex.build(final)
+    assert updated.count == rebuilt.count and set(updated.vocabulary) == set(rebuilt.vocabulary)
+    for _ in range(10):
+        query = [rng.choice(vocabulary) for _ in range(2)] + [rng.choice(vocabulary) + "新"]
+        np.testing.assert_allclose(updated.scores(query), rebuilt.scores(query), rtol=1e-5)
+        np.testing.assert_allclose(updated.scores(query), brute_force_bm25(query, final), rtol=1e-5)

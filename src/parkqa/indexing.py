@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -106,8 +106,7 @@ def update_index(
     with index_lock(config.index_dir, wait=wait):
         settings = index_settings(config, encoder)
         reason = "--rebuild was asked for" if rebuild else None
-        old_passages: dict[str, list[Passage]] = {}
-        old_vectors: dict[str, np.ndarray] = {}
+        previous = _Previous()
         manifest = None
         if not rebuild:
             try:
@@ -118,12 +117,12 @@ def update_index(
                 reason = _rebuild_reason(manifest, settings)
             if manifest is not None and reason is None:
                 try:
-                    old_passages, old_vectors = _previous(config.index_dir)
+                    previous = _Previous.load(config.index_dir)
                 except IndexCorruptError as exc:
                     reason = f"the previous index is damaged ({str(exc).split(';')[0]})"
                     manifest = None
         if reason:
-            manifest, old_passages, old_vectors = None, {}, {}
+            manifest, previous = None, _Previous()
             logger.info("full rebuild: %s", reason)
         old_docs: dict[str, Any] = (manifest or {}).get("documents", {})
 
@@ -147,10 +146,10 @@ def update_index(
                 skipped.append(doc)
                 warnings.append(f"{doc}: cannot be read ({exc.strerror}); skipped")
                 continue
-            previous = old_docs.get(doc)
-            if previous and previous.get("hash") == digest and doc in old_passages:
-                documents[doc] = previous
-                passages_by_doc[doc] = old_passages[doc]
+            known = old_docs.get(doc)
+            if known and known.get("hash") == digest and doc in previous.passages:
+                documents[doc] = known
+                passages_by_doc[doc] = previous.passages[doc]
                 unchanged.append(doc)
                 continue
             try:
@@ -162,7 +161,7 @@ def update_index(
             documents[doc] = record
             passages_by_doc[doc] = passages
             fresh.extend(passages)
-            (changed if previous else added).append(doc)
+            (changed if known else added).append(doc)
         removed = sorted(doc for doc in old_docs if doc not in documents)
         for message in warnings:
             logger.info(message)
@@ -184,7 +183,7 @@ def update_index(
                 passages=len(all_passages),
                 seconds=time.perf_counter() - started,
             )
-        by_id = dict(old_vectors)
+        by_id = dict(previous.vectors)
         to_embed = [p for p in fresh if p.id not in by_id]
         new_vectors = encoder.encode(
             [p.embedding_text() for p in to_embed],
@@ -199,7 +198,7 @@ def update_index(
             else np.zeros((0, dimension), dtype=np.float32)
         )
         vectors = build_vector_index(matrix, dimension, config.retrieval)
-        keywords = KeywordIndex.build([_keyword_tokens(p) for p in all_passages])
+        keywords = previous.keyword_index(all_passages)
         new_manifest = {
             **settings,
             "documents": documents,
@@ -225,15 +224,39 @@ def _keyword_tokens(passage: Passage) -> list[str]:
     return tokenize(f"{passage.title}\n{passage.section}\n{passage.text}")
 
 
-def _previous(directory: Path) -> tuple[dict[str, list[Passage]], dict[str, np.ndarray]]:
-    loaded = load_index(directory)
-    vectors = all_vectors(loaded.vectors)
-    by_doc: dict[str, list[Passage]] = {}
-    by_id: dict[str, np.ndarray] = {}
-    for row, passage in enumerate(loaded.passages):
-        by_doc.setdefault(passage.doc, []).append(passage)
-        by_id[passage.id] = vectors[row]
-    return by_doc, by_id
+@dataclass
+class _Previous:
+    """What an update keeps from the committed index."""
+
+    passages: dict[str, list[Passage]] = field(default_factory=dict)  # by document
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # by passage id
+    keywords: KeywordIndex | None = None
+    ids: list[str] = field(default_factory=list)  # passage id of each row
+
+    @classmethod
+    def load(cls, directory: Path) -> _Previous:
+        loaded = load_index(directory)
+        vectors = all_vectors(loaded.vectors)
+        previous = cls(keywords=loaded.keywords, ids=[p.id for p in loaded.passages])
+        for row, passage in enumerate(loaded.passages):
+            previous.passages.setdefault(passage.doc, []).append(passage)
+            previous.vectors[passage.id] = vectors[row]
+        return previous
+
+    def keyword_index(self, passages: list[Passage]) -> KeywordIndex:
+        """The keyword index of passages, tokenizing only those that are new."""
+        if self.keywords is None:
+            return KeywordIndex.build([_keyword_tokens(p) for p in passages])
+        position = {p.id: row for row, p in enumerate(passages)}
+        new_row_of_old = np.array([position.get(i, -1) for i in self.ids], dtype=np.int64)
+        known = set(self.ids)
+        rows = [row for row, p in enumerate(passages) if p.id not in known]
+        return self.keywords.updated(
+            new_row_of_old,
+            [_keyword_tokens(passages[row]) for row in rows],
+            np.array(rows, dtype=np.int64),
+            len(passages),
+        )
 
 
 def _read_passages(

@@ -106,7 +106,9 @@ def _is_cjk(char: str) -> bool:
 
 @dataclass
 class KeywordIndex:
-    """BM25 over passages, stored as postings in numpy arrays (no pickle)."""
+    """BM25 over passages, stored as postings in numpy arrays (no pickle). The term
+    frequencies and passage lengths are kept, so an update recomputes the weights for the
+    new passage set and tokenizes only the passages that are new."""
 
     vocabulary: dict[str, int]
     indptr: np.ndarray  # int64, len(vocabulary) + 1
@@ -114,6 +116,8 @@ class KeywordIndex:
     weights: np.ndarray  # float32 BM25 term weights
     idf: np.ndarray  # float32 per token
     count: int
+    tf: np.ndarray  # int32 term frequency of each posting
+    lengths: np.ndarray  # int32 tokens per passage
     k1: float = 1.2
     b: float = 0.75
 
@@ -122,31 +126,75 @@ class KeywordIndex:
         cls, documents: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75
     ) -> KeywordIndex:
         """Index token lists; row i of the result scores documents[i]."""
-        count = len(documents)
         vocabulary: dict[str, int] = {}
-        ids = np.fromiter(
-            (vocabulary.setdefault(t, len(vocabulary)) for tokens in documents for t in tokens),
-            dtype=np.int64,
+        token_ids, rows, tf, lengths = _count(documents, np.arange(len(documents)), vocabulary)
+        return cls._from_postings(list(vocabulary), token_ids, rows, tf, lengths, k1, b)
+
+    def updated(
+        self,
+        new_row_of_old: np.ndarray,
+        documents: Sequence[Sequence[str]],
+        rows: np.ndarray,
+        count: int,
+    ) -> KeywordIndex:
+        """The index of a new set of count passages: old row r becomes new_row_of_old[r]
+        (-1: dropped), and documents[i] (token lists of new passages) becomes row rows[i]."""
+        old_tokens = np.repeat(
+            np.arange(len(self.vocabulary), dtype=np.int64), np.diff(self.indptr)
         )
-        lengths = np.fromiter((len(tokens) for tokens in documents), dtype=np.int64, count=count)
-        rows = np.repeat(np.arange(count, dtype=np.int64), lengths)
-        pairs, tf = np.unique(ids * max(count, 1) + rows, return_counts=True)
-        token_ids, rows = pairs // max(count, 1), pairs % max(count, 1)
-        df = np.bincount(token_ids, minlength=len(vocabulary))
+        moved = new_row_of_old[self.rows]
+        kept = moved >= 0
+        vocabulary = dict(self.vocabulary)
+        token_ids, new_rows, tf, new_lengths = _count(documents, rows, vocabulary)
+        lengths = np.zeros(count, dtype=np.int64)
+        survivors = new_row_of_old >= 0
+        lengths[new_row_of_old[survivors]] = self.lengths[survivors]
+        lengths[rows] = new_lengths[rows]
+        return self._from_postings(
+            list(vocabulary),
+            np.concatenate([old_tokens[kept], token_ids]),
+            np.concatenate([moved[kept], new_rows]),
+            np.concatenate([self.tf[kept].astype(np.int64), tf]),
+            lengths,
+            self.k1,
+            self.b,
+        )
+
+    @classmethod
+    def _from_postings(
+        cls,
+        tokens: list[str],
+        token_ids: np.ndarray,
+        rows: np.ndarray,
+        tf: np.ndarray,
+        lengths: np.ndarray,
+        k1: float,
+        b: float,
+    ) -> KeywordIndex:
+        count = len(lengths)
+        order = np.lexsort((rows, token_ids))
+        token_ids, rows, tf = token_ids[order], rows[order], tf[order]
+        df_all = np.bincount(token_ids, minlength=len(tokens))
+        present = np.flatnonzero(df_all)
+        compact = np.full(len(tokens), -1, dtype=np.int64)
+        compact[present] = np.arange(len(present))
+        token_ids = compact[token_ids]
+        df = df_all[present]
         idf = np.log1p((count - df + 0.5) / (df + 0.5)).astype(np.float32)
         average = float(lengths.mean()) if count else 1.0
         norm = k1 * (1 - b + b * lengths[rows] / max(average, 1e-9))
         weights = idf[token_ids] * tf * (k1 + 1) / (tf + norm)
-        order = sorted(vocabulary, key=vocabulary.__getitem__)
-        indptr = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        indptr = np.zeros(len(present) + 1, dtype=np.int64)
         np.cumsum(df, out=indptr[1:])
         return cls(
-            vocabulary={token: i for i, token in enumerate(order)},
+            vocabulary={tokens[i]: n for n, i in enumerate(present)},
             indptr=indptr,
             rows=rows.astype(np.int32),
             weights=weights.astype(np.float32),
             idf=idf,
             count=count,
+            tf=tf.astype(np.int32),
+            lengths=lengths.astype(np.int32),
             k1=k1,
             b=b,
         )
@@ -174,7 +222,14 @@ class KeywordIndex:
         return math.log(1 + (self.count + 0.5) / 0.5)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"indptr": self.indptr, "rows": self.rows, "weights": self.weights, "idf": self.idf}
+        return {
+            "indptr": self.indptr,
+            "rows": self.rows,
+            "weights": self.weights,
+            "idf": self.idf,
+            "tf": self.tf,
+            "lengths": self.lengths,
+        }
 
     def meta(self) -> dict:
         return {
@@ -195,6 +250,26 @@ class KeywordIndex:
             weights=arrays["weights"],
             idf=arrays["idf"],
             count=int(meta["count"]),
+            tf=arrays["tf"],
+            lengths=arrays["lengths"],
             k1=float(meta["k1"]),
             b=float(meta["b"]),
         )
+
+
+def _count(
+    documents: Sequence[Sequence[str]], rows: np.ndarray, vocabulary: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Postings (token id, row, term frequency) of token lists placed at the given rows,
+    adding unseen tokens to vocabulary; also every row's length (indexed by row)."""
+    size = int(rows.max(initial=-1)) + 1
+    ids = np.fromiter(
+        (vocabulary.setdefault(t, len(vocabulary)) for tokens in documents for t in tokens),
+        dtype=np.int64,
+    )
+    counts = np.fromiter((len(t) for t in documents), dtype=np.int64, count=len(documents))
+    lengths = np.zeros(size, dtype=np.int64)
+    lengths[rows] = counts
+    placed = np.repeat(rows.astype(np.int64), counts)
+    pairs, tf = np.unique(ids * max(size, 1) + placed, return_counts=True)
+    return pairs // max(size, 1), pairs % max(size, 1), tf.astype(np.int64), lengths
