@@ -9,9 +9,8 @@ import re
 from dataclasses import dataclass
 
 from parkqa.keywords import ENGLISH_STOPWORDS, KeywordIndex, normalize, tokenize
-from parkqa.passages import Passage
 from parkqa.questions import content_text
-from parkqa.retrieval import Hit, query_weights
+from parkqa.retrieval import Hit, query_weights, sentence_evidence
 
 _QUANTITY = re.compile(
     r"\d[\d,.]*\s*(?:%|％|亿|万|千|百|个|家|人|名|元|美元|平方米|平米|亩|台|条|套|所|项|座|层|"
@@ -126,6 +125,7 @@ def assess_support(question: str, hits: list[Hit], keywords: KeywordIndex) -> Su
 TYPE_BONUS = 0.3
 RANK_PENALTY = 0.3
 RUNNER_UP = 0.85
+SPREAD = 0.5  # how much less a question word counts when most sentences contain it
 
 _ENTITY_TAGS = {"nr", "nrt", "nrfg", "ns", "nt", "nz"}
 
@@ -186,29 +186,6 @@ def should_abstain(support: Support, min_coverage: float, min_dense: float) -> b
     )
 
 
-def sentence_scores(
-    passage: Passage, weights: dict[str, float], spread: float = 0.5
-) -> list[float]:
-    """How much of the question each sentence of a passage answers. Tokens of the document
-    title count for nothing (the title names the topic, not the answer), and tokens found in
-    many of the passage's sentences count for less than tokens that single one sentence out."""
-    title = set(tokenize(passage.title))
-    sentences = [set(tokenize(passage.sentence_text(s))) for s in passage.sentences]
-    count = len(sentences)
-    if all(token in title for token in weights):
-        title = set()  # the title is the whole question: every word may single out a sentence
-    local = {}
-    for token, weight in weights.items():
-        if token in title:
-            continue
-        share = sum(token in tokens for tokens in sentences) / count if count > 1 else 0.0
-        local[token] = weight * (1 - spread * share)
-    total = sum(local.values())
-    if not total:
-        return [0.0] * count
-    return [sum(w for t, w in local.items() if t in tokens) / total for tokens in sentences]
-
-
 def choose_sentences(
     question: str, kind: str, hits: list[Hit], keywords: KeywordIndex, max_sentences: int
 ) -> dict[int, list[int]]:
@@ -222,7 +199,7 @@ def choose_sentences(
     pattern = _TYPE_EVIDENCE.get(kind)
     scored: list[tuple[float, int, int]] = []
     for i, hit in enumerate(hits[:3]):
-        for s, share in enumerate(sentence_scores(hit.passage, weights)):
+        for s, share in enumerate(sentence_evidence(hit.passage, weights, True, SPREAD)):
             text = hit.passage.sentence_text(hit.passage.sentences[s])
             bonus = TYPE_BONUS if pattern is not None and pattern.search(text) else 0.0
             scored.append((share + bonus - RANK_PENALTY * i, i, s))

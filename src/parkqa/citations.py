@@ -78,7 +78,6 @@ class Answer:
 def cite(
     hits: list[Hit],
     chosen: dict[int, list[int]],
-    doc_path: callable = str,
     limit: int | None = None,
 ) -> tuple[Citation, ...]:
     """Number the hits as citations: hits with chosen sentences first, in order of first use,
@@ -95,7 +94,7 @@ def cite(
         citations.append(
             Citation(
                 n=n,
-                doc=doc_path(passage.doc),
+                doc=passage.doc,
                 title=passage.title,
                 section=passage.section,
                 lines=(passage.line_start, passage.line_end),

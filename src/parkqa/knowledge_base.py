@@ -165,9 +165,8 @@ class KnowledgeBase:
                 "dense": round(support.dense, 3),
             }
         }
-        relative = self._doc_path
         if not hits or should_abstain(support, cfg.answer.min_coverage, cfg.answer.min_dense):
-            related = cite(hits[:3], {}, relative)
+            related = cite(hits[:3], {})
             return Answer(
                 question=text,
                 answer=no_answer_message(text, support.missing_terms, bool(filters)),
@@ -181,7 +180,7 @@ class KnowledgeBase:
                 extras=extras,
             )
         chosen = choose_sentences(resolved, kind, hits, index.keywords, cfg.answer.max_sentences)
-        citations = cite(hits, chosen, relative, limit=k)
+        citations = cite(hits, chosen, limit=k)
         answer_text = _compose(citations)
         answer = Answer(
             question=text,
@@ -199,9 +198,6 @@ class KnowledgeBase:
 
             answer = generate_answer(answer, cfg.generation)
         return answer
-
-    def _doc_path(self, doc: str) -> str:
-        return doc
 
     def documents(self) -> list[dict[str, Any]]:
         """The indexed documents: path, title, date, tags and passage count."""

@@ -52,14 +52,30 @@ class Hit:
     evidence: float
 
 
-def sentence_evidence(passage: Passage, query_weights: dict[str, float]) -> list[float]:
-    """For each sentence, the IDF-weighted share of the question's tokens it contains."""
-    total = sum(query_weights.values()) or 1.0
-    shares = []
-    for sentence in passage.sentences:
-        tokens = set(tokenize(passage.sentence_text(sentence)))
-        shares.append(sum(w for t, w in query_weights.items() if t in tokens) / total)
-    return shares
+def sentence_evidence(
+    passage: Passage, weights: dict[str, float], distinctive: bool = False, spread: float = 0.0
+) -> list[float]:
+    """For each sentence, the IDF-weighted share of the question's tokens it contains.
+
+    With distinctive=True, tokens of the document title count for nothing (the title names
+    the topic, not the answer) unless they are the whole question; spread lowers the weight
+    of tokens found in many of the passage's sentences, favouring those that single one out.
+    """
+    title = set(tokenize(passage.title)) if distinctive else set()
+    sentences = [set(tokenize(passage.sentence_text(s))) for s in passage.sentences]
+    count = len(sentences)
+    if all(token in title for token in weights):
+        title = set()
+    local = {}
+    for token, weight in weights.items():
+        if token in title:
+            continue
+        share = sum(token in tokens for tokens in sentences) / count if count > 1 else 0.0
+        local[token] = weight * (1 - spread * share)
+    total = sum(local.values())
+    if not total:
+        return [0.0] * count
+    return [sum(w for t, w in local.items() if t in tokens) / total for tokens in sentences]
 
 
 def query_weights(tokens: Sequence[str], keywords: KeywordIndex) -> dict[str, float]:
