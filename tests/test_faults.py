@@ -3,6 +3,7 @@ questions answered while the index is rebuilt. The previous index must always st
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -229,6 +230,144 @@ def test_crash_at_each_write_step_keeps_the_previous_index(
     assert "knowledge/notice-new.txt" in assert_index_whole(index).manifest["documents"]
     leftovers = {p.name.split(".")[1] for p in index.iterdir() if p.name.count(".") >= 2}
     assert len(leftovers) <= 2, sorted(p.name for p in index.iterdir())
+
+
+# -- a write step fails -----------------------------------------------------------------------------
+
+# Every step of writing generation 3 beside generations 1 and 2, in order. A fault up to and
+# including the manifest's replace leaves generation 2 committed; after it, generation 3 is.
+WRITE_STEPS = (
+    "write passages.3.jsonl",
+    "write vectors.3.faiss",
+    "save keywords.3.npz",
+    "write keywords.3.json",
+    "write manifest.json.3.tmp",
+    "replace manifest.json",
+    "sync the index folder",
+    "remove keywords.1.json",
+    "remove keywords.1.npz",
+    "remove passages.1.jsonl",
+    "remove vectors.1.faiss",
+)
+COMMIT_STEP = WRITE_STEPS.index("replace manifest.json")
+
+
+class FaultInjector:
+    """Records the steps of an index write and fails the one numbered `fail_at` with an I/O error:
+    a file write after its data reached the file, a rename, sync or removal before it happens."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, fail_at: int | None = None) -> None:
+        self.steps: list[str] = []
+        self.fail_at = fail_at
+        real_write, real_savez, real_replace = store._write, store.np.savez, os.replace
+        real_sync, real_unlink = store._fsync_dir, Path.unlink
+
+        def write(path, data, written):
+            real_write(path, data, written)
+            self.step(f"write {path.name}")
+
+        def savez(handle, **arrays):
+            real_savez(handle, **arrays)
+            self.step(f"save {Path(handle.name).name}")
+
+        def replace(source, target):
+            self.step(f"replace {Path(target).name}")
+            real_replace(source, target)
+
+        def sync(directory):
+            self.step("sync the index folder")
+            real_sync(directory)
+
+        def unlink(path, missing_ok=False):
+            self.step(f"remove {path.name}")
+            real_unlink(path, missing_ok=missing_ok)
+
+        monkeypatch.setattr(store, "_write", write)
+        monkeypatch.setattr(store.np, "savez", savez)
+        monkeypatch.setattr(store.os, "replace", replace)
+        monkeypatch.setattr(store, "_fsync_dir", sync)
+        monkeypatch.setattr(Path, "unlink", unlink)
+
+    def step(self, name: str) -> None:
+        self.steps.append(name)
+        if len(self.steps) - 1 == self.fail_at:
+            raise OSError(errno.EIO, f"injected fault at step {self.fail_at} ({name})")
+
+
+def two_generations(capsys: pytest.CaptureFixture[str], config: Path) -> dict[str, str]:
+    """Commit generation 2 beside generation 1, stage a change for generation 3, and snapshot."""
+    knowledge = config.parent / "knowledge"
+    (knowledge / "notice-new.txt").write_text(
+        "第81号公告：永川区新增一家数据标注企业，投资五亿元。\n", encoding="utf-8"
+    )
+    assert main(["--config", str(config), "index"]) == 0, capsys.readouterr().err
+    assert load_index(config.parent / "index").generation == 2
+    (knowledge / "notice-newer.txt").write_text(
+        "第82号公告：永川区新增一家算力调度企业，投资八亿元。\n", encoding="utf-8"
+    )
+    capsys.readouterr()
+    return snapshot(config.parent / "index")
+
+
+def test_fault_injection_covers_every_write_step(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, config_path: Path
+) -> None:
+    """The steps the fault test fails one by one are all the steps a write takes."""
+    two_generations(capsys, config_path)
+    injector = FaultInjector(monkeypatch)
+    assert main(["--config", str(config_path), "index"]) == 0
+    monkeypatch.undo()
+    done = len(WRITE_STEPS) - 4
+    assert injector.steps[:done] == list(WRITE_STEPS[:done])
+    assert sorted(injector.steps[done:]) == list(WRITE_STEPS[done:])
+    print(f"{len(WRITE_STEPS)} fault-injection steps, commit at step {COMMIT_STEP}")
+
+
+@pytest.mark.parametrize("step", range(len(WRITE_STEPS)), ids=lambda step: WRITE_STEPS[step])
+def test_fault_at_each_write_step_leaves_a_loadable_index(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    config_path: Path,
+    step: int,
+) -> None:
+    """An I/O error at any step of a write leaves a committed index that loads and answers: the
+    previous one if the error came before the commit, else the new one, never a deleted one."""
+    index = config_path.parent / "index"
+    before = two_generations(capsys, config_path)
+    injector = FaultInjector(monkeypatch, fail_at=step)
+    rc = main(["--config", str(config_path), "index"])
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert len(injector.steps) > step, injector.steps
+    assert "Traceback" not in err, err
+
+    loaded = assert_index_whole(index)
+    if step <= COMMIT_STEP:
+        assert rc == 1, err
+        assert err.startswith("parkqa: error: cannot write the index"), err
+        assert "the previous index is unchanged" in err and len(err.splitlines()) == 1, err
+        assert snapshot(index) == before
+        assert loaded.generation == 2
+    else:
+        assert rc == 0, err
+        assert "the previous index is unchanged" not in err, err
+        assert loaded.generation == 3
+        assert "knowledge/notice-newer.txt" in loaded.manifest["documents"]
+        kept = {f"{kind}.{g}.{ext}" for g in (2, 3) for kind, ext in store_files()}
+        assert kept <= set(snapshot(index)), sorted(snapshot(index))
+        assert "injected fault" in caplog.text
+    assert ANSWER in ask(capsys, config_path)["answer"]
+
+    (config_path.parent / "knowledge" / "notice-newer.txt").unlink()
+    assert main(["--config", str(config_path), "index"]) == 0, capsys.readouterr().err
+    assert "knowledge/notice-newer.txt" not in assert_index_whole(index).manifest["documents"]
+    leftovers = {p.name.split(".")[1] for p in index.iterdir() if p.name.count(".") >= 2}
+    assert len(leftovers) <= 2, sorted(p.name for p in index.iterdir())
+
+
+def store_files() -> tuple[tuple[str, str], ...]:
+    return (("passages", "jsonl"), ("vectors", "faiss"), ("keywords", "npz"), ("keywords", "json"))
 
 
 # -- full disk ---------------------------------------------------------------------------------------

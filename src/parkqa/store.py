@@ -110,14 +110,18 @@ def _well_formed(manifest: dict[str, Any]) -> bool:
     """Whether the manifest's values have the right types and name plain files in the folder."""
     files, encoder = manifest["files"], manifest["encoder"]
     return (
-        _whole(manifest["generation"]) and manifest["generation"] >= 1
-        and _whole(manifest["passages"]) and manifest["passages"] >= 0
+        _whole(manifest["generation"])
+        and manifest["generation"] >= 1
+        and _whole(manifest["passages"])
+        and manifest["passages"] >= 0
         and isinstance(manifest["documents"], dict)
-        and isinstance(encoder, dict) and isinstance(encoder.get("name"), str)
+        and isinstance(encoder, dict)
+        and isinstance(encoder.get("name"), str)
         and _whole(encoder.get("dimension"))
         and isinstance(files, dict)
         and all(
-            isinstance(files.get(key), str) and files[key] == Path(files[key]).name
+            isinstance(files.get(key), str)
+            and files[key] == Path(files[key]).name
             and not files[key].startswith(".")
             for key in ("passages", "vectors", "keywords", "vocabulary")
         )
@@ -207,7 +211,9 @@ def index_lock(directory: Path, wait: float = 0.0) -> Iterator[None]:
         directory.mkdir(parents=True, exist_ok=True)
         handle = open(directory / LOCK, "a+")  # noqa: SIM115 (held for the whole block below)
     except OSError as exc:
-        raise IndexWriteError(f"cannot write the index in {directory}: {exc.strerror or exc}") from None
+        raise IndexWriteError(
+            f"cannot write the index in {directory}: {exc.strerror or exc}"
+        ) from None
     deadline = time.monotonic() + wait
     try:
         while True:
@@ -256,9 +262,7 @@ def write_generation(
     written: list[Path] = []
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        lines = "".join(
-            json.dumps(passage_to_json(p), ensure_ascii=False) + "\n" for p in passages
-        )
+        lines = "".join(json.dumps(passage_to_json(p), ensure_ascii=False) + "\n" for p in passages)
         _write(directory / files["passages"], lines.encode("utf-8"), written)
         _write(directory / files["vectors"], faiss.serialize_index(vectors).tobytes(), written)
         path = directory / files["keywords"]
@@ -272,10 +276,8 @@ def write_generation(
         staged = directory / f"{MANIFEST}.{generation}.tmp"
         _write(staged, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"), written)
         os.replace(staged, directory / MANIFEST)
-        _fsync_dir(directory)
     except OSError as exc:
-        for path in written:
-            path.unlink(missing_ok=True)
+        _discard(written)
         if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             raise IndexWriteError(
                 f"disk full while writing the index in {directory}; free some space and run "
@@ -285,6 +287,16 @@ def write_generation(
             f"cannot write the index in {directory}: {exc.strerror or exc}; "
             "the previous index is unchanged"
         ) from None
+    # Committed: the manifest names this generation, so none of its files may be deleted now.
+    try:
+        _fsync_dir(directory)
+    except OSError as exc:
+        logger.warning(
+            "the new index in %s is in place, but the folder could not be synced to disk (%s); "
+            "after a power cut the previous index may come back",
+            directory,
+            exc.strerror or exc,
+        )
     _remove_stale(directory, keep={generation, generation - 1})
 
 
@@ -304,6 +316,15 @@ def _write(path: Path, data: bytes, written: list[Path]) -> None:
         os.fsync(handle.fileno())
 
 
+def _discard(written: list[Path]) -> None:
+    """Remove the files of a generation that was never committed, as far as the disk allows."""
+    for path in written:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            logger.debug("could not remove %s, which no manifest names", path)
+
+
 def _fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -313,9 +334,31 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def _remove_stale(directory: Path, keep: set[int]) -> None:
-    for path in directory.iterdir():
+    """Remove files of generations other than `keep`; one that cannot be removed is only left over."""
+    try:
+        paths = list(directory.iterdir())
+    except OSError as exc:
+        logger.warning(
+            "could not list %s to remove old index files (%s)", directory, exc.strerror or exc
+        )
+        return
+    for path in paths:
         parts = path.name.split(".")
-        if len(parts) >= 3 and parts[0] in {"passages", "vectors", "keywords", MANIFEST.split(".")[0]}:
+        if len(parts) >= 3 and parts[0] in {
+            "passages",
+            "vectors",
+            "keywords",
+            MANIFEST.split(".")[0],
+        }:
             number = parts[1] if parts[0] != "manifest" else parts[2]
-            if (number.isdigit() and int(number) not in keep) or (parts[-1] == "tmp" and number.isdigit() and int(number) not in keep):
-                path.unlink(missing_ok=True)
+            if (number.isdigit() and int(number) not in keep) or (
+                parts[-1] == "tmp" and number.isdigit() and int(number) not in keep
+            ):
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError as exc:
+                    logger.warning(
+                        "could not remove the old index file %s (%s); it is no longer used",
+                        path,
+                        exc.strerror or exc,
+                    )
