@@ -1,208 +1,233 @@
-"""Choose the sentences that answer a question, or decide that the knowledge base cannot."""
+"""Choose the sentences that answer a question, lead with the fact asked for, or decide that
+the knowledge base cannot answer."""
 
 from __future__ import annotations
 
-import functools
-import importlib.util
-import os
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 
-from parkqa.keywords import ENGLISH_STOPWORDS, KeywordIndex, normalize, tokenize
-from parkqa.questions import content_text
-from parkqa.retrieval import Hit, query_weights, sentence_evidence
+from parkqa.chinese import has_cjk, is_cjk, to_traditional
+from parkqa.keywords import KeywordIndex, tokenize
+from parkqa.lexicon import lexicon
+from parkqa.questions import NAME_TAGS, Question
+from parkqa.retrieval import Hit, query_tokens, query_weights, sentence_evidence
 
-_QUANTITY = re.compile(
-    r"\d[\d,.]*\s*(?:%|％|亿|万|千|百|个|家|人|名|元|美元|平方米|平米|亩|台|条|套|所|项|座|层|"
-    r"席位|单|倍|公里|千米|米|吨|年)|[一二三四五六七八九十百千万两]+[个家所名条台项亿万千百倍]"
-    r"|\d[\d,.]*",
+_UNIT = (
+    r"(?:%|％|亿元|万元|千元|元|亿美元|万美元|美元|亿|万|千|百|个|家|人|名|平方米|平米|㎡|亩|台|条|"
+    r"套|所|项|座|层|席位|单|倍|公里|千米|米|吨|年|分钟|小时|天|月|届|款|部|辆|张|间|位)"
 )
-_DATE = re.compile(
-    r"\d{4}\s*年|\d{1,2}\s*月|\d{1,2}\s*[日号]|今年|去年|明年|年初|年底|年内|季度|"
-    r"[一二三四五六七八九十]+月|\b(?:19|20)\d{2}\b|january|february|march|april|may|june|july|"
-    r"august|september|october|november|december",
+_NUMBER = r"(?:\d[\d,.]*|[一二三四五六七八九十百千万两]+)"
+QUANTITY = re.compile(rf"{_NUMBER}\s*(?:多|余|几)?\s*{_UNIT}+|\d[\d,.]*")
+DATE = re.compile(
+    r"(?:(?:19|20)\d{2}\s*年)?\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?(?:[至到-]\s*\d{1,2}\s*[日号])?"
+    r"|(?:19|20)\d{2}\s*年(?:底|初|内|年底|上半年|下半年)?|今年|去年|明年|年初|年底|"
+    r"第?[一二三四]季度|[一二三四五六七八九十]+月|\b(?:19|20)\d{2}\b|"
+    r"(?:january|february|march|april|may|june|july|august|september|october|november|"
+    r"december)(?: \d{1,2})?",
     re.IGNORECASE,
 )
 _REASON = re.compile(
     r"因为|由于|原因|之所以|为了|为此|因此|所以|一是|首先|得益于|because|due to|since",
     re.IGNORECASE,
 )
-_WHO = re.compile(
-    r"集团|公司|企业|科技|银行|大学|学院|政府|委员会|百度|阿里|腾讯|华为|[A-Z][a-z]+|、"
+_ORGANISATION = re.compile(
+    r"[\u3400-\u9fff]{2,12}?(?:集团|公司|企业|科技|银行|大学|学院|政府|委员会|研究院|中心)"
 )
+_WHO = re.compile(rf"{_ORGANISATION.pattern}|[A-Z][A-Za-z]+|、")
 _PLACE = re.compile(r"省|市|区|县|镇|园|路|街|基地|中心|位于|地处|\bin\b", re.IGNORECASE)
 _TYPE_EVIDENCE = {
-    "quantity": _QUANTITY,
-    "date": _DATE,
+    "quantity": QUANTITY,
+    "date": DATE,
     "reason": _REASON,
     "who": _WHO,
     "place": _PLACE,
 }
+_ENUMERATION = re.compile(
+    r"^(?:[二三四五六七八九十]是|其[二三四五]|其次|再次|另外|此外|最后|第[二三四五六七八九十]|"
+    r"[（(]?[二三四五六七八九2-9][)）、.]|second|third|also|finally)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
 class Support:
-    """How well the knowledge base supports a question, and why."""
+    """The measured signals of whether the knowledge base answers a question."""
 
-    missing_terms: tuple[str, ...]
-    coverage: float
-    missing_share: float
-    agree: bool
+    missing_names: tuple[str, ...]  # names the question is about that no passage holds
+    coverage: float  # share of the question's keyword weight found in the best passage
+    dense: float  # cosine of the closest sentence of the retrieved passages
+    agree: bool  # keyword and dense retrieval put the same passage first
+    cross_lingual: bool  # the question's language is not the knowledge base's
+    missing_years: tuple[str, ...] = ()  # years asked about that no passage mentions
+
+
+@dataclass(frozen=True)
+class AbstentionModel:
+    """A logistic model of P(answerable) over the support signals, fitted on labelled data
+    (bench/fit_abstention.py); abstain below threshold."""
+
+    bias: float
     dense: float
-    cross_lingual: bool = False
+    coverage: float
+    agree: float
+    threshold: float
+    cross_lingual_dense: float  # for questions in another language: abstain below this cosine
 
-
-def missing_terms(question: str, keywords: KeywordIndex) -> list[str]:
-    """Terms of the question that occur nowhere in the knowledge base: runs of two or more
-    CJK characters none of whose bigrams are indexed, and Latin words not indexed."""
-    terms: list[str] = []
-    for run in re.findall(r"[\u3400-\u9fff]+|[a-z][a-z0-9]+|\d[\d.]*", content_text(question)):
-        if not ("\u3400" <= run[0] <= "\u9fff"):
-            if keywords.token_idf(run) is None and len(run) > 2 and run not in ENGLISH_STOPWORDS:
-                terms.append(run)
-            continue
-        present = [keywords.token_idf(run[i : i + 2]) is not None for i in range(len(run) - 1)]
-        covered = [False] * len(run)
-        for i, ok in enumerate(present):
-            if ok:
-                covered[i] = covered[i + 1] = True
-        start = None
-        for i, ok in enumerate(covered + [True]):
-            if not ok and start is None:
-                start = i
-            elif ok and start is not None:
-                if i - start >= 2:
-                    terms.append(run[start:i])
-                start = None
-    return terms
-
-
-def assess_support(question: str, hits: list[Hit], keywords: KeywordIndex) -> Support:
-    """Measure whether the top passages answer the question: missing terms, how much of the
-    question's weight the best passage covers, and whether both retrievers agree."""
-    missing = missing_terms(question, keywords)
-    names = [name for name in map(name_in, missing) if name]
-    missing = list(dict.fromkeys(names + [t for t in missing if not name_in(t)]))
-    words = [
-        w for w in re.findall(r"[a-z][a-z0-9]+", normalize(question)) if w not in ENGLISH_STOPWORDS
-    ]
-    cross_lingual = (
-        not re.search(r"[\u3400-\u9fff]", question)
-        and bool(words)
-        and sum(keywords.token_idf(w) is None for w in words) * 2 >= len(words)
-    )
-    tokens = tokenize(content_text(question))
-    weights = query_weights(tokens, keywords)
-    unknown = [t for t in set(tokens) if t not in weights and len(t) > 1]
-    total = sum(weights.values()) + keywords.max_idf * len(unknown)
-    missing_share = (keywords.max_idf * len(unknown) / total) if total else 1.0
-    if not hits:
-        return Support(
-            () if cross_lingual else tuple(missing), 0.0, missing_share, False, 0.0, cross_lingual
+    def probability(self, support: Support) -> float:
+        z = (
+            self.bias
+            + self.dense * support.dense
+            + self.coverage * support.coverage
+            + self.agree * float(support.agree)
         )
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def should_abstain(self, support: Support) -> bool:
+        if support.missing_names:
+            return True
+        if support.cross_lingual:
+            return support.dense < self.cross_lingual_dense
+        return self.probability(support) < self.threshold
+
+
+# Fitted by bench/fit_abstention.py on the training half (by article) of CMRC 2018 trial and
+# DRCD dev, answerable questions against the other set's questions; see the README for the
+# held-out figures.
+ABSTENTION_MODELS = {
+    "builtin:e5-small": AbstentionModel(
+        bias=-40.0, dense=50.0, coverage=6.0, agree=0.5, threshold=0.5, cross_lingual_dense=0.8
+    ),
+    "builtin:use-multilingual": AbstentionModel(
+        bias=-6.0, dense=8.0, coverage=8.0, agree=0.5, threshold=0.5, cross_lingual_dense=0.27
+    ),
+}
+
+
+def abstention_model(encoder: str, min_coverage: float, min_dense: float) -> AbstentionModel:
+    """The fitted model for a built-in encoder; for any other, thresholds from the config:
+    abstain when the best passage covers less than min_coverage of the question (or, across
+    languages, is closer than min_dense)."""
+    fitted = ABSTENTION_MODELS.get(encoder)
+    if fitted is not None:
+        return fitted
+    return AbstentionModel(
+        bias=-20.0 * min_coverage,
+        dense=0.0,
+        coverage=20.0,
+        agree=0.0,
+        threshold=0.5,
+        cross_lingual_dense=min_dense,
+    )
+
+
+def name_in_passages(name: str, keywords: KeywordIndex, texts) -> bool:
+    """Whether some passage holds the name, in either script: passages holding all of its
+    character bigrams are found in the keyword index, then checked for the name itself."""
+    for variant in dict.fromkeys((name, to_traditional(name))):
+        folded = variant.lower()
+        if not has_cjk(folded):
+            if keywords.token_idf(folded) is not None:
+                return True
+            continue
+        rows = keywords.rows_with_all(
+            [folded[i : i + 2] for i in range(len(folded) - 1)] or [folded]
+        )
+        if any(folded in texts(int(row)).lower() for row in rows[:200]):
+            return True
+    return False
+
+
+def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
+    """A name of the knowledge base one character away from name (the same characters but
+    one, in any order): 徐凤月 for 许月凤. Only for names of three or more characters."""
+    if len(name) < 3 or not all(is_cjk(c) for c in name):
+        return None
+    rows = keywords.rows_with_at_least(list(name), len(name) - 1)
+    want = Counter(name)
+    seen: Counter[str] = Counter()
+    for row in rows[:100]:
+        text = texts(int(row))
+        for start in range(len(text) - len(name) + 1):
+            window = text[start : start + len(name)]
+            if window == name or not all(is_cjk(c) for c in window):
+                continue
+            if sum((Counter(window) & want).values()) >= len(name) - 1:
+                seen[window] += 1
+    for window, _ in seen.most_common():
+        words = lexicon().cut(window)
+        if (len(words) == 1 and words[0][1] in NAME_TAGS) or all(t == "un" for _, t in words):
+            return window
+        if sum(len(w) == 1 for w, _ in words) == len(window):
+            return window
+    return None
+
+
+def assess_support(question: Question, hits: list[Hit], keywords: KeywordIndex) -> Support:
+    """The signals of whether the top passages answer the question."""
+    tokens = query_tokens(question, keywords)
+    weights = query_weights(tokens, keywords)
+    cross_lingual = question.language == "en" and _mostly_unknown(question, keywords)
+    unknown = {t for t in tokens if t not in weights and len(t) > 1}
+    total = sum(weights.values()) + keywords.max_idf * len(unknown)
+    missing_years = tuple(y for y in question.years if keywords.token_idf(y) is None)
+    if not hits:
+        return Support((), 0.0, 0.0, False, cross_lingual, missing_years)
     top = hits[0]
     passage_tokens = set(tokenize(f"{top.passage.title} {top.passage.section} {top.passage.text}"))
     covered = sum(w for t, w in weights.items() if t in passage_tokens)
-    coverage = covered / total if total else 0.0
     best_keyword = max(hits, key=lambda h: h.keyword)
     best_dense = max(hits, key=lambda h: h.dense)
-    agree = best_keyword.passage.id == best_dense.passage.id or (
-        top.passage.id
-        in (
-            best_keyword.passage.id,
-            best_dense.passage.id,
-        )
-        and best_keyword.keyword > 0
+    return Support(
+        missing_names=(),
+        coverage=covered / total if total else 0.0,
+        dense=best_dense.dense,
+        agree=best_keyword.passage.id == best_dense.passage.id and best_keyword.keyword > 0,
+        cross_lingual=cross_lingual,
+        missing_years=missing_years,
     )
-    if cross_lingual:
-        missing = []
-    return Support(tuple(missing), coverage, missing_share, agree, top.dense, cross_lingual)
 
 
-# Sentence choice, tuned on CMRC 2018 (bench/answer_bench.py): the bonus for holding the kind
-# of answer asked for, the penalty per rank of the passage, and how close to the best score a
-# runner-up must be to be kept as a second sentence.
+def _mostly_unknown(question: Question, keywords: KeywordIndex) -> bool:
+    words = [w.lower() for w in question.content_words]
+    return not words or sum(keywords.token_idf(w) is None for w in words) * 2 >= len(words)
+
+
+# Sentence choice, tuned on the CMRC 2018 trial set and the natural questions' tune split:
+# the weight of meaning (the sentence's cosine to the question, rescaled over the candidates),
+# the bonus for holding the kind of answer asked for, the penalty per rank of the passage, and
+# how close to the best score a runner-up must be to be kept as a second sentence.
+SEMANTIC_WEIGHT = 0.5
 TYPE_BONUS = 0.3
 RANK_PENALTY = 0.3
 RUNNER_UP = 0.85
 SPREAD = 0.5  # how much less a question word counts when most sentences contain it
 
-_ENTITY_TAGS = {"nr", "nrt", "nrfg", "ns", "nt", "nz"}
-
-
-@functools.lru_cache(maxsize=1)
-def _dictionary() -> bytes:
-    """jieba's dictionary of Chinese words ("word frequency tag" lines), read, not imported."""
-    spec = importlib.util.find_spec("jieba")
-    if spec is None or not spec.origin:
-        return b""
-    with open(os.path.join(os.path.dirname(spec.origin), "dict.txt"), "rb") as handle:
-        return b"\n" + handle.read()
-
-
-@functools.lru_cache(maxsize=4096)
-def word_tag(word: str) -> str | None:
-    """The part-of-speech tag of a dictionary word, or None if it is not a word."""
-    data = _dictionary()
-    at = data.find(b"\n" + word.encode("utf-8") + b" ")
-    if at < 0:
-        return None
-    line = data[at + 1 : data.find(b"\n", at + 1)].split()
-    return line[2].decode("ascii", "replace") if len(line) >= 3 else ""
-
-
-def name_in(term: str) -> str | None:
-    """The name (of a company, person, place...) within a term the knowledge base lacks:
-    a dictionary word tagged as a name, or the whole term when it is not made of words."""
-    if not ("\u3400" <= term[0] <= "\u9fff"):
-        return None
-    if not _dictionary():
-        return term
-    i, unknown = 0, 0
-    while i < len(term):
-        for size in range(min(6, len(term) - i), 0, -1):
-            tag = word_tag(term[i : i + size]) if size > 1 else None
-            if size == 1 or tag is not None:
-                if tag in _ENTITY_TAGS:
-                    return term[i : i + size]
-                unknown += size == 1
-                i += size
-                break
-    return term if unknown >= 3 and unknown == len(term) else None
-
-
-def should_abstain(support: Support, min_coverage: float, min_dense: float) -> bool:
-    """Abstain when the question names something the knowledge base never mentions, when the
-    best passage covers too little of the question, or, for a question in another language than
-    the knowledge base, when the best passage is not close in meaning."""
-    if support.cross_lingual:
-        return support.dense < min_dense
-    if any(name_in(term) for term in support.missing_terms):
-        return True
-    if support.coverage < min_coverage:
-        return True
-    return (
-        bool(support.missing_terms) and support.coverage < min_coverage + 0.15 and not support.agree
-    )
-
 
 def choose_sentences(
-    question: str, kind: str, hits: list[Hit], keywords: KeywordIndex, max_sentences: int
+    question: Question, hits: list[Hit], keywords: KeywordIndex, max_sentences: int
 ) -> dict[int, list[int]]:
     """The answer: {hit index: [sentence indexes]}, best sentence first. Sentences of the top
-    three passages are scored by the question's distinctive words they hold, a bonus when they
-    hold the kind of answer asked for (a quantity, a date, names, reasons), and the rank of
-    their passage; a runner-up within 15% of the best is kept too."""
-    weights = query_weights(tokenize(content_text(question)), keywords) or query_weights(
-        tokenize(question), keywords
-    )
-    pattern = _TYPE_EVIDENCE.get(kind)
+    three passages are scored by the question's distinctive words they hold, their closeness
+    in meaning to the question, a bonus when they hold the kind of answer asked for, and the
+    rank of their passage; a close runner-up is kept too, and a list is answered whole."""
+    tokens = query_tokens(question, keywords)
+    weights = query_weights(tokens, keywords)
+    pattern = _TYPE_EVIDENCE.get(question.kind)
+    candidates = hits[:3]
+    similarities = [s for hit in candidates for s in hit.similarities]
+    low, high = (min(similarities), max(similarities)) if similarities else (0.0, 0.0)
     scored: list[tuple[float, int, int]] = []
-    for i, hit in enumerate(hits[:3]):
-        for s, share in enumerate(sentence_evidence(hit.passage, weights, True, SPREAD)):
+    for i, hit in enumerate(candidates):
+        shares = sentence_evidence(hit.passage, weights, True, SPREAD)
+        for s, share in enumerate(shares):
             text = hit.passage.sentence_text(hit.passage.sentences[s])
             bonus = TYPE_BONUS if pattern is not None and pattern.search(text) else 0.0
-            scored.append((share + bonus - RANK_PENALTY * i, i, s))
+            meaning = 0.0
+            if s < len(hit.similarities) and high > low:
+                meaning = (hit.similarities[s] - low) / (high - low)
+            scored.append((share + SEMANTIC_WEIGHT * meaning + bonus - RANK_PENALTY * i, i, s))
     if not scored:
         return {}
     scored.sort(key=lambda item: (-item[0], item[1], item[2]))
@@ -210,13 +235,151 @@ def choose_sentences(
     chosen = {best_hit: [best_sentence]}
     if max_sentences > 1 and len(scored) > 1 and best > 0 and scored[1][0] >= RUNNER_UP * best:
         chosen.setdefault(scored[1][1], []).append(scored[1][2])
-    if kind in ("reason", "who"):
-        sentences = hits[best_hit].passage.sentences
-        for s in range(best_sentence + 1, len(sentences)):
-            if sum(map(len, chosen.values())) >= max_sentences or s in chosen[best_hit]:
+    wanted = _items_asked_for(question)
+    if question.kind in ("reason", "who") or wanted:
+        limit = max(max_sentences, wanted)
+        passage = hits[best_hit].passage
+        for s in range(best_sentence + 1, len(passage.sentences)):
+            if sum(map(len, chosen.values())) >= limit or s in chosen[best_hit]:
                 break
-            text = hits[best_hit].passage.sentence_text(sentences[s])
-            if not re.match(r"[二三四五六]是|其次|再次|另外|此外|second|third|also", text, re.I):
+            if not _ENUMERATION.match(passage.sentence_text(passage.sentences[s]).strip()):
                 break
             chosen[best_hit].append(s)
     return {i: sorted(indexes) for i, indexes in chosen.items()}
+
+
+_COUNT = re.compile(r"([两二三四五六七八九2-9])\s*(?:个|大|项|条|点|方面)")
+_DIGITS = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def _items_asked_for(question: Question) -> int:
+    """How many items a question asks for by number (「三个原因」: 3), else 0."""
+    match = _COUNT.search(question.simplified)
+    if not match:
+        return 0
+    digit = match.group(1)
+    return int(digit) if digit.isdigit() else _DIGITS[digit]
+
+
+def lead_fact(question: Question, sentence: str) -> str | None:
+    """The fact the question asks for, as the sentence states it: the quantity, date or name
+    closest to the question's words in the sentence."""
+    if question.kind == "quantity":
+        found = [m for m in QUANTITY.finditer(sentence) if not DATE.fullmatch(m.group())]
+        unit = _unit_asked(question)
+        if unit:
+            found = [m for m in found if unit in m.group()] or found
+        with_unit = [m for m in found if not re.fullmatch(r"[\d,.]+", m.group())]
+        found = with_unit or found
+    elif question.kind == "date":
+        found = list(DATE.finditer(sentence))
+    elif question.kind == "who":
+        found = [
+            m
+            for m in _ORGANISATION.finditer(sentence)
+            if not any(word in m.group() for word in question.content_words if len(word) > 1)
+        ]
+    else:
+        return None
+    if not found:
+        return None
+    anchors = [
+        m.start() for word in question.content_words if len(word) > 1 for m in _find(sentence, word)
+    ]
+    best = min(
+        found, key=lambda m: min((abs(m.start() - a) for a in anchors), default=m.start())
+    )
+    return best.group().strip()
+
+
+def _find(text: str, word: str):
+    return re.finditer(re.escape(word), text)
+
+
+_ASKED_UNIT = re.compile(r"(?:多少|几)\s*(个|家|所|名|人|条|台|项|套|座|层|倍|款|位|年|天|钱|元)")
+
+
+def _unit_asked(question: Question) -> str | None:
+    match = _ASKED_UNIT.search(question.simplified)
+    if not match:
+        return None
+    unit = match.group(1)
+    return "元" if unit == "钱" else unit
+
+
+def missing_period_note(question: Question, support: Support, sentence: str) -> str | None:
+    """When the question asks about a year no document mentions: which years the answer's
+    sentence does cover, said before it (文中只有2019年的数据)."""
+    if not support.missing_years:
+        return None
+    covered = list(dict.fromkeys(re.findall(r"(?<!\d)((?:19|20)\d{2})(?!\d)", sentence)))
+    asked = "、".join(support.missing_years)
+    if question.language == "en":
+        years = ", ".join(covered)
+        have = f"; they only give figures for {years}" if covered else ""
+        return f"The documents do not cover {', '.join(support.missing_years)}{have}:"
+    if covered:
+        return f"文中没有{asked}年的数据，只有{'、'.join(covered)}年的数据："
+    return f"文中没有{asked}年的数据，最接近的内容是："
+
+
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+_SCALES = {"亿": 1e8, "万": 1e4, "千": 1e3, "百": 1e2}
+_ENGLISH_UNITS = {
+    "元": "yuan",
+    "美元": "US dollars",
+    "人": "people",
+    "名": "people",
+    "平方米": "square metres",
+    "平米": "square metres",
+    "㎡": "square metres",
+    "亩": "mu",
+    "%": "%",
+    "％": "%",
+    "公里": "km",
+    "千米": "km",
+    "分钟": "minutes",
+    "小时": "hours",
+    "天": "days",
+    "年": "years",
+    "家": "companies",
+    "个项目": "projects",
+}
+
+
+def english_fact(fact: str) -> str:
+    """A quantity or date as an English reader writes it: 3亿元 → 300 million yuan,
+    3月9日 → March 9, 2020年4月8日 → April 8, 2020."""
+    text = fact.replace(" ", "")
+    date = re.fullmatch(r"(?:(\d{4})年)?(\d{1,2})月(?:(\d{1,2})[日号])?", text)
+    if date:
+        year, month, day = date.groups()
+        name = _MONTHS[int(month) - 1] if 1 <= int(month) <= 12 else month
+        out = f"{name} {int(day)}" if day else name
+        return f"{out}, {year}" if year else out
+    year = re.fullmatch(r"(\d{4})年", text)
+    if year:
+        return year.group(1)
+    number = re.fullmatch(r"([\d,.]+)(多|余)?(亿|万|千|百)?(.*)", text)
+    if not number:
+        return fact
+    digits, more, scale, unit = number.groups()
+    try:
+        value = float(digits.replace(",", "")) * _SCALES.get(scale or "", 1)
+    except ValueError:
+        return fact
+    words = _english_number(value)
+    if more:
+        words = f"more than {words}"
+    english_unit = _ENGLISH_UNITS.get(unit, "")
+    if english_unit == "%":
+        return f"{words}%"
+    return f"{words} {english_unit}".strip()
+
+
+def _english_number(value: float) -> str:
+    for size, name in ((1e9, "billion"), (1e6, "million")):
+        if value >= size:
+            return f"{value / size:g} {name}"
+    return f"{value:,.0f}" if value == int(value) else f"{value:g}"
+

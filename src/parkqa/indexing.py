@@ -20,7 +20,7 @@ from parkqa.errors import ConfigError, DocumentError, IndexCorruptError
 from parkqa.keywords import TOKENIZER_VERSION, KeywordIndex, tokenize
 from parkqa.passages import Passage, make_passages
 from parkqa.store import index_lock, load_index, read_manifest, write_generation
-from parkqa.vectors import all_vectors, build_vector_index
+from parkqa.vectors import build_vector_index
 
 logger = logging.getLogger(__name__)
 
@@ -183,28 +183,21 @@ def update_index(
                 passages=len(all_passages),
                 seconds=time.perf_counter() - started,
             )
-        by_id = dict(previous.vectors)
-        to_embed = [p for p in fresh if p.id not in by_id]
-        new_vectors = encoder.encode(
-            [p.embedding_text() for p in to_embed],
-            batch_size=config.embedding.batch_size,
-            progress=progress,
+        sentence_vectors, embedded = _embed_sentences(
+            all_passages, previous.sentence_vectors, encoder, config, progress
         )
-        by_id.update(zip((p.id for p in to_embed), new_vectors))
-        dimension = int(encoder.dimension)
-        matrix = (
-            np.stack([by_id[p.id] for p in all_passages])
-            if all_passages
-            else np.zeros((0, dimension), dtype=np.float32)
+        vectors = build_vector_index(
+            passage_vectors(sentence_vectors, all_passages), int(encoder.dimension), config.retrieval
         )
-        vectors = build_vector_index(matrix, dimension, config.retrieval)
         keywords = previous.keyword_index(all_passages)
         new_manifest = {
             **settings,
             "documents": documents,
             "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        write_generation(config.index_dir, new_manifest, all_passages, vectors, keywords)
+        write_generation(
+            config.index_dir, new_manifest, all_passages, vectors, keywords, sentence_vectors
+        )
         return IndexReport(
             added=tuple(added),
             changed=tuple(changed),
@@ -213,11 +206,43 @@ def update_index(
             skipped=tuple(skipped),
             warnings=tuple(warnings),
             passages=len(all_passages),
-            embedded=len(to_embed),
+            embedded=embedded,
             seconds=time.perf_counter() - started,
             rebuilt_because=reason,
             written=True,
         )
+
+
+def _embed_sentences(
+    passages: list[Passage],
+    known: dict[str, np.ndarray],
+    encoder: Encoder,
+    config: Config,
+    progress: Progress | None,
+) -> tuple[np.ndarray, int]:
+    """The vector of every sentence of the passages, in order, embedding only the sentence
+    texts the previous index did not have; also how many were embedded."""
+    texts = [text for p in passages for text in p.sentence_embedding_texts()]
+    to_embed = [t for t in dict.fromkeys(texts) if t not in known]
+    fresh = encoder.encode(to_embed, batch_size=config.embedding.batch_size, progress=progress)
+    by_text = {**known, **dict(zip(to_embed, fresh))}
+    dimension = int(encoder.dimension)
+    if not texts:
+        return np.zeros((0, dimension), dtype=np.float32), 0
+    return np.stack([by_text[t] for t in texts]).astype(np.float32), len(to_embed)
+
+
+def passage_vectors(sentence_vectors: np.ndarray, passages: list[Passage]) -> np.ndarray:
+    """Each passage's vector: the normalised mean of its sentences' vectors."""
+    counts = np.array([len(p.sentence_embedding_texts()) for p in passages], dtype=np.int64)
+    if not len(counts):
+        return np.zeros((0, sentence_vectors.shape[1]), dtype=np.float32)
+    owners = np.repeat(np.arange(len(passages)), counts)
+    sums = np.zeros((len(passages), sentence_vectors.shape[1]), dtype=np.float64)
+    np.add.at(sums, owners, sentence_vectors)
+    norms = np.linalg.norm(sums, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (sums / norms).astype(np.float32)
 
 
 def _keyword_tokens(passage: Passage) -> list[str]:
@@ -229,18 +254,18 @@ class _Previous:
     """What an update keeps from the committed index."""
 
     passages: dict[str, list[Passage]] = field(default_factory=dict)  # by document
-    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # by passage id
+    sentence_vectors: dict[str, np.ndarray] = field(default_factory=dict)  # by embedded text
     keywords: KeywordIndex | None = None
     ids: list[str] = field(default_factory=list)  # passage id of each row
 
     @classmethod
     def load(cls, directory: Path) -> _Previous:
         loaded = load_index(directory)
-        vectors = all_vectors(loaded.vectors)
         previous = cls(keywords=loaded.keywords, ids=[p.id for p in loaded.passages])
-        for row, passage in enumerate(loaded.passages):
+        texts = [text for p in loaded.passages for text in p.sentence_embedding_texts()]
+        previous.sentence_vectors = dict(zip(texts, np.asarray(loaded.sentence_vectors)))
+        for passage in loaded.passages:
             previous.passages.setdefault(passage.doc, []).append(passage)
-            previous.vectors[passage.id] = vectors[row]
         return previous
 
     def keyword_index(self, passages: list[Passage]) -> KeywordIndex:

@@ -212,6 +212,31 @@ class KeywordIndex:
             result[~mask] = 0.0
         return result
 
+    def rows_with_all(self, tokens: Sequence[str]) -> np.ndarray:
+        """Rows of the passages that contain every token."""
+        rows: np.ndarray | None = None
+        for token in dict.fromkeys(tokens):
+            i = self.vocabulary.get(token)
+            if i is None:
+                return np.zeros(0, dtype=np.int32)
+            posting = self.rows[self.indptr[i] : self.indptr[i + 1]]
+            rows = posting if rows is None else np.intersect1d(rows, posting, assume_unique=True)
+        return np.zeros(0, dtype=np.int32) if rows is None else rows
+
+    def rows_with_at_least(self, tokens: Sequence[str], least: int) -> np.ndarray:
+        """Rows of the passages that contain at least `least` of the distinct tokens, those
+        with the most first."""
+        postings = [
+            self.rows[self.indptr[i] : self.indptr[i + 1]]
+            for i in (self.vocabulary.get(t) for t in dict.fromkeys(tokens))
+            if i is not None
+        ]
+        if len(postings) < least or not postings:
+            return np.zeros(0, dtype=np.int32)
+        counts = np.bincount(np.concatenate(postings), minlength=self.count)
+        rows = np.flatnonzero(counts >= least)
+        return rows[np.argsort(-counts[rows], kind="stable")]
+
     def token_idf(self, token: str) -> float | None:
         """The token's inverse document frequency, or None if no passage contains it."""
         i = self.vocabulary.get(token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -12,14 +13,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from parkqa.answering import assess_support, choose_sentences, should_abstain
+from parkqa.answering import (
+    Support,
+    abstention_model,
+    assess_support,
+    choose_sentences,
+    english_fact,
+    lead_fact,
+    likely_typo,
+    missing_period_note,
+    name_in_passages,
+)
+from parkqa.chinese import has_cjk, to_traditional
 from parkqa.citations import Answer, Citation, cite
 from parkqa.config import Config, load_config
 from parkqa.documents import SUPPORTED_SUFFIXES, read_document
 from parkqa.encoders import Encoder, Progress, make_encoder
 from parkqa.errors import DocumentError, IndexMissingError, UploadError
 from parkqa.indexing import IndexReport, update_index
-from parkqa.questions import clean_question, question_type, resolve_follow_up
+from parkqa.lexicon import lexicon
+from parkqa.questions import Question, analyse, clean_question
 from parkqa.retrieval import Filters, search
 from parkqa.store import MANIFEST, LoadedIndex, check_encoder, load_index
 
@@ -132,8 +145,9 @@ class KnowledgeBase:
 
     def warm_up(self) -> None:
         """Load the encoder and the index now rather than on the first question."""
-        self.index()
-        self.encoder.encode(["永川"])
+        index = self.index()
+        lexicon()
+        self.encoder.query([index.passages[0].title if index.passages else "parkqa"])
 
     def ask(
         self,
@@ -149,46 +163,51 @@ class KnowledgeBase:
         history = [
             clean_question(h, cfg.answer.max_question_chars)[0] for h in history if h and h.strip()
         ]
-        resolved = resolve_follow_up(text, history)
         index = self.index()
         check_encoder(index, cfg.embedding.model)
+        asked = analyse(text, history)
+        asked, missing, corrected = self._check_names(asked, index)
+        if corrected:
+            notes.append(_typo_note(asked, corrected))
         k = k or cfg.retrieval.top_k
-        vector = self.encoder.encode([resolved])[0]
-        hits = search(index, vector, resolved, cfg.retrieval, max(k, 3), filters)
-        kind = question_type(resolved)
-        support = assess_support(resolved, hits, index.keywords)
+        vector = self.encoder.query([asked.resolved])[0]
+        hits = search(index, vector, asked, cfg.retrieval, max(k, 3), filters)
+        support = dataclasses.replace(
+            assess_support(asked, hits, index.keywords), missing_names=tuple(missing)
+        )
+        model = abstention_model(index.encoder_name, cfg.answer.min_coverage, cfg.answer.min_dense)
         extras = {
             "support": {
                 "coverage": round(support.coverage, 3),
-                "missing_share": round(support.missing_share, 3),
-                "agree": support.agree,
                 "dense": round(support.dense, 3),
+                "agree": support.agree,
+                "cross_lingual": support.cross_lingual,
+                "probability": round(model.probability(support), 3),
             }
         }
-        if not hits or should_abstain(support, cfg.answer.min_coverage, cfg.answer.min_dense):
-            related = cite(hits[:3], {})
+        resolved = asked.resolved if asked.resolved != text else None
+        if not hits or model.should_abstain(support):
             return Answer(
                 question=text,
-                answer=no_answer_message(text, support.missing_terms, bool(filters)),
+                answer=no_answer_message(asked, support.missing_names, bool(filters)),
                 abstained=True,
-                related=related,
-                missing_terms=support.missing_terms,
-                question_type=kind,
-                resolved_question=resolved if resolved != text else None,
+                related=cite(hits[:3], {}),
+                missing_terms=support.missing_names,
+                question_type=asked.kind,
+                resolved_question=resolved,
                 notes=tuple(notes),
                 seconds=time.perf_counter() - started,
                 extras=extras,
             )
-        chosen = choose_sentences(resolved, kind, hits, index.keywords, cfg.answer.max_sentences)
+        chosen = choose_sentences(asked, hits, index.keywords, cfg.answer.max_sentences)
         citations = cite(hits, chosen, limit=k)
-        answer_text = _compose(citations)
         answer = Answer(
             question=text,
-            answer=answer_text,
+            answer=_compose(asked, support, citations),
             abstained=False,
             citations=citations,
-            question_type=kind,
-            resolved_question=resolved if resolved != text else None,
+            question_type=asked.kind,
+            resolved_question=resolved,
             notes=tuple(notes),
             seconds=time.perf_counter() - started,
             extras=extras,
@@ -198,6 +217,29 @@ class KnowledgeBase:
 
             answer = generate_answer(answer, cfg.generation)
         return answer
+
+    def _check_names(
+        self, asked: Question, index: LoadedIndex
+    ) -> tuple[Question, list[str], dict[str, str]]:
+        """The names the question is about that no passage holds, after reading a name one
+        character away from a name of the knowledge base as that name (a likely typo)."""
+        if asked.language == "en":
+            return asked, [], {}
+        missing, corrected = [], {}
+        for name in asked.names:
+            if name_in_passages(name, index.keywords, index.passage_text):
+                continue
+            typo = likely_typo(name, index.keywords, index.passage_text)
+            if typo:
+                corrected[name] = typo
+            else:
+                missing.append(name)
+        if corrected:
+            text = asked.resolved
+            for wrong, right in corrected.items():
+                text = text.replace(wrong, right).replace(to_traditional(wrong), right)
+            asked = dataclasses.replace(analyse(text), text=asked.text)
+        return asked, missing, corrected
 
     def documents(self) -> list[dict[str, Any]]:
         """The indexed documents: path, title, date, tags and passage count."""
@@ -236,30 +278,56 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return status.st_ino, status.st_mtime_ns
 
 
-def _compose(citations: tuple[Citation, ...]) -> str:
+def _compose(asked: Question, support: Support, citations: tuple[Citation, ...]) -> str:
+    """The answer text: the fact asked for first (3亿元。), a note when the question asks
+    about a year the documents do not cover, then the answering sentences with their [n]."""
     parts = []
     for citation in citations:
         for start, end in citation.highlights:
             parts.append(f"{citation.text[start:end]} [{citation.n}]")
+    if not parts:
+        return ""
+    first = citations[0]
+    sentence = first.text[slice(*first.highlights[0])] if first.highlights else ""
+    period = missing_period_note(asked, support, sentence)
+    if period:
+        return _in_script(asked, period) + " " + " ".join(parts)
+    fact = lead_fact(asked, sentence)
+    if fact:
+        lead = f"{english_fact(fact)}." if asked.language == "en" else f"{fact}。"
+        return _in_script(asked, lead) + " " + " ".join(parts)
     return " ".join(parts)
 
 
-def no_answer_message(question: str, missing: Sequence[str], filtered: bool = False) -> str:
-    """The plain "not in the knowledge base" answer, naming the missing term where there is one."""
-    chinese = bool(re.search(r"[\u3400-\u9fff]", question))
+def _in_script(asked: Question, text: str) -> str:
+    return to_traditional(text) if asked.script == "traditional" else text
+
+
+def _typo_note(asked: Question, corrected: dict[str, str]) -> str:
+    if asked.language == "en":
+        return "; ".join(f'read "{w}" as "{r}"' for w, r in corrected.items())
+    note = "；".join(f"“{w}”按知识库中的“{r}”理解" for w, r in corrected.items())
+    return _in_script(asked, note)
+
+
+def no_answer_message(asked: Question, missing: Sequence[str], filtered: bool = False) -> str:
+    """The plain "not in the knowledge base" answer in the question's language and script,
+    naming the missing name where there is one."""
+    chinese = has_cjk(asked.text)
     scope = (
         ("（在所选的筛选范围内）" if chinese else " (within the chosen filters)")
         if filtered
         else ""
     )
-    if missing:
-        term = missing[0]
-        if chinese:
-            return f"知识库中没有找到关于“{term}”的信息{scope}。"
-        return f'The knowledge base has no information about "{term}"{scope}.'
     if chinese:
-        return f"知识库中没有找到能回答这个问题的内容{scope}。"
-    return f"The knowledge base has nothing that answers this question{scope}."
+        if missing:
+            message = f"知识库中没有找到关于“{missing[0]}”的信息{scope}。"
+        else:
+            message = f"知识库中的文档没有回答这个问题{scope}。"
+        return _in_script(asked, message)
+    if missing:
+        return f'The knowledge base has no information about "{missing[0]}"{scope}.'
+    return f"The documents in the knowledge base do not answer this question{scope}."
 
 
 def safe_filename(name: str) -> str:

@@ -44,6 +44,13 @@ class Passage:
         context = " / ".join(part for part in (self.title, self.section) if part)
         return f"{context}\n{self.text}" if context else self.text
 
+    def sentence_embedding_texts(self) -> list[str]:
+        """What is embedded: each sentence, with the title and section as context. A passage's
+        vector is the mean of its sentences', so that answers are matched sentence by sentence."""
+        context = " / ".join(part for part in (self.title, self.section) if part)
+        texts = [self.sentence_text(s) for s in self.sentences] or [self.text]
+        return [f"{context}\n{text}" if context else text for text in texts]
+
     def sentence_text(self, sentence: Sentence) -> str:
         return self.text[sentence.start : sentence.end]
 

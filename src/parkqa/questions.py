@@ -1,23 +1,22 @@
-"""Reading a question: clean it, resolve follow-ups against the chat history, find its type."""
+"""Reading a question once: clean it, resolve follow-ups, and analyse it into the words,
+names, type, time expressions, language and script that retrieval, sentence choice and
+abstention all use."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from parkqa.chinese import has_cjk, script_of, to_simplified
 from parkqa.errors import QuestionError
-from parkqa.keywords import normalize
+from parkqa.keywords import ENGLISH_STOPWORDS, normalize
+from parkqa.lexicon import lexicon
 
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b.")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 
-_STOP_PHRASES = re.compile(
-    r"请问|请介绍一下|介绍一下|请介绍|告诉我|什么时候|什么|多少|哪些|哪个|哪家|哪里|哪儿|哪年|哪天|"
-    r"哪一|为什么|为何|怎么样|怎么|如何|是否|有没有|是不是|可以|能否|一下|主要|目前|现在|"
-    r"怎样|何时|何处|何地|哪位|什么样|样子|事情|意思|特点|优点|缺点|情况|作用|内容|方面|"
-    r"关于|吗|呢|吧|啊|么|的|了|是|在|有|和|与|及|把|被|对|从|给|都|也|还|就|又|几|谁|哪|多"
-)
 QUESTION_TYPES = ("date", "quantity", "who", "reason", "place", "what")
 _TYPE_PATTERNS = {
     "date": re.compile(
@@ -26,29 +25,201 @@ _TYPE_PATTERNS = {
         re.IGNORECASE,
     ),
     "quantity": re.compile(
-        r"多少|几[个家所名条台项亿万千百年次位种座层]?|多大|多高|多长|多远|多久|多重|"
+        r"多少|几[个家所名条台项亿万千百年次位种座层套倍款]?|多大|多高|多长|多远|多久|多重|"
         r"how (?:many|much|large|big|long|far|high|old)|what (?:amount|number|percentage|size)",
         re.IGNORECASE,
     ),
     "who": re.compile(
-        r"谁|哪家|哪些企业|哪些公司|哪个企业|哪个公司|什么企业|什么公司|哪位|哪些人|"
+        r"谁|哪家|哪[些个](?:企业|公司|单位|机构|人)|什么(?:企业|公司|单位|机构)|哪位|"
         r"\bwho\b|which (?:compan|firm|enterprise|organi)",
         re.IGNORECASE,
     ),
     "reason": re.compile(
-        r"为什么|为何|原因|为啥|怎么会|\bwhy\b|what (?:is|are) the reasons?", re.IGNORECASE
+        r"为什么|为何|原因|为啥|怎么会|理由|\bwhy\b|what (?:is|are) the reasons?", re.IGNORECASE
     ),
     "place": re.compile(r"哪里|在哪|哪儿|什么地方|\bwhere\b", re.IGNORECASE),
 }
+# Words that ask rather than say: dropped from the words a question is about.
+QUESTION_WORDS = frozenset(
+    ["什么", "什么样", "甚么", "啥", "哪", "哪些", "哪个", "哪家", "哪里", "哪儿", "哪年", "哪天", "哪一", "哪位", "哪种", "多少", "几", "几个", "谁", "为什么", "为何", "为啥", "怎么", "怎么样", "怎样", "如何", "何时", "何地", "何处", "是否", "有没有", "是不是", "能否", "可否", "吗", "呢", "吧", "啊", "么", "呀", "请问", "请", "告诉", "介绍", "一下", "知道", "想", "想要", "能", "可以", "会", "要", "是", "有", "在", "的", "地", "得", "了", "着", "过", "和", "与", "及", "或", "把", "被", "对", "从", "给", "都", "也", "还", "就", "又", "再", "这", "那", "这个", "那个", "这些", "那些", "其", "它", "它们", "他", "他们", "她", "她们", "我", "我们", "你", "你们", "您", "个", "些", "多", "没", "没有", "不", "吗", "哦", "嗯", "呃", "一", "上", "里", "中", "下"]
+)
+_FUNCTION_TAGS = ("u", "p", "c", "y", "e", "o", "x", "w", "r")
+NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz", "un"})
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+_PERIOD = re.compile(
+    r"第?[一二三四1-4]季度|\bq[1-4]\b|上半年|下半年|前三季度|"
+    r"(?:first|second|third|fourth) quarter|(?:first|second) half",
+    re.IGNORECASE,
+)
+_PRONOUNS = re.compile(r"它们|他们|她们|它|他|她|该公司|这家公司|这家企业|该企业|该园区|其")
+_ENGLISH_PRONOUNS = re.compile(r"\b(?:it|they|them|its|their)\b", re.IGNORECASE)
 _FOLLOW_UP = re.compile(
-    r"^(?:那么?|那|还有|另外|以及|and|what about|how about)\s*(?P<subject>.+?)\s*"
+    r"^(?:那么?|还有|另外|以及|and|what about|how about)\s*(?P<subject>.+?)\s*"
     r"(?:呢|怎么样|如何|的呢|\?|？)*\s*$",
     re.IGNORECASE,
 )
-_SUBJECT_END = re.compile(
-    r"在|的|为什么|为何|是|有|于|将|对|投资|选择|建设|引进|打造|签约|共|一共|总共|计划|"
-    r"什么|多少|怎么|如何|哪"
-)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question analysed once, for retrieval, sentence choice and abstention."""
+
+    text: str  # as asked, cleaned
+    resolved: str  # with a follow-up rewritten against the conversation
+    simplified: str  # resolved, in Simplified characters
+    language: str  # "zh" or "en"
+    script: str  # "simplified", "traditional" or "latin"
+    words: tuple[tuple[str, str], ...]  # (word, part-of-speech tag) of the simplified text
+    content_words: tuple[str, ...]  # what the question is about, question words left out
+    names: tuple[str, ...]  # people, places, organisations, brands, products it names
+    kind: str  # one of QUESTION_TYPES
+    years: tuple[str, ...]
+    periods: tuple[str, ...]  # quarters and halves of a year
+
+    @property
+    def keyword_text(self) -> str:
+        """The content words, space-separated, for keyword search (never cut inside a word)."""
+        return " ".join(self.content_words)
+
+
+def analyse(text: str, history: Sequence[str] = ()) -> Question:
+    """Analyse a cleaned question (resolving a follow-up against the earlier questions)."""
+    resolved = resolve_follow_up(text, history)
+    script = script_of(resolved)
+    simplified = to_simplified(resolved).replace("甚么", "什么")
+    language = "zh" if has_cjk(resolved) else "en"
+    words = tuple(_words(simplified))
+    content = tuple(dict.fromkeys(w for w, tag in words if _is_content(w, tag)))
+    names = tuple(dict.fromkeys(w for w, tag in words if _is_name(w, tag, language)))
+    return Question(
+        text=text,
+        resolved=resolved,
+        simplified=simplified,
+        language=language,
+        script=script,
+        words=words,
+        content_words=content,
+        names=names,
+        kind=question_type(simplified),
+        years=tuple(dict.fromkeys(_YEAR.findall(simplified))),
+        periods=tuple(dict.fromkeys(m.lower() for m in _PERIOD.findall(simplified))),
+    )
+
+
+def _words(text: str) -> list[tuple[str, str]]:
+    if has_cjk(text):
+        return _join_single_characters(lexicon().cut(text))
+    return [(m.group(), "eng") for m in re.finditer(r"[A-Za-z][\w'-]*|\d[\d,.]*%?", text)]
+
+
+def _join_single_characters(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Join a run of two to four single characters that holds a surname or an unknown
+    character into one name (徐/凤/月 → 徐凤月): the dictionary has no word for it."""
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(words):
+        j = i
+        while (
+            j < len(words)
+            and j - i < 4
+            and len(words[j][0]) == 1
+            and has_cjk(words[j][0])
+            and words[j][0] not in QUESTION_WORDS
+            and not words[j][1].startswith(_FUNCTION_TAGS + ("v", "d"))
+        ):
+            j += 1
+        run = words[i:j]
+        if len(run) >= 2 and any(tag in ("nr", "un") for _, tag in run):
+            out.append(("".join(w for w, _ in run), "nr"))
+            i = j
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+def _is_content(word: str, tag: str) -> bool:
+    folded = normalize(word)
+    if folded in QUESTION_WORDS or folded in ENGLISH_STOPWORDS:
+        return False
+    if tag.startswith(_FUNCTION_TAGS) and tag != "un":
+        return False
+    return bool(re.search(r"\w", word))
+
+
+def _is_name(word: str, tag: str, language: str) -> bool:
+    if normalize(word) in QUESTION_WORDS:
+        return False
+    if has_cjk(word):
+        return tag in NAME_TAGS and len(word) >= 2
+    # A Latin word inside a Chinese question (IBM, Tesla) or a capitalised word that does not
+    # start an English question names something.
+    return tag == "eng" and (language == "zh" or word[:1].isupper()) and len(word) >= 2
+
+
+def question_type(question: str) -> str:
+    """What kind of answer the question wants: date, quantity, who, reason, place or what."""
+    question = to_simplified(question).replace("甚么", "什么")
+    for name in ("date", "reason", "who", "place", "quantity"):
+        if _TYPE_PATTERNS[name].search(question):
+            return name
+    return "what"
+
+
+def resolve_follow_up(question: str, history: Sequence[str]) -> str:
+    """Rewrite a follow-up against the most recent earlier question: 「那百度呢？」 takes the
+    earlier question with its subject replaced; a pronoun (它, 他们; it, they) is replaced
+    by the earlier question's subject."""
+    if not history or not history[-1] or len(question) > 60:
+        return question
+    previous = history[-1]
+    subject, rest = _subject(previous)
+    match = _FOLLOW_UP.match(question)
+    if match and question_type(question) == "what" and len(question) <= 30:
+        new = match.group("subject").strip(" ，,。？?")
+        if new and subject:
+            return rest.replace(_SLOT, new, 1)
+        if new:
+            return f"{new} {previous}"
+    if subject:
+        pronouns = _PRONOUNS if has_cjk(question) else _ENGLISH_PRONOUNS
+        replaced, count = pronouns.subn(subject, question, count=1)
+        if count:
+            return replaced
+    return question
+
+
+_SLOT = "\x00"
+
+
+def _subject(question: str) -> tuple[str, str]:
+    """The subject an earlier question is about (its leading names or nouns), and the
+    question with _SLOT where the subject was."""
+    if has_cjk(question):
+        words = lexicon().cut(to_simplified(question))
+        original = question
+        taken = 0
+        for word, tag in words:
+            if tag.startswith(("n", "un", "eng")) and normalize(word) not in QUESTION_WORDS:
+                taken += len(word)
+                continue
+            break
+        if taken:
+            return original[:taken], _SLOT + original[taken:]
+        names = [w for w, tag in words if tag in NAME_TAGS and len(w) >= 2]
+        if names and names[0] in original:
+            at = original.index(names[0])
+            return names[0], original[:at] + _SLOT + original[at + len(names[0]) :]
+        return "", question
+    tokens = question.split()
+    for i, token in enumerate(tokens[1:], start=1):
+        if token[:1].isupper():
+            end = i
+            while end + 1 < len(tokens) and tokens[end + 1][:1].isupper():
+                end += 1
+            subject = " ".join(tokens[i : end + 1]).rstrip("?.,!'s")
+            return subject, " ".join(tokens[:i] + [_SLOT] + tokens[end + 1 :])
+    return "", question
 
 
 def clean_question(text: str, max_chars: int) -> tuple[str, list[str]]:
@@ -74,42 +245,3 @@ def clean_question(text: str, max_chars: int) -> tuple[str, list[str]]:
     return text, notes
 
 
-def question_type(question: str) -> str:
-    """What kind of answer the question wants: date, quantity, who, reason, place or what."""
-    for name in ("date", "reason", "who", "place", "quantity"):
-        if _TYPE_PATTERNS[name].search(question):
-            return name
-    return "what"
-
-
-def resolve_follow_up(question: str, history: Sequence[str]) -> str:
-    """Rewrite an elliptical follow-up such as 「那百度呢？」 into a full question,
-    using the most recent earlier question in the history."""
-    if not history:
-        return question
-    match = _FOLLOW_UP.match(question)
-    if not match or question_type(question) != "what" or len(question) > 30:
-        return question
-    subject = match.group("subject").strip(" ，,。？?")
-    previous = history[-1]
-    if not subject or not previous:
-        return question
-    if re.search(r"[\u3400-\u9fff]", previous):
-        cut = _SUBJECT_END.search(previous, 2)
-        if cut and cut.start() <= 12:
-            return subject + previous[cut.start() :]
-        return f"{subject} {previous}"
-    words = previous.split()
-    for i, word in enumerate(words[1:], start=1):
-        if word[:1].isupper():
-            end = i
-            while end + 1 < len(words) and words[end + 1][:1].isupper():
-                end += 1
-            trail = re.sub(r"^[A-Za-z]+", "", words[end])
-            return " ".join(words[:i] + [subject + trail] + words[end + 1 :])
-    return f"{previous} {subject}"
-
-
-def content_text(question: str) -> str:
-    """The question without question words and particles, for term analysis."""
-    return _STOP_PHRASES.sub(" ", normalize(question))

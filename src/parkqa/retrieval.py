@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from parkqa.chinese import to_traditional
 from parkqa.config import RetrievalConfig
 from parkqa.keywords import KeywordIndex, tokenize
 from parkqa.passages import Passage
-from parkqa.questions import content_text
+from parkqa.questions import Question
 from parkqa.store import LoadedIndex
 from parkqa.vectors import search_vectors
 
@@ -48,8 +49,9 @@ class Hit:
     row: int
     score: float
     keyword: float
-    dense: float
+    dense: float  # cosine of the passage's closest sentence
     evidence: float
+    similarities: tuple[float, ...] = ()  # cosine of each sentence to the question
 
 
 def sentence_evidence(
@@ -76,6 +78,20 @@ def sentence_evidence(
     if not total:
         return [0.0] * count
     return [sum(w for t, w in local.items() if t in tokens) / total for tokens in sentences]
+
+
+def query_tokens(question: Question, keywords: KeywordIndex) -> list[str]:
+    """Keyword tokens of what the question is about, in the script the knowledge base uses
+    (a Traditional question finds Simplified passages and the other way round)."""
+    text = question.keyword_text or question.simplified
+    best: list[str] = []
+    best_weight = -1.0
+    for variant in (text, to_traditional(text)):
+        tokens = tokenize(variant)
+        weight = sum(query_weights(tokens, keywords).values())
+        if weight > best_weight:
+            best, best_weight = tokens, weight
+    return best
 
 
 def query_weights(tokens: Sequence[str], keywords: KeywordIndex) -> dict[str, float]:
@@ -115,7 +131,7 @@ def _reciprocal_ranks(scores: np.ndarray, k: int) -> np.ndarray:
 def search(
     index: LoadedIndex,
     query_vector: np.ndarray,
-    query: str,
+    question: Question,
     config: RetrievalConfig,
     k: int,
     filters: Filters | None = None,
@@ -129,23 +145,19 @@ def search(
         allowed = np.array([filters.allows(p) for p in index.passages], dtype=bool)
         if not allowed.any():
             return []
-    tokens = tokenize(content_text(query)) or tokenize(query)
+    tokens = query_tokens(question, index.keywords)
     keyword_scores = index.keywords.scores(tokens, mask=allowed)
     width = min(config.candidates, count)
     keyword_rows = (
         np.argpartition(-keyword_scores, width - 1)[:width] if width < count else np.arange(count)
     )
     keyword_rows = keyword_rows[keyword_scores[keyword_rows] > 0]
-    dense_scores, dense_rows = search_vectors(index.vectors, query_vector, width, allowed)
+    _, dense_rows = search_vectors(index.vectors, query_vector, width, allowed)
     rows = np.unique(np.concatenate([keyword_rows, dense_rows])).astype(np.int64)
     if len(rows) == 0:
         return []
-    dense_by_row = dict(zip(dense_rows.tolist(), dense_scores.tolist()))
-    missing = [r for r in rows.tolist() if r not in dense_by_row]
-    if missing:
-        stored = np.stack([index.vectors.reconstruct(int(r)) for r in missing])
-        dense_by_row.update(zip(missing, (stored @ query_vector.reshape(-1)).tolist()))
-    dense = np.array([dense_by_row[r] for r in rows.tolist()], dtype=np.float32)
+    similarities = [index.sentence_similarities(int(r), query_vector) for r in rows]
+    dense = np.array([float(s.max()) if len(s) else 0.0 for s in similarities], np.float32)
     keyword = keyword_scores[rows]
     fused = fuse(keyword, dense, config)
 
@@ -165,6 +177,7 @@ def search(
                 keyword=float(keyword[i]),
                 dense=float(dense[i]),
                 evidence=evidence,
+                similarities=tuple(similarities[i].tolist()),
             )
         )
     hits.sort(key=lambda hit: -hit.score)

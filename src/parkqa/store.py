@@ -25,7 +25,7 @@ from parkqa.passages import Passage, Sentence
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 REBUILD_HINT = "rebuild it with: parkqa index --rebuild"
@@ -38,8 +38,20 @@ class LoadedIndex:
     directory: Path
     manifest: dict[str, Any]
     passages: tuple[Passage, ...]
-    vectors: Any  # a faiss.Index
+    vectors: Any  # a faiss.Index of passage vectors
     keywords: KeywordIndex
+    sentence_vectors: np.ndarray  # every passage's sentences, in passage order (memory-mapped)
+    sentence_starts: np.ndarray  # row of each passage's first sentence; one more at the end
+
+    def sentence_similarities(self, row: int, query: np.ndarray) -> np.ndarray:
+        """Cosine of each sentence of the passage at row to a normalised question vector."""
+        start, end = int(self.sentence_starts[row]), int(self.sentence_starts[row + 1])
+        return np.asarray(self.sentence_vectors[start:end]) @ query.reshape(-1)
+
+    def passage_text(self, row: int) -> str:
+        """The passage's title, section and text, for checking what it holds."""
+        passage = self.passages[row]
+        return f"{passage.title}\n{passage.section}\n{passage.text}"
 
     @property
     def generation(self) -> int:
@@ -123,7 +135,7 @@ def _well_formed(manifest: dict[str, Any]) -> bool:
             isinstance(files.get(key), str)
             and files[key] == Path(files[key]).name
             and not files[key].startswith(".")
-            for key in ("passages", "vectors", "keywords", "vocabulary")
+            for key in ("passages", "vectors", "keywords", "vocabulary", "sentences")
         )
     )
 
@@ -199,7 +211,17 @@ def _load_generation(directory: Path, manifest: dict[str, Any]) -> LoadedIndex:
         raise damaged("the keyword index is unreadable") from None
     if keywords.count != count or len(keywords.indptr) != len(keywords.vocabulary) + 1:
         raise damaged("the keyword index does not match the passages")
-    return LoadedIndex(directory, manifest, passages, vectors, keywords)
+    try:
+        sentences = np.load(directory / files["sentences"], mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, EOFError):
+        raise damaged("the sentence vectors are unreadable") from None
+    counts = [len(p.sentence_embedding_texts()) for p in passages]
+    starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+    if sentences.ndim != 2 or sentences.shape != (int(starts[-1]), vectors.d):
+        raise damaged("the sentence vectors do not match the passages")
+    return LoadedIndex(directory, manifest, passages, vectors, keywords, sentences, starts)
 
 
 @contextmanager
@@ -245,6 +267,7 @@ def write_generation(
     passages: list[Passage],
     vectors: Any,
     keywords: KeywordIndex,
+    sentence_vectors: np.ndarray,
 ) -> None:
     """Write a new generation beside the current one and commit it. Call with the lock held."""
     import faiss
@@ -256,6 +279,7 @@ def write_generation(
         "vectors": f"vectors.{generation}.faiss",
         "keywords": f"keywords.{generation}.npz",
         "vocabulary": f"keywords.{generation}.json",
+        "sentences": f"sentences.{generation}.npy",
     }
     manifest = {**manifest, "format": FORMAT_VERSION, "generation": generation, "files": files}
     manifest["passages"] = len(passages)
@@ -269,6 +293,12 @@ def write_generation(
         written.append(path)
         with open(path, "wb") as handle:
             np.savez(handle, **keywords.arrays())
+            handle.flush()
+            os.fsync(handle.fileno())
+        path = directory / files["sentences"]
+        written.append(path)
+        with open(path, "wb") as handle:
+            np.save(handle, np.ascontiguousarray(sentence_vectors, dtype=np.float32))
             handle.flush()
             os.fsync(handle.fileno())
         vocabulary = json.dumps(keywords.meta(), ensure_ascii=False)
@@ -348,6 +378,7 @@ def _remove_stale(directory: Path, keep: set[int]) -> None:
             "passages",
             "vectors",
             "keywords",
+            "sentences",
             MANIFEST.split(".")[0],
         }:
             number = parts[1] if parts[0] != "manifest" else parts[2]
