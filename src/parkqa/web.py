@@ -28,14 +28,6 @@ from parkqa.retrieval import Filters
 if TYPE_CHECKING:
     import gradio as gr
 
-TITLE = "parkqa · 永川大数据产业园知识库问答"
-EXAMPLE_QUESTIONS = (
-    "阿里巴巴在永川投资了多少钱？",
-    "那百度呢？",
-    "永川出台了哪些扶持政策？",
-    "永川大数据产业园有哪些产业？",
-    "阿里为什么选择永川？",
-)
 DOCUMENT_COLUMNS = ["文件", "标题", "日期", "标签", "段落"]
 logger = logging.getLogger(__name__)
 CREDENTIALS_ENV = ("PARKQA_USERNAME", "PARKQA_PASSWORD")
@@ -281,8 +273,15 @@ def _stats(kb: KnowledgeBase) -> dict[str, Any] | None:
         return None
 
 
+def example_questions(kb: KnowledgeBase) -> list[str]:
+    """The configured example questions, else one about each of the first indexed documents."""
+    if kb.config.server.examples:
+        return list(kb.config.server.examples)
+    return [f"{d['title']}讲了什么？" for d in kb.documents()[:3] if d["title"]]
+
+
 def build_app(
-    kb: KnowledgeBase, title: str = TITLE, examples: Sequence[str] = EXAMPLE_QUESTIONS
+    kb: KnowledgeBase, title: str | None = None, examples: Sequence[str] | None = None
 ) -> gr.Blocks:
     """The chat page over kb, with its knowledge panel and the `/ask` API endpoint."""
     gr = _gradio()
@@ -347,6 +346,8 @@ def build_app(
 
     documents = kb.documents()
     choices = tag_choices(documents)
+    title = title or kb.config.server.title
+    examples = example_questions(kb) if examples is None else examples
     with gr.Blocks(title=title, analytics_enabled=False) as app:
         gr.Markdown(f"# {html.escape(title)}", elem_id="pq-title")
         header = gr.Markdown(format_header(_stats(kb)), elem_id="pq-header")
