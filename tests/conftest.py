@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from parkqa import KnowledgeBase, load_config
-from parkqa.encoders import UseEncoder
+from parkqa.encoders import E5Encoder
 
 REPO = Path(__file__).resolve().parents[1]
 PARK_ARTICLE = REPO / "knowledge" / "yongchuan-big-data-park.txt"
@@ -18,9 +18,9 @@ PARK_DOC = "knowledge/yongchuan-big-data-park.txt"
 
 
 @pytest.fixture(scope="session")
-def encoder() -> UseEncoder:
-    """The built-in multilingual encoder, loaded once per test session."""
-    return UseEncoder()
+def encoder() -> E5Encoder:
+    """The default built-in encoder, loaded once per test session."""
+    return E5Encoder()
 
 
 def write_knowledge_base(root: Path, extra: dict[str, str] | None = None, config: str = "") -> Path:
@@ -37,7 +37,7 @@ def write_knowledge_base(root: Path, extra: dict[str, str] | None = None, config
 
 
 @pytest.fixture
-def make_kb(tmp_path: Path, encoder: UseEncoder) -> Callable[..., KnowledgeBase]:
+def make_kb(tmp_path: Path, encoder: E5Encoder) -> Callable[..., KnowledgeBase]:
     """Build a knowledge base of the test's own in tmp_path (not yet indexed)."""
 
     def make(extra: dict[str, str] | None = None, config: str = "") -> KnowledgeBase:
@@ -49,7 +49,7 @@ def make_kb(tmp_path: Path, encoder: UseEncoder) -> Callable[..., KnowledgeBase]
 
 
 @pytest.fixture(scope="session")
-def park_index(tmp_path_factory: pytest.TempPathFactory, encoder: UseEncoder) -> Path:
+def park_index(tmp_path_factory: pytest.TempPathFactory, encoder: E5Encoder) -> Path:
     """The park article indexed once per session; tests copy it."""
     root = tmp_path_factory.mktemp("park")
     kb = KnowledgeBase(load_config(write_knowledge_base(root)), encoder=encoder)
@@ -58,7 +58,7 @@ def park_index(tmp_path_factory: pytest.TempPathFactory, encoder: UseEncoder) ->
 
 
 @pytest.fixture
-def park_kb(park_index: Path, tmp_path: Path, encoder: UseEncoder) -> KnowledgeBase:
+def park_kb(park_index: Path, tmp_path: Path, encoder: E5Encoder) -> KnowledgeBase:
     """An indexed knowledge base holding the park article, in the test's own folder."""
     root = tmp_path / "kb"
     shutil.copytree(park_index, root)

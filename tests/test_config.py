@@ -18,7 +18,7 @@ def test_two_keys_are_enough_and_paths_resolve_against_the_file(tmp_path):
     config = load_config(write(tmp_path, "knowledge_dir: docs\nindex_dir: out/index\n"))
     assert config.knowledge_dir == (tmp_path / "docs").resolve()
     assert config.index_dir == (tmp_path / "out" / "index").resolve()
-    assert config.embedding.model == "builtin:use-multilingual"
+    assert config.embedding.model == "builtin:e5-small"
     assert config.chunking.max_chars == 300
 
 

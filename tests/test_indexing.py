@@ -127,7 +127,7 @@ def test_manifest_describes_the_index(make_kb):
     kb = make_kb()
     kb.update()
     manifest = json.loads((kb.config.index_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["encoder"] == {"name": "builtin:use-multilingual", "dimension": 512}
+    assert manifest["encoder"] == {"name": "builtin:e5-small", "dimension": 384}
     assert manifest["chunking"] == {"max_chars": 300, "overlap_sentences": 1}
     record = manifest["documents"][PARK_DOC]
     assert (

@@ -572,7 +572,7 @@ def test_index_built_with_another_encoder(
 
     with untouched(knowledge, index):
         rc, _, err = run(capsys, "--config", config, "ask", QUESTION)
-    error_line(rc, err, f"built with the encoder {model}", "builtin:use-multilingual", REBUILD)
+    error_line(rc, err, f"built with the encoder {model}", "builtin:e5-small", REBUILD)
 
     rc, _, err = run(capsys, "--config", config, "index")
     assert rc == 0, err

@@ -177,12 +177,12 @@ def test_header_is_one_line():
         "documents": 2,
         "passages": 14,
         "built_at": "2026-11-26T22:39:26+00:00",
-        "encoder": "builtin:use-multilingual",
+        "encoder": "builtin:e5-small",
         "generation": 3,
     }
     header = format_header(stats)
     assert "\n" not in header
-    assert "2 篇文档" in header and "14 个段落" in header and "builtin:use-multilingual" in header
+    assert "2 篇文档" in header and "14 个段落" in header and "builtin:e5-small" in header
     assert "2026-11-2" in header
 
 

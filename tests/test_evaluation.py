@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from parkqa import cli
+from parkqa.citations import Answer
+from parkqa.evaluation import (
+    EvalFileError,
+    EvalQuestion,
+    QuestionResult,
+    _contains,
+    evaluate,
+    load_questions,
+    summarize,
+)
+
+ALIBABA = "阿里巴巴在永川投资了多少钱？"
+
+QUESTIONS = f"""\
+- question: {ALIBABA}
+  answers: [3亿元]
+  kind: direct
+- question: 阿里巴巴在永川投資了多少錢？
+  answers: [3亿元]
+  kind: traditional
+- question: 阿里巴巴在永川投资了多少钱？
+  answers: [3億元]   # expected answer written in Traditional
+  kind: traditional
+- question: 那百度呢？
+  answers: [10亿元]
+  kind: follow-up
+  history: [{ALIBABA}]
+- question: 特斯拉在永川投资了多少钱？
+  answers: []
+  kind: unanswerable
+"""
+
+
+@pytest.fixture
+def question_file(tmp_path: Path) -> Path:
+    path = tmp_path / "questions.yaml"
+    path.write_text(QUESTIONS, encoding="utf-8")
+    return path
+
+
+def test_kind_and_history_are_read(question_file):
+    questions = load_questions(question_file)
+    assert [q.kind for q in questions] == [
+        "direct",
+        "traditional",
+        "traditional",
+        "follow-up",
+        "unanswerable",
+    ]
+    assert questions[3] == EvalQuestion("那百度呢？", ("10亿元",), "follow-up", (ALIBABA,))
+    assert questions[0].history == () and questions[4].answers == ()
+
+
+def test_questions_without_kind_or_history_still_load(tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({"question": ALIBABA, "answer": "3亿元"}) + "\n", encoding="utf-8")
+    assert load_questions(path) == [EvalQuestion(ALIBABA, ("3亿元",))]
+
+
+def test_a_bad_history_is_refused_by_name(tmp_path):
+    path = tmp_path / "q.yaml"
+    path.write_text("- question: 那百度呢？\n  answers: []\n  history: {a: 1}\n", encoding="utf-8")
+    with pytest.raises(EvalFileError, match="entry 1: 'history'"):
+        load_questions(path)
+
+
+def test_answers_match_across_scripts_and_widths():
+    assert _contains("3億元。就是投資3億元建設客戶體驗中心。", ("3亿元",))
+    assert _contains("就是投资3亿元建设客户体验中心。", ("投資3億元",))
+    assert _contains("ＬＯＧＯ 3 亿元", ("logo3亿元",))
+    assert not _contains("就是投资3亿元。", ("10億元",))
+    assert not _contains("", ("3亿元",))
+
+
+def test_evaluate_asks_with_the_history():
+    asked = []
+
+    def ask(question, history):
+        asked.append((question, history))
+        return Answer(question, "10亿元。", abstained=False, seconds=0.002)
+
+    questions = [
+        EvalQuestion(ALIBABA, ("3亿元",)),
+        EvalQuestion("那百度呢？", ("10亿元",), "follow-up", (ALIBABA,)),
+    ]
+    report = evaluate(questions, ask)
+    assert asked == [(ALIBABA, ()), ("那百度呢？", (ALIBABA,))]
+    assert [r.outcome for r in report.results] == ["wrong", "ok"]
+    assert report.by_kind["follow-up"].answer_hit == 1.0
+    assert report.by_kind["(no kind)"].answer_hit == 0.0
+
+
+def _result(answers, abstained, hit=False, ms=1.0, kind=""):
+    item = EvalQuestion("q", tuple(answers), kind)
+    return QuestionResult(item, "", abstained, hit, hit, hit, ms)
+
+
+def test_summarize_counts_refusals_and_abstentions():
+    results = [
+        _result(["a"], abstained=False, hit=True, ms=10),
+        _result(["a"], abstained=False, hit=False, ms=20),
+        _result(["a"], abstained=True, ms=30),  # answerable, refused
+        _result([], abstained=True, ms=40),  # right to abstain
+        _result([], abstained=False, ms=50),  # should have abstained
+    ]
+    scores = summarize(results)
+    assert (scores.questions, scores.answerable, scores.abstained) == (5, 3, 2)
+    assert scores.answer_hit == pytest.approx(1 / 3) and scores.refused == pytest.approx(1 / 3)
+    assert scores.abstention_precision == 0.5 and scores.abstention_recall == 0.5
+    assert scores.mean_ms == 30 and scores.p95_ms == 50
+    assert [r.outcome for r in results] == ["ok", "wrong", "refused", "ok", "wrong"]
+    only_unanswerable = summarize(results[3:])
+    assert math.isnan(only_unanswerable.answer_hit) and math.isnan(only_unanswerable.refused)
+
+
+def test_figures_per_kind_on_the_park_article(park_kb, question_file):
+    report = evaluate(
+        load_questions(question_file), lambda q, history: park_kb.ask(q, history, k=5)
+    )
+    assert list(report.by_kind) == ["direct", "traditional", "follow-up", "unanswerable"]
+    traditional = report.by_kind["traditional"]
+    assert (traditional.questions, traditional.answerable) == (2, 2)
+    assert traditional.answer_hit == 1.0 and traditional.top1 == 1.0
+    assert report.by_kind["direct"].answer_hit == 1.0
+    assert report.by_kind["follow-up"].answer_hit == 1.0, report.results[3].answer
+    unanswerable = report.by_kind["unanswerable"]
+    assert unanswerable.abstention_recall == 1.0 and math.isnan(unanswerable.answer_hit)
+    assert report.questions == 5 and report.answerable == 4
+    assert report.answer_hit == 1.0 and report.refused == 0.0
+    assert report.abstention_precision == 1.0 and report.abstention_recall == 1.0
+    assert 0 < report.mean_ms <= report.p95_ms
+
+
+def test_eval_command_prints_a_table_per_kind(capsys, monkeypatch, encoder, park_kb, question_file):
+    monkeypatch.setattr("parkqa.knowledge_base.make_encoder", lambda config: encoder)
+    config = str(park_kb.config.root / "parkqa.yaml")
+
+    assert cli.main(["--config", config, "eval", str(question_file)]) == 0
+    out = capsys.readouterr().out
+    assert "answerable but refused" in out and "per kind" in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[-5:]}
+    assert rows["kind"][:5] == ["kind", "questions", "answerable", "answer", "acc"]
+    assert rows["traditional"][1:4] == ["2", "2", "1.000"]
+    assert rows["unanswerable"][1:3] == ["1", "0"]
+
+    assert cli.main(["--config", config, "eval", str(question_file), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["answer_hit"] == 1.0 and scores["refused"] == 0.0
+    assert scores["by_kind"]["follow-up"]["answer_hit"] == 1.0
+    assert scores["by_kind"]["unanswerable"]["answer_hit"] is None
+
+
+def test_eval_without_kinds_prints_no_kind_table(capsys, monkeypatch, encoder, park_kb, tmp_path):
+    monkeypatch.setattr("parkqa.knowledge_base.make_encoder", lambda config: encoder)
+    path = tmp_path / "q.yaml"
+    path.write_text(f"- question: {ALIBABA}\n  answers: [3亿元]\n", encoding="utf-8")
+    config = str(park_kb.config.root / "parkqa.yaml")
+    assert cli.main(["--config", config, "eval", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "answer in the answer text" in out and "per kind" not in out
