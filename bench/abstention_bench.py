@@ -15,9 +15,10 @@ refused, and the AUC of `dense` and of `probability` for telling the two apart.
 
 It then fits, on the fit halves of both directions only, a logistic model of P(answerable)
 over dense, coverage and agree (questions with a missing name or across languages left out),
-chooses the threshold with the best off-topic recall at precision >= 0.98 on the fit halves,
-prints it as an AbstentionModel, and scores it (plus: abstain when a name is missing) and the
-model in src on the held-out halves.
+chooses the threshold with the best off-topic recall at precision >= 0.98 on the fit-half
+questions it scores (a missing name abstains on its own, and on real data it refuses a few
+answerable questions too), prints it as an AbstentionModel, and scores it (plus: abstain when
+a name is missing), the model in src, and missing names alone on the held-out halves.
 
 Knowledge bases and indexes are kept in ~/.cache/parkqa-bench/<set>-<model> (or under
 --workdir); --cache keeps the recorded signals, so a refit does not ask every question again.
@@ -286,6 +287,15 @@ def fitted_abstentions(
     return forced | (probability < threshold)
 
 
+def _current_model(model: str):
+    """The abstention model in src for an encoder, or None if src has none to show."""
+    try:
+        from parkqa.answering import ABSTENTION_MODELS
+    except ImportError:
+        return None
+    return ABSTENTION_MODELS.get(model)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -365,10 +375,10 @@ def main() -> None:
     ]
     features = feature_matrix(eligible)
     bias, weights = fit_logistic(features, np.array([r["answerable"] for r in eligible]))
+    eligible_p = probability_of(bias, weights, features)
+    eligible_offtopic = np.array([not r["answerable"] for r in eligible])
     chosen = choose_threshold(
-        *model_inputs(fit, bias, weights),
-        np.array([not r["answerable"] for r in fit]),
-        MIN_PRECISION,
+        eligible_p, np.zeros(len(eligible), dtype=bool), eligible_offtopic, MIN_PRECISION
     )
     print(
         f"\nfit: logistic P(answerable) over {', '.join(FEATURES)} on the fit halves of both "
@@ -379,19 +389,34 @@ def main() -> None:
         print(f"no threshold reaches precision {MIN_PRECISION} on the fit halves")
         return
     threshold, fit_precision, fit_recall = chosen
+    precision, recall, refused = abstention_figures(
+        np.array([not r["answerable"] for r in fit]),
+        fitted_abstentions(fit, bias, weights, threshold),
+    )
     print(
-        f"threshold {threshold:.4f}: on the fit halves precision {fit_precision:.3f}, "
-        f"recall {fit_recall:.3f}"
+        f"threshold {threshold:.4f}: best off-topic recall at precision >= {MIN_PRECISION} over "
+        f"the questions it scores: precision {fit_precision:.3f}, recall {fit_recall:.3f}; "
+        f"with 'abstain when a name is missing', over all the fit halves: precision "
+        f"{precision:.3f}, recall {recall:.3f}, refused {refused:.3f}"
     )
     print("bias, dense, coverage, agree, threshold")
     print(", ".join(f"{v:.4f}" for v in (bias, *weights, threshold)))
+    current = _current_model(args.model)
+    cross = getattr(current, "cross_lingual_dense", None)
     print(
         f"AbstentionModel(bias={bias:.3f}, dense={weights[0]:.3f}, coverage={weights[1]:.3f}, "
-        f"agree={weights[2]:.3f}, threshold={threshold:.4f})"
+        f"agree={weights[2]:.3f}, threshold={threshold:.4f}"
+        + (f", cross_lingual_dense={cross}" if cross is not None else "")
+        + ")"
+        + ("  # cross_lingual_dense: unchanged, not fitted" if cross is not None else "")
     )
 
     print(
-        f"\nheld-out halves   {'model':8} {'questions':>9} {'precision':>9} {'recall':>6} "
+        "\nheld-out halves: fitted = the model above, plus abstain when a name is missing; "
+        "current = the decision of the model in src; names = abstain only when a name is missing"
+    )
+    print(
+        f"held-out halves   {'model':8} {'questions':>9} {'precision':>9} {'recall':>6} "
         f"{'refused':>7} {'AUC prob':>8}"
     )
     held_out = {name: [r for r in rs if r["split"] == "held-out"] for name, rs in records.items()}
@@ -403,6 +428,7 @@ def main() -> None:
         for label, abstained, p in (
             ("fitted", fitted_abstentions(rows, bias, weights, threshold), fitted_p),
             ("current", np.array([r["abstained"] for r in rows]), current_p),
+            ("names", np.array([bool(r["missing"]) for r in rows]), np.full(len(rows), np.nan)),
         ):
             precision, recall, refused = abstention_figures(offtopic, abstained)
             print(

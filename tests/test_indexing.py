@@ -38,20 +38,24 @@ def test_incremental_add_change_delete(make_kb, encoder):
     counting = CountingEncoder(encoder)
     first = update_index(kb.config, counting)
     assert set(first.added) == {PARK_DOC, "knowledge/policy.txt"}
-    assert first.embedded == first.passages == counting.embedded
+    index = load_index(kb.config.index_dir)
+    sentences = {t for p in index.passages for t in p.sentence_embedding_texts()}
+    assert first.embedded == len(sentences) == counting.embedded
 
     knowledge = kb.config.knowledge_dir
     (knowledge / "talent.txt").write_text(TALENT, encoding="utf-8")
     counting.embedded = 0
     added = update_index(kb.config, counting)
-    assert added.added == ("knowledge/talent.txt",) and added.embedded == counting.embedded == 1
+    talent = [p for p in load_index(kb.config.index_dir).passages if p.doc.endswith("talent.txt")]
+    assert added.added == ("knowledge/talent.txt",)
+    assert added.embedded == counting.embedded == len(talent[0].sentence_embedding_texts()) == 1
     assert set(added.unchanged) == {PARK_DOC, "knowledge/policy.txt"}
 
     (knowledge / "policy.txt").write_text(POLICY.replace("三年", "五年"), encoding="utf-8")
     counting.embedded = 0
     changed = update_index(kb.config, counting)
     assert changed.changed == ("knowledge/policy.txt",)
-    assert changed.embedded == counting.embedded == 1
+    assert changed.embedded == counting.embedded == 1  # only the edited sentence
 
     before = load_index(kb.config.index_dir)
     assert "指南" in before.keywords.vocabulary and keyword_hits(before, "指南") == 1
@@ -76,9 +80,15 @@ def test_kept_vectors_are_the_ones_embedded(make_kb, encoder):
     (kb.config.knowledge_dir / "talent.txt").write_text(TALENT, encoding="utf-8")
     kb.update()
     index = load_index(kb.config.index_dir)
+    texts = [t for p in index.passages for t in p.sentence_embedding_texts()]
+    np.testing.assert_allclose(index.sentence_vectors, encoder.encode(texts), atol=1e-5)
     stored = index.vectors.reconstruct_n(0, index.vectors.ntotal)
-    fresh = encoder.encode([p.embedding_text() for p in index.passages])
-    np.testing.assert_allclose(stored, fresh, atol=1e-5)
+    means = [
+        index.sentence_vectors[index.sentence_starts[r] : index.sentence_starts[r + 1]].mean(0)
+        for r in range(len(index.passages))
+    ]
+    means = np.array(means) / np.linalg.norm(means, axis=1, keepdims=True)
+    np.testing.assert_allclose(stored, means, atol=1e-5)
 
 
 def test_interrupted_build_leaves_the_previous_index(make_kb):

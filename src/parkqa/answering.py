@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from parkqa.chinese import has_cjk, is_cjk, to_traditional
+from parkqa.chinese import has_cjk, is_cjk, to_simplified, to_traditional
 from parkqa.keywords import KeywordIndex, tokenize
 from parkqa.lexicon import lexicon
 from parkqa.questions import NAME_TAGS, Question
@@ -144,7 +144,7 @@ def abstention_model(encoder: str, min_coverage: float, min_dense: float) -> Abs
 def name_in_passages(name: str, keywords: KeywordIndex, texts) -> bool:
     """Whether some passage holds the name, in either script: passages holding all of its
     character bigrams are found in the keyword index, then checked for the name itself."""
-    for variant in dict.fromkeys((name, to_traditional(name))):
+    for variant in dict.fromkeys((name, to_simplified(name), to_traditional(name))):
         folded = variant.lower()
         if not has_cjk(folded):
             if keywords.token_idf(folded) is not None:

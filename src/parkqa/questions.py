@@ -258,13 +258,16 @@ def _is_content(word: str, tag: str) -> bool:
 
 
 def _is_name(word: str, tag: str, language: str) -> bool:
-    if normalize(word) in QUESTION_WORDS:
+    folded = normalize(word)
+    if folded in QUESTION_WORDS or folded in ENGLISH_STOPWORDS:
         return False
     if has_cjk(word):
         return tag in NAME_TAGS and len(word) >= 2
-    # A Latin word inside a Chinese question (IBM, Tesla) or a capitalised word that does not
-    # start an English question names something.
-    return tag == "eng" and (language == "zh" or word[:1].isupper()) and len(word) >= 2
+    # Inside a Chinese question, a Latin acronym or code (IBM, BAT, 5G) names something; a
+    # capitalised English word may be the translation of a Chinese name, so it does not.
+    return (
+        tag == "eng" and language == "zh" and len(word) >= 2 and word.upper() == word
+    )
 
 
 def question_type(question: str) -> str:
