@@ -56,7 +56,9 @@ def test_off_topic_questions_abstain_and_name_the_missing_term(park_kb, question
 
 def test_english_off_topic_question_abstains_in_english(park_kb):
     answer = park_kb.ask("What is the capital of France?")
-    assert answer.abstained and answer.answer.startswith("The documents in the knowledge base do not answer")
+    assert answer.abstained and answer.answer.startswith(
+        "The documents in the knowledge base do not answer"
+    )
 
 
 def test_follow_up_is_resolved_through_history(park_kb):

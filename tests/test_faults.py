@@ -190,7 +190,7 @@ class Killed(BaseException):
     """Stands in for the process dying: nothing after it runs, not even except-blocks for OSError."""
 
 
-@pytest.mark.parametrize("step", range(6))
+@pytest.mark.parametrize("step", range(7))
 def test_crash_at_each_write_step_keeps_the_previous_index(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
@@ -198,7 +198,7 @@ def test_crash_at_each_write_step_keeps_the_previous_index(
     step: int,
 ) -> None:
     """Deterministic companion of the kill test: an update dies just before each file of the
-    new generation is written (passages, vectors, keywords, vocabulary, manifest) or committed."""
+    new generation is written (passages, vectors, keywords, sentences, vocabulary, manifest) or committed."""
     index = config_path.parent / "index"
     before = snapshot(index)
     (config_path.parent / "knowledge" / "notice-new.txt").write_text(
@@ -240,6 +240,7 @@ WRITE_STEPS = (
     "write passages.3.jsonl",
     "write vectors.3.faiss",
     "save keywords.3.npz",
+    "write sentences.3.npy",
     "write keywords.3.json",
     "write manifest.json.3.tmp",
     "replace manifest.json",
@@ -247,6 +248,7 @@ WRITE_STEPS = (
     "remove keywords.1.json",
     "remove keywords.1.npz",
     "remove passages.1.jsonl",
+    "remove sentences.1.npy",
     "remove vectors.1.faiss",
 )
 COMMIT_STEP = WRITE_STEPS.index("replace manifest.json")
@@ -317,7 +319,7 @@ def test_fault_injection_covers_every_write_step(
     injector = FaultInjector(monkeypatch)
     assert main(["--config", str(config_path), "index"]) == 0
     monkeypatch.undo()
-    done = len(WRITE_STEPS) - 4
+    done = len(WRITE_STEPS) - 5
     assert injector.steps[:done] == list(WRITE_STEPS[:done])
     assert sorted(injector.steps[done:]) == list(WRITE_STEPS[done:])
     print(f"{len(WRITE_STEPS)} fault-injection steps, commit at step {COMMIT_STEP}")
@@ -476,11 +478,11 @@ def started_building(process: subprocess.Popen, index: Path) -> None:
 def test_second_index_refuses_while_one_runs(config_path: Path) -> None:
     index = config_path.parent / "index"
     generation = load_index(index).generation
-    write_notices(config_path.parent / "knowledge", count=240)  # a build of several seconds
+    write_notices(config_path.parent / "knowledge", count=120)  # a build of several seconds
     first = parkqa(config_path, "index", "--rebuild")
     started_building(first, index)
     second = parkqa(config_path, "index", "--rebuild")
-    results = [(p.communicate(timeout=120), p.returncode) for p in (first, second)]
+    results = [(p.communicate(timeout=300), p.returncode) for p in (first, second)]
     codes = sorted(code for _, code in results)
     assert codes == [0, 1], results
     (_, err), _ = next(r for r in results if r[1] == 1)

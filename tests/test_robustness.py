@@ -526,7 +526,7 @@ DAMAGE = {
     "fewer-vectors-than-passages": (_fewer_vectors, "vectors for"),
     "truncated-keywords": (lambda index: _truncate(_file(index, "keywords")), "keyword index"),
     "dimension-edited": (
-        lambda index: _edit_manifest(index, lambda m: m["encoder"].update(dimension=384)),
+        lambda index: _edit_manifest(index, lambda m: m["encoder"].update(dimension=512)),
         "dimensions",
     ),
     "other-encoder": (

@@ -38,6 +38,10 @@ from parkqa.store import MANIFEST, LoadedIndex, check_encoder, load_index
 
 logger = logging.getLogger(__name__)
 
+# Only a question's beginning is embedded (all of it is searched by keyword): a transformer
+# takes seconds over 2,000 characters, and what a question asks is in its first lines.
+EMBEDDED_QUESTION_CHARS = 256
+
 
 class KnowledgeBase:
     """Documents in a knowledge folder, their index, and question answering over them.
@@ -170,7 +174,7 @@ class KnowledgeBase:
         if corrected:
             notes.append(_typo_note(asked, corrected))
         k = k or cfg.retrieval.top_k
-        vector = self.encoder.query([asked.resolved])[0]
+        vector = self.encoder.query([asked.resolved[:EMBEDDED_QUESTION_CHARS]])[0]
         hits = search(index, vector, asked, cfg.retrieval, max(k, 3), filters)
         support = dataclasses.replace(
             assess_support(asked, hits, index.keywords), missing_names=tuple(missing)

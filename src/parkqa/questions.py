@@ -265,9 +265,7 @@ def _is_name(word: str, tag: str, language: str) -> bool:
         return tag in NAME_TAGS and len(word) >= 2
     # Inside a Chinese question, a Latin acronym or code (IBM, BAT, 5G) names something; a
     # capitalised English word may be the translation of a Chinese name, so it does not.
-    return (
-        tag == "eng" and language == "zh" and len(word) >= 2 and word.upper() == word
-    )
+    return tag == "eng" and language == "zh" and len(word) >= 2 and word.upper() == word
 
 
 def question_type(question: str) -> str:

@@ -5,6 +5,7 @@ atomically replacing manifest.json, so readers never see a half-written index.""
 from __future__ import annotations
 
 import errno
+import io
 import json
 import logging
 import os
@@ -295,12 +296,9 @@ def write_generation(
             np.savez(handle, **keywords.arrays())
             handle.flush()
             os.fsync(handle.fileno())
-        path = directory / files["sentences"]
-        written.append(path)
-        with open(path, "wb") as handle:
-            np.save(handle, np.ascontiguousarray(sentence_vectors, dtype=np.float32))
-            handle.flush()
-            os.fsync(handle.fileno())
+        matrix = io.BytesIO()
+        np.save(matrix, np.ascontiguousarray(sentence_vectors, dtype=np.float32))
+        _write(directory / files["sentences"], matrix.getvalue(), written)
         vocabulary = json.dumps(keywords.meta(), ensure_ascii=False)
         _write(directory / files["vocabulary"], vocabulary.encode("utf-8"), written)
         staged = directory / f"{MANIFEST}.{generation}.tmp"
