@@ -67,6 +67,11 @@ class Support:
     word_coverage: float = 0.0  # share of the question's words (by weight) the best passage holds
 
 
+# A missing name refuses the question unless the best passage holds nearly all of its other
+# words (a name the dictionary tags wrongly, or written in another variant, is then no reason).
+NAME_OVERRIDE_COVERAGE = 0.75
+
+
 @dataclass(frozen=True)
 class AbstentionModel:
     """A logistic model of P(answerable) over the support signals, fitted on labelled data
@@ -91,7 +96,7 @@ class AbstentionModel:
         return 1.0 / (1.0 + math.exp(-z))
 
     def should_abstain(self, support: Support) -> bool:
-        if support.missing_names:
+        if support.missing_names and support.word_coverage < NAME_OVERRIDE_COVERAGE:
             return True
         if support.cross_lingual:
             return support.dense < self.cross_lingual_dense

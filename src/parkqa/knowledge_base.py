@@ -232,7 +232,8 @@ class KnowledgeBase:
             return asked, [], {}
         missing, corrected = [], {}
         for name in asked.names:
-            if name_in_passages(name, index.keywords, index.passage_text):
+            written = dict.fromkeys((name, asked.as_written(name)))
+            if any(name_in_passages(n, index.keywords, index.passage_text) for n in written):
                 continue
             typo = likely_typo(name, index.keywords, index.passage_text)
             if typo:

@@ -186,6 +186,14 @@ class Question:
     years: tuple[str, ...]
     periods: tuple[str, ...]  # quarters and halves of a year
 
+    def as_written(self, word: str) -> str:
+        """A word of the simplified text in the characters the question was written in
+        (OpenCC's conversion keeps the length, so the same span of the question)."""
+        at = self.simplified.find(word)
+        if at < 0 or len(self.simplified) != len(self.resolved):
+            return word
+        return self.resolved[at : at + len(word)]
+
     @property
     def keyword_text(self) -> str:
         """The content words, space-separated, for keyword search (never cut inside a word)."""
@@ -229,8 +237,10 @@ def _join_single_characters(words: list[tuple[str, str]]) -> list[tuple[str, str
     i = 0
     while i < len(words):
         j = i
+        after_number = i > 0 and words[i - 1][0][-1:].isdigit()
         while (
-            j < len(words)
+            not after_number
+            and j < len(words)
             and j - i < 4
             and len(words[j][0]) == 1
             and has_cjk(words[j][0])
