@@ -14,11 +14,10 @@ recall (the positive class is the off-topic question), the share of answerable q
 refused, and the AUC of `dense` and of `probability` for telling the two apart.
 
 It then fits, on the fit halves of both directions only, a logistic model of P(answerable)
-over dense, coverage and agree (questions with a missing name or across languages left out),
-chooses the threshold with the best off-topic recall at precision >= 0.98 on the fit-half
-questions it scores (a missing name abstains on its own, and on real data it refuses a few
-answerable questions too), prints it as an AbstentionModel, and scores it (plus: abstain when
-a name is missing), the model in src, and missing names alone on the held-out halves.
+over dense, coverage, word coverage, agreement and whether a name is missing (questions across
+languages left out), chooses the threshold with the best off-topic recall at precision >= 0.98
+on the fit halves, prints it as an AbstentionModel, and scores it and the model in src on the
+held-out halves.
 
 Knowledge bases and indexes are kept in ~/.cache/parkqa-bench/<set>-<model> (or under
 --workdir); --cache keeps the recorded signals, so a refit does not ask every question again.
@@ -52,7 +51,7 @@ from cmrc import (
     squad_questions,
 )
 
-FEATURES = ("dense", "coverage", "agree")
+FEATURES = ("dense", "coverage", "word_coverage", "agree", "missing_name")
 MIN_PRECISION = 0.98
 SPLITS = ("fit", "held-out")
 
@@ -177,9 +176,13 @@ def probability_of(bias: float, weights: np.ndarray, features: np.ndarray) -> np
 
 
 def feature_matrix(records: list[dict[str, Any]]) -> np.ndarray:
-    return np.array(
-        [[float(r["support"].get(f, math.nan)) for f in FEATURES] for r in records], dtype=float
-    )
+    return np.array([[_feature(r, f) for f in FEATURES] for r in records], dtype=float)
+
+
+def _feature(record: dict[str, Any], name: str) -> float:
+    if name == "missing_name":
+        return float(bool(record["missing"]))
+    return float(record["support"].get(name, math.nan))
 
 
 def fmt(value: float) -> str:
@@ -274,10 +277,9 @@ def model_inputs(
     special = np.array(
         [bool(r["support"].get("cross_lingual")) for r in records], dtype=bool
     ) | np.isnan(features).any(axis=1)
-    missing = np.array([bool(r["missing"]) for r in records], dtype=bool)
     recorded = np.array([r["abstained"] for r in records], dtype=bool)
-    probability[missing | special] = np.nan
-    return probability, missing | (special & recorded)
+    probability[special] = np.nan
+    return probability, special & recorded
 
 
 def fitted_abstentions(
@@ -369,9 +371,7 @@ def main() -> None:
     eligible = [
         r
         for r in fit
-        if not r["missing"]
-        and not r["support"].get("cross_lingual")
-        and not np.isnan(feature_matrix([r])).any()
+        if not r["support"].get("cross_lingual") and not np.isnan(feature_matrix([r])).any()
     ]
     features = feature_matrix(eligible)
     bias, weights = fit_logistic(features, np.array([r["answerable"] for r in eligible]))
@@ -383,7 +383,7 @@ def main() -> None:
     print(
         f"\nfit: logistic P(answerable) over {', '.join(FEATURES)} on the fit halves of both "
         f"directions: {len(eligible)} questions ({sum(r['answerable'] for r in eligible)} "
-        f"answerable), {len(fit) - len(eligible)} left out (name missing or cross-lingual)"
+        f"answerable), {len(fit) - len(eligible)} left out (cross-lingual)"
     )
     if chosen is None:
         print(f"no threshold reaches precision {MIN_PRECISION} on the fit halves")
@@ -396,23 +396,24 @@ def main() -> None:
     print(
         f"threshold {threshold:.4f}: best off-topic recall at precision >= {MIN_PRECISION} over "
         f"the questions it scores: precision {fit_precision:.3f}, recall {fit_recall:.3f}; "
-        f"with 'abstain when a name is missing', over all the fit halves: precision "
+        f"over all the fit halves: precision "
         f"{precision:.3f}, recall {recall:.3f}, refused {refused:.3f}"
     )
-    print("bias, dense, coverage, agree, threshold")
+    print(f"bias, {', '.join(FEATURES)}, threshold")
     print(", ".join(f"{v:.4f}" for v in (bias, *weights, threshold)))
     current = _current_model(args.model)
     cross = getattr(current, "cross_lingual_dense", None)
     print(
-        f"AbstentionModel(bias={bias:.3f}, dense={weights[0]:.3f}, coverage={weights[1]:.3f}, "
-        f"agree={weights[2]:.3f}, threshold={threshold:.4f}"
+        f"AbstentionModel(bias={bias:.3f}, "
+        + "".join(f"{name}={w:.3f}, " for name, w in zip(FEATURES, weights))
+        + f"threshold={threshold:.4f}"
         + (f", cross_lingual_dense={cross}" if cross is not None else "")
         + ")"
         + ("  # cross_lingual_dense: unchanged, not fitted" if cross is not None else "")
     )
 
     print(
-        "\nheld-out halves: fitted = the model above, plus abstain when a name is missing; "
+        "\nheld-out halves: fitted = the model above; "
         "current = the decision of the model in src; names = abstain only when a name is missing"
     )
     print(

@@ -32,8 +32,8 @@ class ChunkingConfig:
 class RetrievalConfig:
     top_k: int = 5
     candidates: int = 50
-    keyword_weight: float = 0.8
-    dense_weight: float = 0.2
+    keyword_weight: float = 0.4
+    dense_weight: float = 0.6
     evidence_weight: float = 0.3
     fusion: str = "weighted"
     rrf_k: int = 60
