@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 from parkqa.errors import ParkQAError
@@ -163,20 +164,44 @@ def _open(args: argparse.Namespace):
     return KnowledgeBase.open(args.config)
 
 
-def _progress(label: str) -> Callable[[int, int], None] | None:
+def _progress(label: str) -> Callable[[int, int], None]:
+    """Embedding progress on stderr: a bar with the time left on a terminal, else a line at
+    every tenth of the work (for logs of long builds)."""
     if not sys.stderr.isatty():
-        return None
+        return _progress_lines(label)
     from tqdm import tqdm
 
     bar: dict[str, tqdm] = {}
 
     def update(done: int, total: int) -> None:
         if "bar" not in bar:
-            bar["bar"] = tqdm(total=total, desc=label, unit="passage", file=sys.stderr, leave=False)
+            bar["bar"] = tqdm(
+                total=total, desc=label, unit="sentence", file=sys.stderr, leave=False
+            )
         bar["bar"].n = done
         bar["bar"].refresh()
         if done >= total:
             bar.pop("bar").close()
+
+    return update
+
+
+def _progress_lines(label: str) -> Callable[[int, int], None]:
+    started = time.monotonic()
+    shown = {"tenth": 0}
+
+    def update(done: int, total: int) -> None:
+        tenth = done * 10 // max(total, 1)
+        if tenth <= shown["tenth"] or total < 1000:
+            return
+        shown["tenth"] = tenth
+        elapsed = time.monotonic() - started
+        left = elapsed * (total - done) / max(done, 1)
+        print(
+            f"{label}: {done}/{total} sentences, about {left:.0f} s left",
+            file=sys.stderr,
+            flush=True,
+        )
 
     return update
 
