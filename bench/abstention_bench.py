@@ -14,7 +14,7 @@ recall (the positive class is the off-topic question), the share of answerable q
 refused, and the AUC of `dense` and of `probability` for telling the two apart.
 
 It then fits, on the fit halves of both directions only, a logistic model of P(answerable)
-over dense, coverage, word coverage, agreement and whether a name is missing (questions across
+over dense, its margin over the other candidates, coverage, word coverage, agreement and whether a name is missing (questions across
 languages left out), chooses the smallest threshold that reaches an off-topic recall of 0.92 at
 precision >= 0.98 on the fit halves, prints it as an AbstentionModel, and scores it and the model in src on the
 held-out halves.
@@ -51,7 +51,7 @@ from cmrc import (
     squad_questions,
 )
 
-FEATURES = ("dense", "coverage", "word_coverage", "agree", "missing_name")
+FEATURES = ("dense", "dense_margin", "coverage", "word_coverage", "agree", "missing_name")
 MIN_PRECISION = 0.98
 TARGET_RECALL = 0.92
 SPLITS = ("fit", "held-out")

@@ -49,7 +49,7 @@ def model_slug(model: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "model"
 
 
-def write_knowledge_base(workdir: Path, model: str) -> Path:
+def write_knowledge_base(workdir: Path, model: str, abstain_below: float | None = None) -> Path:
     """Mirror the bench documents into workdir/knowledge and write its config; return the
     config path. Unchanged files are left alone, so the index update after it is incremental."""
     knowledge = workdir / "knowledge"
@@ -64,14 +64,18 @@ def write_knowledge_base(workdir: Path, model: str) -> Path:
             shutil.copy2(source, target)
     config = workdir / "parkqa.yaml"
     text = f"knowledge_dir: knowledge\nindex_dir: index\nembedding:\n  model: {model}\n"
+    if abstain_below is not None:
+        text += f"answer:\n  abstain_below: {abstain_below}\n"
     if not config.exists() or config.read_text(encoding="utf-8") != text:
         config.write_text(text, encoding="utf-8")
     return config
 
 
-def open_knowledge_base(workdir: Path, model: str) -> KnowledgeBase:
+def open_knowledge_base(
+    workdir: Path, model: str, abstain_below: float | None = None
+) -> KnowledgeBase:
     """The bench knowledge base for a model, its index brought up to date."""
-    kb = KnowledgeBase(load_config(write_knowledge_base(workdir, model)))
+    kb = KnowledgeBase(load_config(write_knowledge_base(workdir, model, abstain_below)))
     kb.encoder  # noqa: B018 - load the model now, so that a refused one is reported here
 
     def progress(done: int, total: int) -> None:
@@ -102,6 +106,28 @@ def print_questions(report: EvalReport) -> None:
         print(f"{result.outcome:7} {item.kind or '-':12} {item.question} | {expected} | {answer}")
 
 
+MAX_REFUSED = 0.05
+REPO_CONFIG = load_config(Path(__file__).resolve().parents[1] / "parkqa.yaml")
+
+
+def fit_threshold(kb: KnowledgeBase, questions) -> float:
+    """The largest abstention threshold that refuses at most MAX_REFUSED of the answerable
+    questions the model decides (same language, no missing name): midway between the
+    probabilities on either side of the cut."""
+    probabilities = []
+    for item in questions:
+        if not item.answers:
+            continue
+        answer = kb.ask(item.question, item.history, k=5)
+        support = answer.to_json()["support"]
+        if not support["cross_lingual"] and not answer.missing_terms:
+            probabilities.append(support["probability"])
+    probabilities.sort()
+    allowed = int(MAX_REFUSED * len(probabilities))
+    below = probabilities[allowed - 1] if allowed else 0.0
+    return (below + probabilities[allowed]) / 2
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -129,6 +155,12 @@ def main() -> int:
     parser.add_argument(
         "--verbose", action="store_true", help="one line per question of the tune split"
     )
+    parser.add_argument(
+        "--fit-threshold",
+        action="store_true",
+        help="fit answer.abstain_below on the tune split (the largest probability threshold that "
+        f"refuses at most {MAX_REFUSED:.0%} of its answerable questions) and score with it",
+    )
     args = parser.parse_args()
 
     splits = ["tune", "heldout"] if args.split == "both" else [args.split]
@@ -137,11 +169,19 @@ def main() -> int:
     for model in args.model or MODELS:
         workdir = args.workdir / f"natural-{model_slug(model)}"
         print(f"\n=== model {model} (work folder {workdir}) ===")
+        abstain_below = REPO_CONFIG.answer.abstain_below
+        if model != REPO_CONFIG.embedding.model:
+            abstain_below = None  # the repository's threshold belongs to its own encoder
         try:
-            kb = open_knowledge_base(workdir, model)
+            if args.fit_threshold:
+                kb = open_knowledge_base(workdir, model)
+                abstain_below = fit_threshold(kb, load_questions(SPLITS["tune"][1]))
+                print(f"  answer.abstain_below fitted on the tune split: {abstain_below:.4g}")
+            kb = open_knowledge_base(workdir, model, abstain_below)
         except ParkQAError as exc:
             print(f"  skipped: {exc}")
             continue
+        print(f"  answer.abstain_below: {abstain_below}")
         kb.ask("阿里巴巴在永川投资了多少钱？")  # warm up, so latency is of warm questions
         for split in splits:
             label = SPLITS[split][0]

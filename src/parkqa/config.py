@@ -48,6 +48,7 @@ class AnswerConfig:
     max_question_chars: int = 2000
     min_coverage: float = 0.3
     min_dense: float = 0.27
+    abstain_below: float | None = None  # this knowledge base's probability threshold
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ _CHOICES = {
     "retrieval.vector_index": ("flat", "hnsw", "ivf"),
     "retrieval.fusion": ("weighted", "rrf"),
 }
+_PROBABILITY = {"answer.abstain_below"}
 _POSITIVE = {
     "embedding.batch_size",
     "chunking.max_chars",
@@ -193,6 +195,8 @@ def _section(cls: type, name: str, values: dict[str, Any], source: str) -> Any:
             raise ConfigError(
                 f"{source}: '{full}' must be one of {', '.join(_CHOICES[full])}, not {value!r}"
             )
+        if full in _PROBABILITY and checked[key] is not None and not 0 <= checked[key] <= 1:
+            raise ConfigError(f"{source}: '{full}' must be between 0 and 1, not {value!r}")
         if full in _POSITIVE and checked[key] <= 0:
             raise ConfigError(f"{source}: '{full}' must be greater than 0, not {value!r}")
         if isinstance(checked[key], float) and full.endswith("_weight") and checked[key] < 0:

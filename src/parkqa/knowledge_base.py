@@ -33,7 +33,7 @@ from parkqa.errors import DocumentError, IndexMissingError, UploadError
 from parkqa.indexing import IndexReport, update_index
 from parkqa.lexicon import lexicon
 from parkqa.questions import Question, analyse, clean_question
-from parkqa.retrieval import Filters, search
+from parkqa.retrieval import Filters, in_knowledge_base_script, search
 from parkqa.store import MANIFEST, LoadedIndex, check_encoder, load_index
 
 logger = logging.getLogger(__name__)
@@ -174,7 +174,8 @@ class KnowledgeBase:
         if corrected:
             notes.append(_typo_note(asked, corrected))
         k = k or cfg.retrieval.top_k
-        vector = self.encoder.query([asked.resolved[:EMBEDDED_QUESTION_CHARS]])[0]
+        embedded = in_knowledge_base_script(asked, index.keywords)[:EMBEDDED_QUESTION_CHARS]
+        vector = self.encoder.query([embedded])[0]
         hits = search(index, vector, asked, cfg.retrieval, max(k, 3), filters)
         support = dataclasses.replace(
             assess_support(asked, hits, index.keywords), missing_names=tuple(missing)
@@ -184,14 +185,15 @@ class KnowledgeBase:
             "support": {
                 "coverage": round(support.coverage, 3),
                 "word_coverage": round(support.word_coverage, 3),
+                "dense_margin": round(support.dense_margin, 3),
                 "dense": round(support.dense, 3),
                 "agree": support.agree,
                 "cross_lingual": support.cross_lingual,
-                "probability": round(model.probability(support), 3),
+                "probability": round(model.probability(support), 6),
             }
         }
         resolved = asked.resolved if asked.resolved != text else None
-        if not hits or model.should_abstain(support):
+        if not hits or model.should_abstain(support, cfg.answer.abstain_below):
             return Answer(
                 question=text,
                 answer=no_answer_message(asked, support.missing_names, bool(filters)),

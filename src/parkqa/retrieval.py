@@ -52,6 +52,7 @@ class Hit:
     dense: float  # cosine of the passage's closest sentence
     evidence: float
     similarities: tuple[float, ...] = ()  # cosine of each sentence to the question
+    background: float = 0.0  # mean dense score of all the candidates: how close anything is
 
 
 def sentence_evidence(
@@ -92,6 +93,17 @@ def query_tokens(question: Question, keywords: KeywordIndex) -> list[str]:
         if weight > best_weight:
             best, best_weight = tokens, weight
     return best
+
+
+def in_knowledge_base_script(question: Question, keywords: KeywordIndex) -> str:
+    """The question in the script the knowledge base is written in (as far as its keywords
+    tell), so that it is embedded as the passages were."""
+    simplified = sum(query_weights(tokenize(question.simplified), keywords).values())
+    traditional_text = to_traditional(question.simplified)
+    traditional = sum(query_weights(tokenize(traditional_text), keywords).values())
+    if question.language == "en" or traditional_text == question.simplified:
+        return question.resolved
+    return traditional_text if traditional > simplified else question.simplified
 
 
 def query_weights(tokens: Sequence[str], keywords: KeywordIndex) -> dict[str, float]:
@@ -178,6 +190,7 @@ def search(
                 dense=float(dense[i]),
                 evidence=evidence,
                 similarities=tuple(similarities[i].tolist()),
+                background=float(dense.mean()),
             )
         )
     hits.sort(key=lambda hit: -hit.score)
