@@ -34,7 +34,7 @@ class RetrievalConfig:
     candidates: int = 50
     keyword_weight: float = 0.4
     dense_weight: float = 0.6
-    evidence_weight: float = 0.3
+    evidence_weight: float = 0.0
     fusion: str = "weighted"
     rrf_k: int = 60
     vector_index: str = "flat"
