@@ -169,6 +169,12 @@ def test_a_name_one_character_away_is_a_likely_typo(park_kb):
     assert likely_typo("特斯拉", index.keywords, index.passage_text) is None
 
 
+def test_a_misspelt_company_is_answered_and_the_match_is_said(park_kb):
+    answer = park_kb.ask("博颜科技是做什么的？")
+    assert not answer.abstained and "博彦科技" in answer.answer
+    assert any("博彦科技" in note for note in answer.notes)
+
+
 def test_the_fact_asked_for_leads():
     asked = analyse("阿里巴巴在永川投资了多少钱？")
     sentence = (

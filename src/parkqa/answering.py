@@ -188,10 +188,9 @@ def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
             if sum((Counter(window) & want).values()) >= len(name) - 1:
                 seen[window] += 1
     for window, _ in seen.most_common():
-        words = lexicon().cut(window)
-        if (len(words) == 1 and words[0][1] in NAME_TAGS) or all(t == "un" for _, t in words):
-            return window
-        if sum(len(w) == 1 for w, _ in words) == len(window):
+        # A name, not a phrase of ordinary words: a word tagged as a name, or characters that
+        # make no word of the dictionary.
+        if any(tag in NAME_TAGS or len(word) == 1 for word, tag in lexicon().cut(window)):
             return window
     return None
 

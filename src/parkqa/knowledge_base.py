@@ -237,9 +237,11 @@ class KnowledgeBase:
             written = dict.fromkeys((name, asked.as_written(name)))
             if any(name_in_passages(n, index.keywords, index.passage_text) for n in written):
                 continue
-            typo = likely_typo(name, index.keywords, index.passage_text)
-            if typo:
-                corrected[name] = typo
+            for wrong in _with_neighbours(asked, name):
+                typo = likely_typo(wrong, index.keywords, index.passage_text)
+                if typo:
+                    corrected[wrong] = typo
+                    break
             else:
                 missing.append(name)
         if corrected:
@@ -276,6 +278,21 @@ class KnowledgeBase:
             "encoder": manifest["encoder"]["name"],
             "generation": manifest["generation"],
         }
+
+
+def _with_neighbours(asked: Question, name: str) -> list[str]:
+    """The name, then the name with the word after it and with the word before it: a two-
+    character name is too short to call a typo alone, but 博颜科技 is one character from
+    博彦科技."""
+    words = [word for word, _ in asked.words]
+    spans = [name]
+    if name in words:
+        at = words.index(name)
+        if at + 1 < len(words):
+            spans.append(name + words[at + 1])
+        if at > 0:
+            spans.append(words[at - 1] + name)
+    return spans
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
