@@ -30,17 +30,6 @@ def build_vector_index(vectors: np.ndarray, dimension: int, config: RetrievalCon
     return index
 
 
-def all_vectors(index) -> np.ndarray:
-    """Every stored vector, in id order."""
-    import faiss
-
-    if index.ntotal == 0:
-        return np.zeros((0, index.d), dtype=np.float32)
-    if isinstance(index, faiss.IndexIVF):
-        index.make_direct_map()
-    return index.reconstruct_n(0, index.ntotal)
-
-
 def search_vectors(index, query: np.ndarray, k: int, allowed: np.ndarray | None = None):
     """Top-k (scores, rows) for one normalised query vector, optionally among allowed rows only."""
     import faiss
