@@ -182,6 +182,8 @@ def test_the_fact_asked_for_leads():
     )
     assert lead_fact(asked, sentence) == "3亿元"
     assert lead_fact(analyse("云签约活动是哪天举行的？"), sentence) == "4月8日"
+    subsidies = "安家补贴：本科毕业生1万元，硕士研究生5万元，博士研究生12万元。"
+    assert lead_fact(analyse("博士的安家补贴是多少钱？"), subsidies) == "12万元"
     assert english_fact("3亿元") == "300 million yuan"
     assert english_fact("244.7亿元") == "24.47 billion yuan"
     assert english_fact("3月9日") == "March 9"

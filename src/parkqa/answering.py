@@ -341,7 +341,7 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     anchors = [
         m.start() for word in question.content_words if len(word) > 1 for m in _find(sentence, word)
     ]
-    best = min(found, key=lambda m: min((abs(m.start() - a) for a in anchors), default=m.start()))
+    best = min(found, key=lambda m: min((_distance(m.start(), a) for a in anchors), default=0))
     return best.group().strip()
 
 
