@@ -71,4 +71,6 @@ def test_long_sentence_is_cut_at_commas():
 
 def test_embedding_text_carries_title_and_section():
     passage = park_passages()[1]
-    assert passage.embedding_text().startswith("永川 / 阿里选择永川的三个原因\n")
+    texts = passage.sentence_embedding_texts()
+    assert len(texts) == len(passage.sentences)
+    assert all(t.startswith("永川 / 阿里选择永川的三个原因\n") for t in texts)

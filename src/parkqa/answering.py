@@ -195,8 +195,14 @@ def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
     return None
 
 
-def assess_support(question: Question, hits: list[Hit], keywords: KeywordIndex) -> Support:
-    """The signals of whether the top passages answer the question."""
+def assess_support(
+    question: Question,
+    hits: list[Hit],
+    keywords: KeywordIndex,
+    missing_names: tuple[str, ...] = (),
+) -> Support:
+    """The signals of whether the top passages answer the question (missing_names: the names
+    it is about that no passage holds)."""
     tokens = query_tokens(question, keywords)
     weights = query_weights(tokens, keywords)
     cross_lingual = question.language == "en" and _mostly_unknown(question, keywords)
@@ -204,14 +210,14 @@ def assess_support(question: Question, hits: list[Hit], keywords: KeywordIndex) 
     total = sum(weights.values()) + keywords.max_idf * len(unknown)
     missing_years = tuple(y for y in question.years if keywords.token_idf(y) is None)
     if not hits:
-        return Support((), 0.0, 0.0, False, cross_lingual, missing_years)
+        return Support(missing_names, 0.0, 0.0, False, cross_lingual, missing_years)
     top = hits[0]
     passage_tokens = set(tokenize(f"{top.passage.title} {top.passage.section} {top.passage.text}"))
     covered = sum(w for t, w in weights.items() if t in passage_tokens)
     best_keyword = max(hits, key=lambda h: h.keyword)
     best_dense = max(hits, key=lambda h: h.dense)
     return Support(
-        missing_names=(),
+        missing_names=missing_names,
         coverage=covered / total if total else 0.0,
         dense=best_dense.dense,
         agree=best_keyword.passage.id == best_dense.passage.id and best_keyword.keyword > 0,

@@ -6,7 +6,6 @@ import functools
 import re
 
 CJK_RANGES = "\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
-CJK_RUN = re.compile(f"[{CJK_RANGES}]+")
 _CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
 
 

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from parkqa.chinese import CJK_RANGES
+
 TOKENIZER_VERSION = "cjk-uni-bigram+latin-1"
 _RUN = re.compile(
-    r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+"
+    f"[{CJK_RANGES}]+"
     r"|\d+(?:[.,]\d+)*%?"
     r"|[a-z][a-z0-9]*(?:[-'][a-z0-9]+)*"
 )

@@ -177,9 +177,7 @@ class KnowledgeBase:
         embedded = in_knowledge_base_script(asked, index.keywords)[:EMBEDDED_QUESTION_CHARS]
         vector = self.encoder.query([embedded])[0]
         hits = search(index, vector, asked, cfg.retrieval, max(k, 3), filters)
-        support = dataclasses.replace(
-            assess_support(asked, hits, index.keywords), missing_names=tuple(missing)
-        )
+        support = assess_support(asked, hits, index.keywords, tuple(missing))
         model = abstention_model(index.encoder_name, cfg.answer.min_coverage, cfg.answer.min_dense)
         extras = {
             "support": {

@@ -39,11 +39,6 @@ class Passage:
     date: str | None = None
     tags: tuple[str, ...] = ()
 
-    def embedding_text(self) -> str:
-        """What is embedded: the passage with its title and section as context."""
-        context = " / ".join(part for part in (self.title, self.section) if part)
-        return f"{context}\n{self.text}" if context else self.text
-
     def sentence_embedding_texts(self) -> list[str]:
         """What is embedded: each sentence, with the title and section as context. A passage's
         vector is the mean of its sentences', so that answers are matched sentence by sentence."""
