@@ -3,6 +3,7 @@ the knowledge base cannot answer."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections import Counter
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from parkqa.chinese import has_cjk, is_cjk, to_simplified, to_traditional
 from parkqa.keywords import KeywordIndex, tokenize
 from parkqa.lexicon import lexicon
-from parkqa.questions import NAME_TAGS, Question
+from parkqa.questions import NAME_TAGS, Question, analyse
 from parkqa.retrieval import Hit, query_tokens, query_weights, sentence_evidence
 
 _MEASURE = (
@@ -193,6 +194,48 @@ def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
         if any(tag in NAME_TAGS or len(word) == 1 for word, tag in lexicon().cut(window)):
             return window
     return None
+
+
+def check_names(
+    asked: Question, keywords: KeywordIndex, texts
+) -> tuple[Question, list[str], dict[str, str]]:
+    """The names the question is about that no passage holds, after reading a name one
+    character away from a name of the knowledge base as that name (a likely typo)."""
+    if asked.language == "en":
+        return asked, [], {}
+    missing, corrected = [], {}
+    for name in asked.names:
+        written = dict.fromkeys((name, asked.as_written(name)))
+        if any(name_in_passages(n, keywords, texts) for n in written):
+            continue
+        for wrong in _with_neighbours(asked, name):
+            typo = likely_typo(wrong, keywords, texts)
+            if typo:
+                corrected[wrong] = typo
+                break
+        else:
+            missing.append(name)
+    if corrected:
+        text = asked.resolved
+        for wrong, right in corrected.items():
+            text = text.replace(wrong, right).replace(to_traditional(wrong), right)
+        asked = dataclasses.replace(analyse(text), text=asked.text)
+    return asked, missing, corrected
+
+
+def _with_neighbours(asked: Question, name: str) -> list[str]:
+    """The name, then the name with the word after it and with the word before it: a two-
+    character name is too short to call a typo alone, but 博颜科技 is one character from
+    博彦科技."""
+    words = [word for word, _ in asked.words]
+    spans = [name]
+    if name in words:
+        at = words.index(name)
+        if at + 1 < len(words):
+            spans.append(name + words[at + 1])
+        if at > 0:
+            spans.append(words[at - 1] + name)
+    return spans
 
 
 def assess_support(

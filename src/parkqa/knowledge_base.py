@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import re
@@ -17,12 +16,11 @@ from parkqa.answering import (
     Support,
     abstention_model,
     assess_support,
+    check_names,
     choose_sentences,
     english_fact,
     lead_fact,
-    likely_typo,
     missing_period_note,
-    name_in_passages,
 )
 from parkqa.chinese import has_cjk, to_traditional
 from parkqa.citations import Answer, Citation, cite
@@ -170,7 +168,7 @@ class KnowledgeBase:
         index = self.index()
         check_encoder(index, cfg.embedding.model)
         asked = analyse(text, history)
-        asked, missing, corrected = self._check_names(asked, index)
+        asked, missing, corrected = check_names(asked, index.keywords, index.passage_text)
         if corrected:
             notes.append(_typo_note(asked, corrected))
         k = k or cfg.retrieval.top_k
@@ -223,32 +221,6 @@ class KnowledgeBase:
             answer = generate_answer(answer, cfg.generation)
         return answer
 
-    def _check_names(
-        self, asked: Question, index: LoadedIndex
-    ) -> tuple[Question, list[str], dict[str, str]]:
-        """The names the question is about that no passage holds, after reading a name one
-        character away from a name of the knowledge base as that name (a likely typo)."""
-        if asked.language == "en":
-            return asked, [], {}
-        missing, corrected = [], {}
-        for name in asked.names:
-            written = dict.fromkeys((name, asked.as_written(name)))
-            if any(name_in_passages(n, index.keywords, index.passage_text) for n in written):
-                continue
-            for wrong in _with_neighbours(asked, name):
-                typo = likely_typo(wrong, index.keywords, index.passage_text)
-                if typo:
-                    corrected[wrong] = typo
-                    break
-            else:
-                missing.append(name)
-        if corrected:
-            text = asked.resolved
-            for wrong, right in corrected.items():
-                text = text.replace(wrong, right).replace(to_traditional(wrong), right)
-            asked = dataclasses.replace(analyse(text), text=asked.text)
-        return asked, missing, corrected
-
     def documents(self) -> list[dict[str, Any]]:
         """The indexed documents: path, title, date, tags and passage count."""
         try:
@@ -276,21 +248,6 @@ class KnowledgeBase:
             "encoder": manifest["encoder"]["name"],
             "generation": manifest["generation"],
         }
-
-
-def _with_neighbours(asked: Question, name: str) -> list[str]:
-    """The name, then the name with the word after it and with the word before it: a two-
-    character name is too short to call a typo alone, but 博颜科技 is one character from
-    博彦科技."""
-    words = [word for word, _ in asked.words]
-    spans = [name]
-    if name in words:
-        at = words.index(name)
-        if at + 1 < len(words):
-            spans.append(name + words[at + 1])
-        if at > 0:
-            spans.append(words[at - 1] + name)
-    return spans
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
