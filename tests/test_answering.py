@@ -163,6 +163,16 @@ def test_names_are_looked_up_in_the_passages(park_kb):
     assert name_in_passages("阿裏巴巴", index.keywords, index.passage_text)  # Traditional
 
 
+def test_a_name_written_with_a_variant_character_is_found(make_kb):
+    # 秘魯 and 祕魯 are both Traditional spellings of Peru; OpenCC converts only to the latter.
+    kb = make_kb({"cup.md": "# 世界盃\n\n1978年小組賽，阿根廷以6比0大勝秘魯，晉級決賽。\n"})
+    kb.update()
+    index = kb.index()
+    assert name_in_passages("祕魯", index.keywords, index.passage_text)
+    assert name_in_passages("秘鲁", index.keywords, index.passage_text)
+    assert not name_in_passages("智利", index.keywords, index.passage_text)
+
+
 def test_a_name_one_character_away_is_a_likely_typo(park_kb):
     index = park_kb.index()
     assert likely_typo("阿里巴吧", index.keywords, index.passage_text) == "阿里巴巴"

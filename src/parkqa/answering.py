@@ -9,6 +9,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
+
 from parkqa.chinese import has_cjk, is_cjk, to_simplified, to_traditional
 from parkqa.keywords import KeywordIndex, tokenize
 from parkqa.lexicon import lexicon
@@ -169,7 +171,22 @@ def name_in_passages(name: str, keywords: KeywordIndex, texts) -> bool:
         rows = keywords.rows_with_all(tokens)
         if any(folded in texts(int(row)).lower() for row in rows[:200]):
             return True
-    return False
+    return has_cjk(name) and _in_passages_any_spelling(name, keywords, texts)
+
+
+def _in_passages_any_spelling(name: str, keywords: KeywordIndex, texts) -> bool:
+    """Whether some passage holds the name spelt with other variants of its characters
+    (秘魯 for 祕魯: OpenCC converts to one Traditional form, documents use either): passages
+    holding every character in some form are compared in Simplified."""
+    rows = None
+    for char in dict.fromkeys(name.lower()):
+        forms = {char, to_simplified(char), to_traditional(char)}
+        found = np.unique(np.concatenate([keywords.rows_with_all([f]) for f in forms]))
+        rows = found if rows is None else np.intersect1d(rows, found)
+        if not len(rows):
+            return False
+    wanted = to_simplified(name.lower())
+    return any(wanted in to_simplified(texts(int(row)).lower()) for row in rows[:200])
 
 
 def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
