@@ -10,11 +10,43 @@ import pytest
 
 from parkqa import KnowledgeBase, load_config
 from parkqa.encoders import E5Encoder
+from parkqa.passages import Passage, Sentence, split_sentences
+from parkqa.retrieval import Hit
 
 REPO = Path(__file__).resolve().parents[1]
 PARK_ARTICLE = REPO / "knowledge" / "yongchuan-big-data-park.txt"
 PARK_SIDECAR = PARK_ARTICLE.with_name(PARK_ARTICLE.name + ".meta.yaml")
 PARK_DOC = "knowledge/yongchuan-big-data-park.txt"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fail-on-skip",
+        action="store_true",
+        help="fail the run if any test is skipped (where everything the tests need is installed)",
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With --fail-on-skip, a skipped test fails an otherwise passing run."""
+    failing = session.config.getoption("--fail-on-skip") and _skipped(session.config)
+    if failing and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    skipped = _skipped(config)
+    if config.getoption("--fail-on-skip") and skipped:
+        terminalreporter.write_line(
+            f"--fail-on-skip: {len(skipped)} skipped, and every test should run here; "
+            "install what the skip reason names or fix the test",
+            red=True,
+        )
+
+
+def _skipped(config: pytest.Config) -> list:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    return reporter.stats.get("skipped", []) if reporter is not None else []
 
 
 @pytest.fixture(scope="session")
@@ -63,3 +95,38 @@ def park_kb(park_index: Path, tmp_path: Path, encoder: E5Encoder) -> KnowledgeBa
     root = tmp_path / "kb"
     shutil.copytree(park_index, root)
     return KnowledgeBase(load_config(root / "parkqa.yaml"), encoder=encoder)
+
+
+def make_passage(
+    text: str, title: str = "园区动态", doc: str = "knowledge/news.txt", first_line: int = 1
+) -> Passage:
+    """A passage written for a test: one sentence per source line, from first_line on."""
+    spans = split_sentences(text)
+    sentences = tuple(
+        Sentence(start, end, first_line + n, first_line + n) for n, (start, end) in enumerate(spans)
+    )
+    return Passage(
+        id=f"{doc}:{first_line}",
+        doc=doc,
+        title=title,
+        section="",
+        line_start=first_line,
+        line_end=first_line + len(spans) - 1,
+        char_start=0,
+        char_end=len(text),
+        text=text,
+        sentences=sentences,
+    )
+
+
+def make_hit(passage: Passage, similarities: tuple[float, ...] = (), score: float = 0.0) -> Hit:
+    """A retrieved passage with the given cosine of each of its sentences to the question."""
+    return Hit(
+        passage=passage,
+        row=0,
+        score=score,
+        keyword=0.0,
+        dense=max(similarities, default=0.0),
+        evidence=0.0,
+        similarities=similarities,
+    )

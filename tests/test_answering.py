@@ -8,7 +8,7 @@ import pytest
 from conftest import PARK_DOC, REPO
 from parkqa import Filters, load_config
 from parkqa.answering import english_fact, lead_fact, likely_typo, name_in_passages
-from parkqa.errors import QuestionError
+from parkqa.errors import DateError, QuestionError, TagError
 from parkqa.evaluation import evaluate, load_questions
 from parkqa.questions import analyse, question_type, resolve_follow_up
 
@@ -234,3 +234,39 @@ def test_the_answering_passage_is_cited_even_with_k_1(park_kb):
     assert answer.citations and all(
         marker in cited for marker in set(re.findall(r"\[\d+\]", answer.answer))
     )
+
+
+@pytest.mark.parametrize("value", ["last year", "2020-13", "2020-02-31", "2020-4", "0000"])
+def test_filters_refuse_what_is_not_a_date(value):
+    for name in ("date_from", "date_to"):
+        with pytest.raises(DateError) as error:
+            Filters(**{name: value})
+        assert (
+            str(error.value) == f"{name} '{value}' is not a date; write YYYY, YYYY-MM or YYYY-MM-DD"
+        )
+    assert Filters(date_from="2020-02-29", date_to="2020").date_to == "2020"
+
+
+def test_an_unknown_tag_is_refused_with_the_known_ones(park_kb):
+    with pytest.raises(TagError) as error:
+        park_kb.ask(
+            "阿里巴巴在永川投资了多少钱？", filters=Filters(tags=("招商引资", "园区", "政策"))
+        )
+    assert str(error.value) == (
+        "unknown tags '园区', '政策'; the documents' tags are: 产业政策, 招商引资, 永川大数据产业园"
+    )
+
+
+def test_support_signals_are_typed_fields_of_the_answer(park_kb):
+    from parkqa.citations import SupportSignals
+
+    answer = park_kb.ask("阿里巴巴在永川投资了多少钱？")
+    assert isinstance(answer.support, SupportSignals)
+    assert 0 < answer.support.probability <= 1 and answer.support.coverage > 0.5
+    assert not answer.support.cross_lingual and answer.dropped_sentences == ()
+    data = answer.to_json()
+    assert data["support"]["probability"] == round(answer.support.probability, 6)
+    assert data["support"]["coverage"] == round(answer.support.coverage, 3)
+    assert data["dropped_sentences"] == []
+    refused = park_kb.ask("特斯拉在永川投资了多少钱？")
+    assert refused.abstained and isinstance(refused.support, SupportSignals)

@@ -8,7 +8,7 @@ import pytest
 from conftest import PARK_DOC
 from parkqa import cli
 
-COMMANDS = ["index", "add", "ask", "eval", "serve", "docs"]
+COMMANDS = ["index", "add", "remove", "ask", "eval", "serve", "docs"]
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +45,7 @@ def test_ask_builds_the_index_on_first_use_and_answers(capsys, tmp_path):
     assert code == 0
     assert "1 added" in err
     assert "3亿元" in out.splitlines()[0] and "[1]" in out
-    assert f"{PARK_DOC}, lines 1-10" in out and "【" in out
+    assert f"{PARK_DOC}, lines 1-3" in out and "【" in out  # the answering sentence's lines
 
 
 def test_ask_json_one_object_per_question(capsys, park_kb):
@@ -150,3 +150,222 @@ def test_ask_does_not_import_torch_or_gradio(park_kb):
     )
     assert result.returncode == 0, result.stderr
     assert "3亿元" in result.stdout and result.stdout.strip().endswith("[]")
+
+
+NOTICE = "软件企业房租减免通知\n\n永川区对新落户的软件企业给予三年房租减免。\n"
+
+
+def test_add_replace_and_remove_from_the_command_line(capsys, park_kb, tmp_path):
+    config = str(park_kb.config.root / "parkqa.yaml")
+    first = tmp_path / "v1" / "notice.md"
+    first.parent.mkdir()
+    first.write_text(NOTICE, encoding="utf-8")
+    code, _, err = run(capsys, "--config", config, "add", str(first))
+    assert code == 0 and "copied knowledge/notice.md" in err
+
+    revised = tmp_path / "v2" / "notice.md"
+    revised.parent.mkdir()
+    revised.write_text(NOTICE.replace("三年", "五年"), encoding="utf-8")
+    code, _, err = run(capsys, "--config", config, "add", str(revised))
+    assert code == 1 and err.startswith("parkqa: error: knowledge/notice.md already exists")
+    assert "--replace" in err and len(err.strip().splitlines()) == 1
+    code, out, _ = run(capsys, "--config", config, "ask", "软件企业房租减免几年？")
+    assert "三年房租减免" in out
+
+    code, _, err = run(capsys, "--config", config, "add", "--replace", str(revised))
+    assert code == 0 and "replaced knowledge/notice.md" in err and "1 changed" in err
+    code, out, _ = run(capsys, "--config", config, "ask", "软件企业房租减免几年？")
+    assert "五年房租减免" in out and "三年" not in out
+
+    code, _, err = run(capsys, "--config", config, "remove", "knowledge/notice.md")
+    assert code == 0 and "removed knowledge/notice.md" in err and "1 removed" in err
+    code, out, _ = run(capsys, "--config", config, "docs")
+    assert "notice.md" not in out
+    code, out, _ = run(capsys, "--config", config, "ask", "软件企业房租减免几年？")
+    assert "房租减免" not in out and "notice.md" not in out
+
+    code, _, err = run(capsys, "--config", config, "remove", "notice.md")
+    assert code == 1 and "no such document in the knowledge folder" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_add_a_name_too_long_for_the_file_system_once_copied(capsys, park_kb, tmp_path):
+    name = "永川区大数据产业园关于软件和信息服务企业房租减免及人才公寓申请的补充通知" * 3
+    source = tmp_path / (name[:83] + ".txt")  # 253 bytes: a valid name, near the limit
+    source.write_text(NOTICE, encoding="utf-8")
+    config = str(park_kb.config.root / "parkqa.yaml")
+    code, _, err = run(capsys, "--config", config, "add", str(source))
+    assert code == 0, err
+    stored = [p for p in park_kb.config.knowledge_dir.iterdir() if p.name.startswith("永川")]
+    assert len(stored) == 1 and stored[0].suffix == ".txt" and len(stored[0].name.encode()) <= 200
+    assert f"copied knowledge/{stored[0].name}" in err
+
+
+def test_file_system_errors_are_one_line(capsys, tmp_path):
+    (tmp_path / "blocker").write_text(
+        "a file where the knowledge folder should be", encoding="utf-8"
+    )
+    config = tmp_path / "parkqa.yaml"
+    config.write_text("knowledge_dir: blocker/knowledge\nindex_dir: index\n", encoding="utf-8")
+    notice = tmp_path / "notice.txt"
+    notice.write_text(NOTICE, encoding="utf-8")
+    code, _, err = run(capsys, "--config", str(config), "add", str(notice))
+    assert code == 1 and err.startswith("parkqa: error: notice.txt: cannot store it in ")
+    assert "Not a directory" in err and len(err.strip().splitlines()) == 1
+
+
+def test_docs_and_ask_tell_of_documents_not_yet_indexed(capsys, park_kb):
+    config = str(park_kb.config.root / "parkqa.yaml")
+    knowledge = park_kb.config.knowledge_dir
+    (knowledge / "notice.txt").write_text(
+        "永川区对新落户的软件企业给予三年房租减免。\n", encoding="utf-8"
+    )
+    article = knowledge / "yongchuan-big-data-park.txt"
+    article.write_text(article.read_text(encoding="utf-8") + "\n补充说明。\n", encoding="utf-8")
+    code, out, err = run(capsys, "--config", config, "docs")
+    assert code == 0
+    lines = out.splitlines()
+    assert any(line.startswith(PARK_DOC) and "changed, not yet indexed" in line for line in lines)
+    assert any(
+        line.startswith("knowledge/notice.txt") and "new, not yet indexed" in line for line in lines
+    )
+    note = "2 documents changed since the index was built: run parkqa index"
+    assert note in err
+    code, out, err = run(
+        capsys, "--config", config, "ask", "阿里巴巴在永川投资了多少钱？", "百度投资了多少？"
+    )
+    assert code == 0 and "3亿元" in out
+    assert err.count(note) == 1 and len(err.strip().splitlines()) == 1
+    article.unlink()
+    code, out, err = run(capsys, "--config", config, "docs")
+    assert any(
+        line.startswith(PARK_DOC) and "deleted, still in the index" in line
+        for line in out.splitlines()
+    )
+    assert "2 documents changed since the index was built" in err
+    assert run(capsys, "--config", config, "index")[0] == 0
+    code, out, err = run(capsys, "--config", config, "docs")
+    assert "not yet indexed" not in out and "changed since" not in err
+    assert out.startswith("knowledge/notice.txt\t")
+    code, out, err = run(capsys, "--config", config, "ask", "软件企业房租减免几年？")
+    assert "三年" in out and err == ""
+
+
+def test_version_imports_no_numpy_yaml_or_indexing():
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, parkqa; from parkqa.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "heavy = ('numpy', 'yaml', 'parkqa.indexing', 'parkqa.knowledge_base', 'parkqa.store')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("parkqa ") and result.stdout.strip().endswith("[]")
+
+
+DATE_HINT = "is not a date; write YYYY, YYYY-MM or YYYY-MM-DD"
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--since", "2020-13"), ("--since", "2020-02-31"), ("--until", "2020-1"), ("--until", "0000")],
+)
+def test_impossible_dates_are_refused_by_name(capsys, park_kb, option, value):
+    config = str(park_kb.config.root / "parkqa.yaml")
+    code, out, err = run(capsys, "--config", config, "ask", option, value, "阿里巴巴投资了多少钱？")
+    assert code == 1 and out == ""
+    assert err == f"parkqa: error: {option} '{value}' {DATE_HINT}\n"
+
+
+def test_real_dates_and_known_tags_filter(capsys, park_kb):
+    config = str(park_kb.config.root / "parkqa.yaml")
+    question = "阿里巴巴在永川投资了多少钱？"
+    code, out, _ = run(
+        capsys, "--config", config, "ask", "--since", "2020-03-31", "--tag", "招商引资", question
+    )
+    assert code == 0 and "3亿元" in out
+
+
+def test_an_unknown_tag_is_named_with_the_known_tags(capsys, park_kb):
+    config = str(park_kb.config.root / "parkqa.yaml")
+    code, out, err = run(
+        capsys, "--config", config, "ask", "--tag", "招商", "阿里巴巴在永川投资了多少钱？"
+    )
+    assert code == 1 and out == ""
+    assert err == (
+        "parkqa: error: unknown tag '招商'; the documents' tags are: "
+        "产业政策, 招商引资, 永川大数据产业园\n"
+    )
+
+
+def test_a_value_out_of_range_in_the_config_is_one_line(capsys, park_kb):
+    path = park_kb.config.root / "parkqa.yaml"
+    path.write_text(path.read_text() + "chunking:\n  overlap_sentences: -3\n", encoding="utf-8")
+    before = sorted(p.name for p in park_kb.config.index_dir.iterdir())
+    code, _, err = run(capsys, "--config", str(path), "index")
+    assert code == 1
+    assert err == (
+        f"parkqa: error: {path}: 'chunking.overlap_sentences' must be a whole number "
+        "from 0 to 10, not -3\n"
+    )
+    assert sorted(p.name for p in park_kb.config.index_dir.iterdir()) == before
+
+
+def test_eval_names_the_line_and_column_of_malformed_yaml(capsys, park_kb, tmp_path):
+    questions = tmp_path / "q.yaml"
+    questions.write_text(
+        "- question: 阿里巴巴在永川投资了多少钱？\n  answers: [3亿元\n- question: 那百度呢？\n",
+        encoding="utf-8",
+    )
+    config = str(park_kb.config.root / "parkqa.yaml")
+    code, _, err = run(capsys, "--config", config, "eval", str(questions))
+    assert code == 1
+    assert err.startswith(f"parkqa: error: {questions}: malformed YAML at line 3, column 1")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_eval_names_the_line_and_column_of_malformed_json_lines(capsys, park_kb, tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"question": "阿里巴巴在永川投资了多少钱？", "answers": ["3亿元"]}\n'
+        '{"question": "那百度呢？", "answers": [10亿元]}\n',
+        encoding="utf-8",
+    )
+    config = str(park_kb.config.root / "parkqa.yaml")
+    code, _, err = run(capsys, "--config", config, "eval", str(questions))
+    assert code == 1
+    assert err.startswith(f"parkqa: error: {questions}: malformed JSON at line 2, column 37")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_ask_prints_the_answer_and_only_the_passages_it_cites(capsys, park_kb):
+    config = str(park_kb.config.root / "parkqa.yaml")
+    code, out, _ = run(capsys, "--config", config, "ask", "百度在永川投资了多少钱？")
+    assert code == 0
+    answer, blank, *sources = out.rstrip("\n").splitlines()
+    assert "10亿元" in answer and answer.endswith("[1]") and blank == ""
+    assert len(sources) == 3, out  # one source: title, file and lines, the answering sentence
+    title, where, quote = sources
+    assert title.startswith("[1] 中国互联网前三企业已有两家落地")
+    assert where.strip() == f"{PARK_DOC}, lines 5-7"
+    assert quote.strip().startswith("… 【而在今年3月9日") and quote.strip().endswith("】 …")
+    assert "阿里巴巴集团" not in out  # the rest of the passage is left out
+
+
+def test_ask_lists_more_sources_when_asked(capsys, park_kb):
+    config = str(park_kb.config.root / "parkqa.yaml")
+    code, out, _ = run(capsys, "--config", config, "ask", "-k", "3", "百度在永川投资了多少钱？")
+    assert code == 0 and [line[:3] for line in out.splitlines() if line[:1] == "["] == [
+        "[1]",
+        "[2]",
+        "[3]",
+    ]
+    code, out, _ = run(capsys, "--config", config, "ask", "--sources", "百度在永川投资了多少钱？")
+    assert code == 0 and out.count(f"{PARK_DOC}, lines") == 5
+    assert f"{PARK_DOC}, lines 1-10" in out  # the whole passage, its sentence marked
+    assert "阿里巴巴集团" in out and "【而在今年3月9日" in out

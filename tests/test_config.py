@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from parkqa.config import load_config
+from parkqa.config import load_config, with_overrides
 from parkqa.errors import ConfigError
 
 
@@ -54,3 +54,80 @@ def test_environment_variable_picks_the_file(tmp_path, monkeypatch):
     path = write(tmp_path, "knowledge_dir: elsewhere\n")
     monkeypatch.setenv("PARKQA_CONFIG", str(path))
     assert load_config().knowledge_dir.name == "elsewhere"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        (
+            "chunking:\n  overlap_sentences: -3\n",
+            ("'chunking.overlap_sentences'", "from 0 to 10", "-3"),
+        ),
+        ("answer:\n  min_coverage: 30\n", ("'answer.min_coverage'", "from 0 to 1", "30")),
+        ("answer:\n  min_dense: -0.2\n", ("'answer.min_dense'", "from 0 to 1", "-0.2")),
+        ("answer:\n  abstain_below: 2\n", ("'answer.abstain_below'", "from 0 to 1", "2")),
+        ("retrieval:\n  keyword_weight: -1\n", ("'retrieval.keyword_weight'", "from 0 to 1", "-1")),
+        ("retrieval:\n  top_k: 500\n", ("'retrieval.top_k'", "from 1 to 50", "500")),
+        ("retrieval:\n  top_k: true\n", ("'retrieval.top_k'", "whole number", "True")),
+        ("retrieval:\n  fusion: max\n", ("'retrieval.fusion'", "one of weighted, rrf", "'max'")),
+        ("generation:\n  timeout: 0\n", ("'generation.timeout'", "greater than 0", "0")),
+        ("generation:\n  temperature: .nan\n", ("'generation.temperature'", "from 0 to 2", "nan")),
+        ("server:\n  port: 70000\n", ("'server.port'", "from 1 to 65535", "70000")),
+        ("server:\n  examples: [问题, 3]\n", ("'server.examples'", "list of questions", "3")),
+        ("server:\n  title: ''\n", ("'server.title'", "text", "''")),
+        ("index_dir: ''\n", ("'index_dir'", "folder path", "''")),
+    ],
+)
+def test_values_out_of_range_are_named_with_the_allowed_range(tmp_path, text, words):
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, text))
+    message = str(error.value)
+    assert "\n" not in message and message.startswith(str(tmp_path / "parkqa.yaml"))
+    for word in words:
+        assert word in message, message
+
+
+def number_keys() -> list[str]:
+    config = load_config(Path(__file__).resolve().parents[1] / "parkqa.yaml")
+    return [
+        f"{section}.{name}"
+        for section in ("embedding", "chunking", "retrieval", "answer", "generation", "server")
+        for name, value in vars(getattr(config, section)).items()
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+    ]
+
+
+@pytest.mark.parametrize("key", number_keys())
+def test_every_number_refuses_negative_values_and_other_types(tmp_path, key):
+    section, name = key.split(".")
+    for value in ("-1", "[1]", "'1'"):
+        with pytest.raises(ConfigError, match=f"'{section}\\.{name}' must be"):
+            load_config(write(tmp_path, f"{section}:\n  {name}: {value}\n"))
+
+
+def test_defaults_are_within_range_and_empty_sections_are_defaults(tmp_path):
+    config = load_config(write(tmp_path, "retrieval:\nanswer:\n  abstain_below: null\n"))
+    assert config.retrieval.top_k == 5 and config.answer.abstain_below is None
+    config = load_config(write(tmp_path, "answer:\n  min_coverage: 1\nserver:\n  examples: [a]\n"))
+    assert config.answer.min_coverage == 1.0 and isinstance(config.answer.min_coverage, float)
+    assert config.server.examples == ("a",)
+
+
+def test_both_fusion_weights_at_zero_are_refused(tmp_path):
+    text = "retrieval:\n  keyword_weight: 0\n  dense_weight: 0\n"
+    with pytest.raises(ConfigError, match="keyword_weight.*dense_weight.*greater than 0"):
+        load_config(write(tmp_path, text))
+
+
+def test_overrides_are_checked_like_the_file(tmp_path):
+    config = load_config(write(tmp_path, ""))
+    assert with_overrides(config, retrieval={"top_k": 3}).retrieval.top_k == 3
+    with pytest.raises(
+        ConfigError, match=r"'retrieval\.top_k' must be a whole number from 1 to 50"
+    ):
+        with_overrides(config, retrieval={"top_k": 0})
+
+
+def test_malformed_yaml_gives_line_and_column(tmp_path):
+    with pytest.raises(ConfigError, match="malformed YAML at line 2, column 5"):
+        load_config(write(tmp_path, "knowledge_dir: k\n  - : [\n"))

@@ -122,9 +122,7 @@ def test_sentence_transformers_model_from_a_local_folder(make_kb):
     )
     kb._encoder = encoder
     report = kb.update()
-    assert (
-        report.written and load_index(kb.config.index_dir).manifest["encoder"]["dimension"] == 384
-    )
+    assert report.written and load_index(kb.config.index_dir).manifest.settings.dimension == 384
     answer = kb.ask("How much did Alibaba invest in the customer experience centre?")
     assert "300 million yuan" in answer.answer
 

@@ -127,10 +127,10 @@ def parkqa(config: Path, *argv: str, **options) -> subprocess.Popen:
 def assert_index_whole(index: Path) -> store.LoadedIndex:
     """The committed index loads and its parts agree with each other and with the manifest."""
     loaded = load_index(index)
-    count = loaded.manifest["passages"]
+    count = loaded.manifest.passages
     assert len(loaded.passages) == count == loaded.vectors.ntotal == loaded.keywords.count
     ids = [p.id for p in loaded.passages]
-    named = [i for record in loaded.manifest["documents"].values() for i in record["passages"]]
+    named = [i for record in loaded.manifest.documents.values() for i in record.passages]
     assert sorted(ids) == sorted(named)
     return loaded
 
@@ -175,7 +175,7 @@ def test_kill_during_rebuild_keeps_the_previous_index(
     loaded = assert_index_whole(index)
     assert loaded.generation in (generation, generation + 1)
     if loaded.generation == generation:
-        files = set(loaded.manifest["files"].values()) | {"manifest.json"}
+        files = set(loaded.manifest.files.values()) | {"manifest.json"}
         assert {name: before[name] for name in files} == {
             name: snapshot(index)[name] for name in files
         }
@@ -227,7 +227,7 @@ def test_crash_at_each_write_step_keeps_the_previous_index(
     assert ANSWER in ask(capsys, config_path)["answer"]
     rc = main(["--config", str(config_path), "index"])
     assert rc == 0, capsys.readouterr().err
-    assert "knowledge/notice-new.txt" in assert_index_whole(index).manifest["documents"]
+    assert "knowledge/notice-new.txt" in assert_index_whole(index).manifest.documents
     leftovers = {p.name.split(".")[1] for p in index.iterdir() if p.name.count(".") >= 2}
     assert len(leftovers) <= 2, sorted(p.name for p in index.iterdir())
 
@@ -355,7 +355,7 @@ def test_fault_at_each_write_step_leaves_a_loadable_index(
         assert rc == 0, err
         assert "the previous index is unchanged" not in err, err
         assert loaded.generation == 3
-        assert "knowledge/notice-newer.txt" in loaded.manifest["documents"]
+        assert "knowledge/notice-newer.txt" in loaded.manifest.documents
         kept = {f"{kind}.{g}.{ext}" for g in (2, 3) for kind, ext in store_files()}
         assert kept <= set(snapshot(index)), sorted(snapshot(index))
         assert "injected fault" in caplog.text
@@ -363,7 +363,7 @@ def test_fault_at_each_write_step_leaves_a_loadable_index(
 
     (config_path.parent / "knowledge" / "notice-newer.txt").unlink()
     assert main(["--config", str(config_path), "index"]) == 0, capsys.readouterr().err
-    assert "knowledge/notice-newer.txt" not in assert_index_whole(index).manifest["documents"]
+    assert "knowledge/notice-newer.txt" not in assert_index_whole(index).manifest.documents
     leftovers = {p.name.split(".")[1] for p in index.iterdir() if p.name.count(".") >= 2}
     assert len(leftovers) <= 2, sorted(p.name for p in index.iterdir())
 
@@ -508,7 +508,7 @@ def test_second_index_waits_with_wait(config_path: Path) -> None:
     assert all("Traceback" not in err for (_, err), _ in results)
     loaded = assert_index_whole(index)
     assert loaded.generation in (generation + 1, generation + 2)
-    assert "knowledge/notice-extra.txt" in loaded.manifest["documents"]
+    assert "knowledge/notice-extra.txt" in loaded.manifest.documents
 
 
 # -- answers during a rebuild ------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -177,3 +178,63 @@ def test_updated_keyword_index_equals_a_fresh_build(make_kb):
         tokens = tokenize(question)
         np.testing.assert_allclose(index.keywords.scores(tokens), fresh.scores(tokens), rtol=1e-5)
     assert set(index.keywords.vocabulary) == set(fresh.vocabulary)
+
+
+def test_pending_changes_come_from_names_sizes_and_times_without_hashing(make_kb, monkeypatch):
+    import hashlib
+
+    kb = make_kb({"policy.txt": POLICY, "talent.txt": TALENT})
+    knowledge = kb.config.knowledge_dir
+    (knowledge / "notes.xyz").write_text("not a document", encoding="utf-8")
+    (knowledge / "photo.txt").write_bytes(b"\x00\x01\x02" * 200)
+    kb.update()
+    assert not kb.pending_changes() and kb.pending_changes().count == 0
+
+    (knowledge / "new.txt").write_text(TALENT.replace("2600", "3000"), encoding="utf-8")
+    (knowledge / "policy.txt").write_text(POLICY.replace("三年", "五年"), encoding="utf-8")
+    (knowledge / "talent.txt").unlink()
+    hashed = []
+    real_sha256 = hashlib.sha256
+    monkeypatch.setattr(hashlib, "sha256", lambda *data: hashed.append(data) or real_sha256(*data))
+    changes = kb.pending_changes()
+    assert changes.new == ("knowledge/new.txt",)
+    assert changes.changed == ("knowledge/policy.txt",)
+    assert changes.deleted == ("knowledge/talent.txt",)
+    assert changes.count == 3 and hashed == []
+    monkeypatch.undo()
+    kb.update()
+    assert not kb.pending_changes()
+
+
+def test_a_touched_file_or_an_edited_sidecar_is_pending_until_the_next_update(make_kb, encoder):
+    kb = make_kb({"policy.txt": POLICY})
+    kb.update()
+    policy = kb.config.knowledge_dir / "policy.txt"
+    later = policy.stat().st_mtime_ns + 5_000_000_000
+    os.utime(policy, ns=(later, later))
+    assert kb.pending_changes().changed == ("knowledge/policy.txt",)
+    counting = CountingEncoder(encoder)
+    generation = load_index(kb.config.index_dir).generation
+    report = update_index(kb.config, counting)
+    assert report.unchanged and not report.changed and counting.embedded == 0
+    assert not report.written and load_index(kb.config.index_dir).generation == generation
+    assert not kb.pending_changes()
+
+    sidecar = kb.config.knowledge_dir / "yongchuan-big-data-park.txt.meta.yaml"
+    sidecar.write_text(sidecar.read_text(encoding="utf-8") + "\n# reviewed\n", encoding="utf-8")
+    assert kb.pending_changes().changed == (PARK_DOC,)
+
+
+def test_an_index_without_file_times_still_loads_and_is_checked_by_content(make_kb):
+    kb = make_kb({"policy.txt": POLICY})
+    kb.update()
+    path = kb.config.index_dir / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    for record in manifest["documents"].values():
+        record.pop("file", None)
+    manifest.pop("skipped", None)
+    path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    assert kb.ask("阿里巴巴在永川投资了多少钱？").citations[0].doc == PARK_DOC
+    assert not kb.pending_changes()
+    (kb.config.knowledge_dir / "policy.txt").write_text(POLICY + "补充。\n", encoding="utf-8")
+    assert kb.pending_changes().changed == ("knowledge/policy.txt",)

@@ -116,6 +116,15 @@ def snapshot(*folders: Path) -> dict[str, str]:
     return hashes
 
 
+def data_files(index: Path) -> dict[str, str]:
+    """sha256 of the index's files but its manifest (which records the files left out)."""
+    return {
+        name: digest
+        for name, digest in snapshot(index).items()
+        if Path(name).name != "manifest.json"
+    }
+
+
 @contextmanager
 def untouched(*folders: Path) -> Iterator[None]:
     before = snapshot(*folders)
@@ -332,7 +341,8 @@ def test_unreadable_knowledge_file_is_skipped_with_a_warning(
     name, content, message = BAD_FILES[kind]
     knowledge, index = folders(config_path)
     (knowledge / name).write_bytes(content())
-    with untouched(knowledge, index):
+    before = data_files(index)
+    with untouched(knowledge):
         rc, _, err = run(capsys, "--config", config_path, "index")
         assert rc == 0, err
         assert "Traceback" not in err
@@ -341,7 +351,10 @@ def test_unreadable_knowledge_file_is_skipped_with_a_warning(
         assert name in warnings[0] and message in warnings[0] and "skipped" in warnings[0]
         assert "1 skipped" in err
         assert ANSWER in ask_json(capsys, config_path, QUESTION)["answer"]
-    assert f"knowledge/{name}" not in load_index(index).manifest["documents"]
+    assert data_files(index) == before
+    manifest = load_index(index).manifest
+    assert f"knowledge/{name}" not in manifest.documents
+    assert message in manifest.skipped[f"knowledge/{name}"].reason
 
 
 def test_link_outside_the_knowledge_folder_is_never_indexed(
@@ -375,10 +388,12 @@ def test_oversized_text_file_is_skipped_quickly(
     with open(knowledge / "huge.txt", "wb") as handle:
         for _ in range(megabytes * 1024 * 1024 // len(line) + 1):
             handle.write(line)
-    with untouched(knowledge, index):
+    before = data_files(index)
+    with untouched(knowledge):
         started = time.perf_counter()
         rc, _, err = run(capsys, "--config", config_path, "index")
         seconds = time.perf_counter() - started
+    assert data_files(index) == before
     assert rc == 0 and "Traceback" not in err, err
     warnings = [line for line in err.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "huge.txt" in warnings[0], err
@@ -418,8 +433,8 @@ def test_legacy_chinese_encodings_are_indexed_and_answered(
     with untouched(knowledge):
         rc, _, err = run(capsys, "--config", config_path, "index")
     assert rc == 0 and "Traceback" not in err and "warning" not in err, err
-    record = load_index(index).manifest["documents"][f"knowledge/{encoding}.txt"]
-    assert record["encoding"] == {"gbk": "gb18030", "big5": "big5"}[encoding]
+    record = load_index(index).manifest.documents[f"knowledge/{encoding}.txt"]
+    assert record.encoding == {"gbk": "gb18030", "big5": "big5"}[encoding]
     answer = ask_json(capsys, config_path, question)
     assert not answer["abstained"]
     assert expected in answer["answer"]

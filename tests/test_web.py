@@ -7,15 +7,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from parkqa import Answer, Citation, KnowledgeBase, ParkQAError, load_config
 from parkqa.errors import QuestionError
+from parkqa.questions import is_follow_up
 from parkqa.web import (
+    example_questions,
     format_answer_html,
     format_header,
+    format_remove_question,
+    format_replace_question,
     highlight_passage,
     is_loopback,
     parse_filters,
@@ -149,7 +154,7 @@ def test_answer_html_shows_document_markup_as_text():
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
     assert "&lt;img src=x onerror=alert(2)&gt;" in rendered
     assert '<span class="pq-ref">[1]</span>' in rendered
-    assert "knowledge/notice.txt · 第 3–4 行" in rendered
+    assert "knowledge/notice.txt · 2020-04" in rendered and "第 3–4 行" in rendered
     assert "\n\n" not in rendered  # a blank line would end the HTML block and start markdown
 
 
@@ -182,8 +187,10 @@ def test_header_is_one_line():
     }
     header = format_header(stats)
     assert "\n" not in header
-    assert "2 篇文档" in header and "14 个段落" in header and "builtin:e5-small" in header
-    assert "2026-11-2" in header
+    assert "2 篇文档" in header and "14 个段落" in header and "2026-11-2" in header
+    assert "builtin" not in header and "编码器" not in header  # no jargon for park staff
+    english = format_header({**stats, "documents": 1}, "en")
+    assert "1 document · 14 passages" in english and "builtin" not in english
 
 
 def test_filters_accept_partial_dates_and_refuse_others():
@@ -239,12 +246,67 @@ def test_uploads_are_checked_on_the_server(config_path, tmp_path):
     big.write_text("永川" * 4_000_000, encoding="utf-8")  # 24 MB, over the default 20 MB
     notice = tmp_path / "notice.txt"
     notice.write_text(NOTICE, encoding="utf-8")
-    stored, refused = store_uploads(kb, [script, big, notice])
-    assert [p.name for p in stored] == ["notice.txt"]
-    assert "unsupported file type '.exe'" in refused[0]
-    assert "upload limit" in refused[1]
+    outcome = store_uploads(kb, [script, big, notice])
+    assert [p.name for p in outcome.stored] == ["notice.txt"]
+    assert "unsupported file type '.exe'" in outcome.refused[0]
+    assert "upload limit" in outcome.refused[1]
     knowledge = sorted(p.name for p in kb.config.knowledge_dir.iterdir())
     assert "payload.exe" not in knowledge and "big.txt" not in knowledge
+
+
+def test_an_upload_of_a_taken_name_waits_for_confirmation(config_path, tmp_path):
+    kb = KnowledgeBase.open(config_path)
+    first = tmp_path / "v1" / "notice.txt"
+    revised = tmp_path / "v2" / "notice.txt"
+    for path, text in ((first, NOTICE), (revised, NOTICE.replace("三年", "五年"))):
+        path.parent.mkdir()
+        path.write_text(text, encoding="utf-8")
+    stored = kb.config.knowledge_dir / "notice.txt"
+    assert [p.name for p in store_uploads(kb, [first]).stored] == ["notice.txt"]
+    outcome = store_uploads(kb, [revised])
+    assert outcome.stored == [] and outcome.refused == [] and outcome.waiting == [revised]
+    assert "三年" in stored.read_text(encoding="utf-8")
+    question = format_replace_question(outcome.waiting)
+    assert "notice.txt" in question and "替换" in question
+    outcome = store_uploads(kb, outcome.waiting, replace=True)
+    assert outcome.replaced == [stored] and outcome.waiting == []
+    assert "五年" in stored.read_text(encoding="utf-8")
+    question = format_remove_question(["knowledge/<b>x</b>.txt"])
+    assert "删除" in question and "<b>" not in question
+
+
+def test_messages_about_documents_follow_the_interface_language(tmp_path):
+    from parkqa.messages import say_error
+    from parkqa.uploads import check_upload, check_uploads, remove_documents, store_upload
+
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "notice.txt").write_text(NOTICE, encoding="utf-8")
+    (knowledge / "notice.txt").write_text(NOTICE, encoding="utf-8")
+    (tmp_path / "blocker").write_text("not a folder", encoding="utf-8")
+    errors = []
+    for attempt in (
+        lambda: remove_documents(knowledge, tmp_path, ["missing.txt"]),
+        lambda: remove_documents(knowledge, tmp_path, ["notice.txt"]),
+        lambda: store_upload(
+            check_upload(tmp_path / "blocker" / "k", tmp_path / "a" / "notice.txt")
+        ),
+    ):
+        with pytest.raises(ParkQAError) as caught:
+            attempt()
+        errors.append(caught.value)
+    errors.append(
+        check_uploads(knowledge, [tmp_path / "a/notice.txt", tmp_path / "b/notice.txt"])[1][0]
+    )
+    chinese = [say_error(error, "zh") for error in errors]
+    assert chinese[0] == "知识库中没有这些文档：missing.txt"
+    assert chinese[1].startswith("不能删除全部文档")
+    assert chinese[2].startswith("notice.txt：无法保存到知识库文件夹（Not a directory）")
+    assert "改名" in chinese[3]
+    english = say_error(errors[0], "en")
+    assert english == "no such document in the knowledge base: missing.txt"
 
 
 @pytest.mark.slow
@@ -267,7 +329,7 @@ def test_json_api_answers_and_reports_mistakes(server):
     answer = httpx.post(f"{server}api/ask", json={"question": "特斯拉在永川投资了多少钱？"}).json()
     assert answer["abstained"] is True and answer["missing_terms"][0] == "特斯拉"
     empty = httpx.post(f"{server}api/ask", json={"question": "  "})
-    assert empty.status_code == 400 and "empty" in empty.json()["detail"]
+    assert empty.status_code == 400 and empty.json()["detail"] == "问题是空的，请写一个问题。"
 
 
 @pytest.mark.slow
@@ -320,7 +382,9 @@ def test_chat_page_answers_cites_and_learns_an_uploaded_document(server, tmp_pat
         source.locator("summary").click()
         expect(source.locator(".pq-passage")).to_be_visible()
         expect(source.locator("mark")).to_contain_text("投资3亿元")
-        expect(source.locator("summary")).to_contain_text("yongchuan-big-data-park.txt · 第 1")
+        expect(source.locator("summary")).to_contain_text("中国互联网前三企业已有两家落地")
+        expect(source.locator("summary")).to_contain_text("第 1")
+        expect(source.locator(".pq-about")).to_contain_text("yongchuan-big-data-park.txt")
 
         page.get_by_role("tab", name="知识库").click()
         page.locator("#pq-upload input[type=file]").set_input_files([notice, injection])
@@ -342,3 +406,317 @@ def test_chat_page_answers_cites_and_learns_an_uploaded_document(server, tmp_pat
         assert page.locator("#pq-chat script, #pq-chat img[src=x]").count() == 0
         browser.close()
     assert external == []
+
+
+def test_pending_note_counts_the_documents_not_yet_indexed(park_kb):
+    from parkqa.web import format_pending
+
+    assert format_pending(park_kb.pending_changes()) == ""
+    knowledge = park_kb.config.knowledge_dir
+    (knowledge / "notice.txt").write_text(NOTICE, encoding="utf-8")
+    (knowledge / "yongchuan-big-data-park.txt").unlink()
+    note = format_pending(park_kb.pending_changes())
+    assert "2 篇文档" in note and "新增 1" in note and "删除 1" in note and "更新索引" in note
+    assert "\n" not in note
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install chromium)"
+)
+def test_page_shows_documents_changed_since_the_index_and_updates_it(server, config_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(server)
+        expect(page.locator("#pq-header")).to_contain_text("1 篇文档", timeout=30_000)
+        expect(page.locator("#pq-pending")).not_to_be_visible()
+        (config_path.parent / "knowledge" / "notice.txt").write_text(NOTICE, encoding="utf-8")
+        page.reload()
+        expect(page.locator("#pq-pending")).to_contain_text("1 篇文档", timeout=30_000)
+        page.locator("#pq-pending-update").click()
+        expect(page.locator("#pq-header")).to_contain_text("2 篇文档", timeout=60_000)
+        expect(page.locator("#pq-pending")).not_to_be_visible()
+        answer = ask_on_page(page, "软件企业房租减免几年？")
+        expect(answer.locator("p").first).to_contain_text("三年房租减免")
+        browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install chromium)"
+)
+def test_knowledge_tab_replaces_and_deletes_documents(server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    first = tmp_path / "v1" / "notice.txt"
+    revised = tmp_path / "v2" / "notice.txt"
+    for path, text in ((first, NOTICE), (revised, NOTICE.replace("三年", "五年"))):
+        path.parent.mkdir()
+        path.write_text(text, encoding="utf-8")
+    question = "软件企业房租减免几年？"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(server)
+        expect(page.locator("#pq-header")).to_contain_text("1 篇文档", timeout=30_000)
+        knowledge_tab = page.get_by_role("tab", name="知识库")
+        chat_tab = page.get_by_role("tab", name="问答")
+        status = page.locator("#pq-status")
+        confirm = page.locator("#pq-confirm")
+
+        def upload(path: Path) -> None:
+            page.locator("#pq-upload input[type=file]").set_input_files([path])
+            expect(page.locator("#pq-upload")).to_contain_text(path.name, timeout=30_000)
+            page.locator("#pq-update").click()
+
+        knowledge_tab.click()
+        upload(first)
+        expect(status).to_contain_text("索引已更新", timeout=60_000)
+        expect(page.locator("#pq-header")).to_contain_text("2 篇文档")
+
+        upload(revised)
+        expect(confirm).to_be_visible(timeout=30_000)
+        expect(confirm).to_contain_text("notice.txt")
+        expect(confirm).to_contain_text("替换")
+        chat_tab.click()
+        expect(ask_on_page(page, question).locator("p").first).to_contain_text("三年")
+        knowledge_tab.click()
+        page.locator("#pq-confirm-yes").click()
+        expect(status).to_contain_text("已替换：notice.txt", timeout=60_000)
+        expect(confirm).not_to_be_visible()
+        chat_tab.click()
+        answer = ask_on_page(page, question)
+        expect(answer.locator("p").first).to_contain_text("五年")
+        expect(answer).not_to_contain_text("三年")
+
+        knowledge_tab.click()
+        page.locator("#pq-remove-docs input").click()
+        page.get_by_role("option", name="knowledge/notice.txt").click()
+        page.locator("#pq-remove").click()
+        expect(confirm).to_contain_text("knowledge/notice.txt", timeout=30_000)
+        page.locator("#pq-confirm-no").click()
+        expect(confirm).not_to_be_visible(timeout=30_000)
+        expect(page.locator("#pq-documents")).to_contain_text("knowledge/notice.txt")
+        page.locator("#pq-remove").click()
+        expect(confirm).to_be_visible(timeout=30_000)
+        page.locator("#pq-confirm-yes").click()
+        expect(status).to_contain_text("已删除：knowledge/notice.txt", timeout=60_000)
+        expect(page.locator("#pq-header")).to_contain_text("1 篇文档")
+        expect(page.locator("#pq-documents")).not_to_contain_text("notice.txt")
+        chat_tab.click()
+        answer = ask_on_page(page, question)
+        expect(answer.locator("p").first).not_to_contain_text("房租减免")
+        expect(answer).not_to_contain_text("notice.txt")
+        browser.close()
+
+
+@pytest.mark.parametrize("value", ["2020-13", "2020-02-31", "2020/04", "去年"])
+def test_page_dates_are_checked_by_the_same_parser_as_the_command_line(value):
+    with pytest.raises(QuestionError) as error:
+        parse_filters([], value, "")
+    assert str(error.value).startswith(f"起始日期“{value}”") and "YYYY-MM-DD" in str(error.value)
+    assert parse_filters([], "2020-02-29", "2020-04").date_from == "2020-02-29"
+
+
+@pytest.fixture
+def api(park_kb):
+    """The web application over an indexed knowledge base, called in-process."""
+    from fastapi.testclient import TestClient
+
+    from parkqa.web import create_server
+
+    return TestClient(create_server(park_kb))
+
+
+def one_line_error(response, status: int) -> str:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    detail = response.json()["detail"]
+    assert isinstance(detail, str) and "\n" not in detail and len(response.json()) == 1
+    return detail
+
+
+@pytest.mark.slow
+def test_json_api_refuses_bad_requests_with_one_line(api):
+    response = api.get("/api/ask")
+    assert "POST" in one_line_error(response, 405) and response.headers["allow"] == "POST"
+    form = api.post("/api/ask", data={"question": "阿里巴巴在永川投资了多少钱？"})
+    assert "Content-Type: application/json" in one_line_error(form, 415)
+    broken = api.post(
+        "/api/ask", content=b'{"question": "x",}', headers={"Content-Type": "application/json"}
+    )
+    assert "not valid JSON" in one_line_error(broken, 400)
+    assert "line 1, column 18" in one_line_error(broken, 400)
+    assert "'question'" in one_line_error(api.post("/api/ask", json={"k": 3}), 400)
+    assert "'k'" in one_line_error(api.post("/api/ask", json={"question": "x", "k": 0}), 400)
+    assert "object" in one_line_error(api.post("/api/ask", json=["x"]), 400)
+    unknown = api.post("/api/ask", json={"question": "阿里巴巴投资了多少钱？", "tags": ["招商"]})
+    detail = one_line_error(unknown, 400)  # in the page's language: the tag, then the known ones
+    assert "'招商'" in detail and detail.endswith("产业政策, 招商引资, 永川大数据产业园")
+    answer = api.post(
+        "/api/ask",
+        json={
+            "question": "阿里巴巴在永川投资了多少钱？",
+            "tags": ["招商引资"],
+            "date_from": "2020",
+        },
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert answer.status_code == 200 and "3亿元" in answer.json()["answer"]
+
+
+def test_serve_on_a_busy_port_says_so_before_any_address(capsys, config_path, encoder, monkeypatch):
+    import re
+
+    import uvicorn
+
+    from parkqa import cli
+
+    monkeypatch.setattr("parkqa.knowledge_base.make_encoder", lambda config: encoder)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: pytest.fail("uvicorn started"))
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = cli.main(["--config", str(config_path), "serve", "--port", str(port)])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    suggestion = re.fullmatch(rf"parkqa: error: port {port} is in use \(try --port (\d+)\)\n", err)
+    assert suggestion and int(suggestion[1]) != port
+
+
+def test_a_source_is_labelled_by_document_title_and_section_and_no_timing_is_shown():
+    answer = Answer(
+        question="房租减免几年？",
+        answer="三年。 房租减免三年。 [1]",
+        abstained=False,
+        citations=(replace(citation("房租减免三年。", highlights=((0, 7),)), section="扶持政策"),),
+        seconds=0.008,
+    )
+    rendered = format_answer_html(answer)
+    summary = rendered[rendered.index("<summary>") : rendered.index("</summary>")]
+    assert "&lt;b&gt;通知&lt;/b&gt;" in summary and "扶持政策" in summary and "第 3–4 行" in summary
+    assert "ms" not in rendered and "8" not in rendered.replace("knowledge", "")
+    english = format_answer_html(answer, "en")
+    assert "Sources" in english and "lines 3–4" in english and "来源" not in english
+
+
+def test_example_questions_stand_on_their_own(make_kb):
+    sections = "# 软件产业扶持政策\n\n## 房租减免\n\n软件企业房租减免三年。\n\n## 人才公寓\n\n人才公寓可申请两年。\n"
+    kb = make_kb({"policy.md": sections}, config="server:\n  examples: [那百度呢？, 它在哪里？]\n")
+    kb.update()
+    examples = example_questions(kb)
+    assert "那百度呢？" not in examples and "它在哪里？" not in examples
+    assert "房租减免" in examples and "人才公寓" in examples  # the knowledge base's own topics
+    assert len(examples) <= 4 and not any(is_follow_up(q) for q in examples)
+    for question in examples:
+        assert not kb.ask(question).abstained, question
+
+
+def text_lines(locator) -> int:
+    """How many lines a cell's text takes on the page."""
+    return locator.evaluate(
+        "e => { const r = document.createRange(); r.selectNodeContents(e);"
+        " return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size }"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install chromium)"
+)
+@pytest.mark.parametrize(("width", "height"), [(390, 664), (1280, 720)])
+def test_page_fits_a_phone_and_a_desktop(server, tmp_path, width, height):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(server)
+        expect(page.locator("#pq-header")).to_contain_text("1 篇文档", timeout=30_000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(tmp_path / f"chat-{width}.png"))
+        box = page.locator("#pq-question textarea").bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, box  # no scrolling to ask
+        send = page.locator("#pq-send")
+        assert text_lines(send) == 1 and send.bounding_box()["y"] < box["y"] + box["height"]
+
+        page.get_by_role("tab", name="知识库").click()
+        table = page.locator("#pq-documents")
+        expect(table).to_contain_text("knowledge/yongchuan-big-data-park.txt")
+        page.screenshot(path=str(tmp_path / f"knowledge-{width}.png"), full_page=True)
+        date = table.locator("td", has_text="2020-04")
+        assert text_lines(date) == 1  # not one character per line
+        for cell in table.locator("td, th").all():
+            if cell.is_visible():
+                cell_box = cell.bounding_box()
+                assert cell_box["x"] >= 0 and cell_box["x"] + cell_box["width"] <= width, cell_box
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs /usr/bin/chromium (apt-get install chromium)"
+)
+def test_page_speaks_chinese_in_an_english_browser(server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    program = tmp_path / "setup.exe"
+    program.write_bytes(b"MZ\x90\x00" * 64)
+    photo = tmp_path / "photo.txt"
+    photo.write_bytes(bytes(range(256)) * 16)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(locale="en-US")
+        page.goto(server)
+        expect(page.locator("#pq-header")).to_contain_text("1 篇文档", timeout=30_000)
+        body = page.locator("body")
+        for english in ("Use via API", "Settings", "Built with", "Textbox"):
+            expect(body).not_to_contain_text(english)
+        answer = ask_on_page(page, "  \u200b ")
+        expect(answer).to_contain_text("问题是空的")
+        expect(answer).not_to_contain_text("parkqa ask")
+
+        page.get_by_role("tab", name="知识库").click()
+        upload = page.locator("#pq-upload")
+        expect(upload).to_contain_text("将文件拖放到此处")
+        expect(upload).not_to_contain_text("Drop File Here")
+        upload.locator("input[type=file]").set_input_files([program, photo])
+        expect(upload.get_by_role("row", name="Remove this file")).to_have_count(2, timeout=30_000)
+        page.locator("#pq-update").click()
+        status = page.locator("#pq-status")
+        expect(status).to_contain_text("setup.exe：不支持的文件类型“.exe”", timeout=60_000)
+        expect(status).to_contain_text("photo.txt：不是文本文档")
+        expect(status).to_contain_text("索引已是最新")
+        expect(body).not_to_contain_text("Invalid file")
+        expect(body).not_to_contain_text("binary data")
+        browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("language", "locale", "empty"),
+    [
+        ("zh", "zh-CN", "问题是空的，请写一个问题。"),
+        ("en", "en", "the question is empty; write a question"),
+    ],
+)
+def test_page_and_api_follow_the_configured_language(park_kb, language, locale, empty):
+    from fastapi.testclient import TestClient
+
+    from parkqa.config import with_overrides
+    from parkqa.web import create_server
+
+    park_kb.config = with_overrides(park_kb.config, server={"language": language})
+    client = TestClient(create_server(park_kb))
+    page = client.get("/", headers={"Accept-Encoding": "gzip, br"})
+    assert page.status_code == 200
+    # Gradio words its own parts in the browser's language: the page sets it first.
+    assert f'["language", "{locale}"]' in page.text.split("</head>")[0]
+    assert '"footer_links":[]' in page.text  # no "Use via API · Settings" footer
+    error = client.post("/api/ask", json={"question": " "}).json()["detail"]
+    assert error == empty

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from parkqa.chinese import has_cjk, is_cjk, to_simplified, to_traditional
+from parkqa.chinese import CJK_RANGES, has_cjk, is_cjk, to_simplified, to_traditional
 from parkqa.keywords import KeywordIndex, tokenize
 from parkqa.lexicon import lexicon
 from parkqa.questions import NAME_TAGS, Question, analyse
@@ -39,7 +39,7 @@ _REASON = re.compile(
     re.IGNORECASE,
 )
 _ORGANISATION = re.compile(
-    r"[\u3400-\u9fff]{2,12}?(?:集团|公司|企业|科技|银行|大学|学院|政府|委员会|研究院|中心)"
+    rf"[{CJK_RANGES}]{{2,12}}?(?:集团|公司|企业|科技|银行|大学|学院|政府|委员会|研究院|中心)"
 )
 _WHO = re.compile(rf"{_ORGANISATION.pattern}|[A-Z][A-Za-z]+|、")
 _PLACE = re.compile(r"省|市|区|县|镇|园|路|街|基地|中心|位于|地处|\bin\b", re.IGNORECASE)

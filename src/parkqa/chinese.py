@@ -5,13 +5,20 @@ from __future__ import annotations
 import functools
 import re
 
-CJK_RANGES = "\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
+# Code points of CJK ideographs: Extension A and the unified block, the compatibility
+# ideographs, and Extensions B and beyond.
+CJK_CODE_RANGES = ((0x3400, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x2FFFF))
+CJK_RANGES = "".join(f"{chr(low)}-{chr(high)}" for low, high in CJK_CODE_RANGES)
+# CJK symbols and punctuation (、。「」) and full-width forms (，！Ａ１), written without spaces.
+CJK_PUNCTUATION = "\u3000-\u303f\uff00-\uffef"
 _CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
+_CJK_OR_PUNCTUATION = re.compile(f"[{CJK_RANGES}{CJK_PUNCTUATION}]")
 
 
-def is_cjk(char: str) -> bool:
-    """Whether a character is a CJK ideograph (the one check every module uses)."""
-    return bool(_CJK_CHAR.match(char))
+def is_cjk(char: str, punctuation: bool = False) -> bool:
+    """Whether a character is a CJK ideograph (the one check every module uses); with
+    punctuation=True, CJK punctuation and full-width forms count too."""
+    return bool((_CJK_OR_PUNCTUATION if punctuation else _CJK_CHAR).match(char))
 
 
 def has_cjk(text: str) -> bool:

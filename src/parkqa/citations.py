@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from parkqa.retrieval import Hit
@@ -41,6 +41,34 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class SupportSignals:
+    """How well the retrieved passages support an answer, as the abstention decision weighed
+    it: shares of the question's keyword weight and words the best passage holds, the cosine
+    of the closest sentence and its margin over the candidates, whether keyword and dense
+    retrieval agree, whether the question is in another language than the knowledge base,
+    and the probability that the knowledge base answers the question."""
+
+    coverage: float
+    word_coverage: float
+    dense: float
+    dense_margin: float
+    agree: bool
+    cross_lingual: bool
+    probability: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "coverage": round(self.coverage, 3),
+            "word_coverage": round(self.word_coverage, 3),
+            "dense_margin": round(self.dense_margin, 3),
+            "dense": round(self.dense, 3),
+            "agree": self.agree,
+            "cross_lingual": self.cross_lingual,
+            "probability": round(self.probability, 6),
+        }
+
+
+@dataclass(frozen=True)
 class Answer:
     """What parkqa says to a question: the answer with its citations, or an abstention."""
 
@@ -55,10 +83,11 @@ class Answer:
     notes: tuple[str, ...] = ()
     mode: str = "extractive"
     seconds: float = 0.0
-    extras: dict[str, Any] = field(default_factory=dict)
+    support: SupportSignals | None = None
+    dropped_sentences: tuple[str, ...] = ()  # generated sentences without support
 
     def to_json(self) -> dict[str, Any]:
-        data = {
+        return {
             "question": self.question,
             "answer": self.answer,
             "abstained": self.abstained,
@@ -70,9 +99,9 @@ class Answer:
             "notes": list(self.notes),
             "mode": self.mode,
             "seconds": round(self.seconds, 4),
+            "support": self.support.to_json() if self.support else None,
+            "dropped_sentences": list(self.dropped_sentences),
         }
-        data.update(self.extras)
-        return data
 
 
 def cite(

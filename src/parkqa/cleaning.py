@@ -6,6 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from parkqa.chinese import is_cjk
+
 SENTENCE_END = "。！？!?；;…"
 CLOSERS = "”’」』）)》】\"'"
 _PAIRS = ("“”", "「」", "『』", "（）", "()", "《》", "【】")
@@ -21,17 +23,6 @@ class Section:
     heading: str
     text: str
     lines: tuple[int, ...]
-
-
-def is_cjk(char: str) -> bool:
-    code = ord(char)
-    return (
-        0x3400 <= code <= 0x9FFF
-        or 0xF900 <= code <= 0xFAFF
-        or 0x3000 <= code <= 0x303F
-        or 0xFF00 <= code <= 0xFFEF
-        or 0x20000 <= code <= 0x2FFFF
-    )
 
 
 def ends_sentence(text: str) -> bool:
@@ -85,7 +76,7 @@ def _join(left: str, right: str) -> str:
     if not left or not right:
         return ""
     a, b = left[-1], right[0]
-    if is_cjk(a) or is_cjk(b) or a in "“‘" or b in "”’":
+    if is_cjk(a, punctuation=True) or is_cjk(b, punctuation=True) or a in "“‘" or b in "”’":
         return ""
     if a == "-" and len(left) > 1 and left[-2].isalpha() and b.islower():
         return "\0"

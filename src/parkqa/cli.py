@@ -1,4 +1,4 @@
-"""The parkqa command: index, add, ask, eval and serve, each a thin call into the library."""
+"""The parkqa command line: each command is a thin call into the library."""
 
 from __future__ import annotations
 
@@ -52,13 +52,29 @@ def build_parser() -> argparse.ArgumentParser:
         description="Copy documents (.txt .md .pdf .docx .html) into the knowledge folder and update the index.",
     )
     add.add_argument("files", nargs="+", metavar="FILE", help="documents to add")
+    add.add_argument(
+        "--replace",
+        action="store_true",
+        help="overwrite a document of the same name already in the knowledge folder",
+    )
     add.set_defaults(handler=cmd_add)
+
+    remove = commands.add_parser(
+        "remove",
+        help="delete documents from the knowledge folder and update the index",
+        description="Delete documents (and their .meta.yaml metadata) from the knowledge folder and "
+        "remove them from the index. Name them as parkqa docs lists them (knowledge/notice.md) or "
+        "by their name in the folder (notice.md).",
+    )
+    remove.add_argument("files", nargs="+", metavar="FILE", help="documents to delete")
+    remove.set_defaults(handler=cmd_remove)
 
     ask = commands.add_parser(
         "ask",
         help="answer questions, citing the passages",
-        description="Answer one or more questions. Use - to read one question per line from "
-        "standard input. The index is built first if there is none.",
+        description="Answer one or more questions: the answer, then the passages it cites "
+        "(title, file and lines, the answering sentences). Use - to read one question per line "
+        "from standard input. The index is built first if there is none.",
     )
     ask.add_argument(
         "questions", nargs="+", metavar="QUESTION", help=f'a question, e.g. "{EXAMPLE}", or -'
@@ -68,7 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         default=None,
         metavar="N",
-        help="number of sources to list (default: retrieval.top_k)",
+        help="list N sources, the cited ones first (default: only the passages the answer "
+        "cites; with --json or --sources: retrieval.top_k)",
+    )
+    ask.add_argument(
+        "--sources",
+        action="store_true",
+        help="list every source with its whole passage, the answering sentences marked",
     )
     ask.add_argument(
         "--json", action="store_true", help="print one JSON object per question, one per line"
@@ -149,13 +171,9 @@ def _positive(value: str) -> int:
 
 
 def _date(value: str | None, option: str) -> str | None:
-    import re
+    from parkqa.dates import parse_date
 
-    if value is None:
-        return None
-    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
-        raise ParkQAError(f"{option} '{value}' is not a date; use YYYY, YYYY-MM or YYYY-MM-DD")
-    return value
+    return None if value is None else parse_date(value, option)
 
 
 def _open(args: argparse.Namespace):
@@ -230,9 +248,19 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_add(args: argparse.Namespace) -> int:
     kb = _open(args)
-    copied, report = kb.add(args.files, progress=_progress("embedding"))
-    for path in copied:
-        print(f"copied {kb.config.relative(path)}", file=sys.stderr)
+    stored, report = kb.add(args.files, progress=_progress("embedding"), replace=args.replace)
+    for upload in stored:
+        done = "unchanged" if upload.unchanged else "replaced" if upload.replaces else "copied"
+        print(f"{done} {kb.config.relative(upload.target)}", file=sys.stderr)
+    _print_report(report)
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    kb = _open(args)
+    removed, report = kb.remove(args.files, progress=_progress("embedding"))
+    for path in removed:
+        print(f"removed {kb.config.relative(path)}", file=sys.stderr)
     _print_report(report)
     return 0
 
@@ -262,6 +290,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     filters = Filters(tuple(args.tag), _date(args.since, "--since"), _date(args.until, "--until"))
     kb = _open(args)
     _ensure_index(kb)
+    changes = kb.pending_changes()
+    if changes:
+        print(f"note: {pending_note(changes)}", file=sys.stderr)
     colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     history: list[str] = []
     failed = 0
@@ -285,9 +316,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
         else:
             from parkqa.render import render_answer
 
-            print(
-                render_answer(answer, colour=colour, show_question=len(questions) > 1), flush=True
+            shown = render_answer(
+                answer,
+                colour=colour,
+                show_question=len(questions) > 1,
+                sources=args.k,
+                full=args.sources,
             )
+            print(shown, flush=True)
     return 1 if failed else 0
 
 
@@ -323,12 +359,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_docs(args: argparse.Namespace) -> int:
     kb = _open(args)
     documents = kb.documents()
+    changes = kb.pending_changes()
+    marks = {doc: "changed, not yet indexed" for doc in changes.changed}
+    marks.update({doc: "deleted, still in the index" for doc in changes.deleted})
+    for document in documents:
+        line = f"{document.doc}\t{document.title}\t{document.date or '-'}\t{document.passages} passages"
+        print(line + (f"\t({marks[document.doc]})" if document.doc in marks else ""))
+    for doc in changes.new:
+        print(f"{doc}\t-\t-\t0 passages\t(new, not yet indexed)")
     if not documents:
         print("no documents indexed yet; run: parkqa index", file=sys.stderr)
-        return 0
-    for doc in documents:
-        print(f"{doc['doc']}\t{doc['title']}\t{doc['date'] or '-'}\t{doc['passages']} passages")
+    elif changes:
+        print(f"note: {pending_note(changes)}", file=sys.stderr)
     return 0
+
+
+def pending_note(changes) -> str:
+    """One line on the documents changed since the index was built."""
+    noun = "document" if changes.count == 1 else "documents"
+    return f"{changes.count} {noun} changed since the index was built: run parkqa index"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Annotated, Any, Literal, get_args, get_origin
+
+from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic import dataclasses as checked
+from pydantic.fields import FieldInfo
 
 from parkqa.errors import ConfigError
 
@@ -14,61 +18,86 @@ CONFIG_FILE = "parkqa.yaml"
 CONFIG_ENV = "PARKQA_CONFIG"
 DEFAULT_MODEL = "builtin:e5-small"
 
+# Settings are checked as pydantic dataclasses: no conversion between types (YAML already
+# types its values; a whole number is accepted where a number is wanted), no unknown keys,
+# and each number within the range given by its Field.
+_SETTINGS = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+_TEXT = r"\S"  # text with something in it
 
-@dataclass(frozen=True)
+
+@checked.dataclass(frozen=True, config=_SETTINGS)
 class EmbeddingConfig:
-    model: str = DEFAULT_MODEL
-    batch_size: int = 64
-    device: str | None = None
+    model: str = Field(DEFAULT_MODEL, pattern=_TEXT)
+    batch_size: int = Field(64, ge=1, le=4096)
+    device: str | None = Field(None, pattern=_TEXT)
 
 
-@dataclass(frozen=True)
+@checked.dataclass(frozen=True, config=_SETTINGS)
 class ChunkingConfig:
-    max_chars: int = 300
-    overlap_sentences: int = 1
+    max_chars: int = Field(300, ge=20, le=10_000)
+    overlap_sentences: int = Field(1, ge=0, le=10)
 
 
-@dataclass(frozen=True)
+@checked.dataclass(frozen=True, config=_SETTINGS)
 class RetrievalConfig:
-    top_k: int = 5
-    candidates: int = 50
-    keyword_weight: float = 0.4
-    dense_weight: float = 0.6
-    evidence_weight: float = 0.0
-    fusion: str = "weighted"
-    rrf_k: int = 60
-    vector_index: str = "flat"
-    hnsw_m: int = 32
-    ivf_lists: int = 256
+    top_k: int = Field(5, ge=1, le=50)
+    candidates: int = Field(50, ge=1, le=10_000)
+    keyword_weight: float = Field(0.4, ge=0, le=1)
+    dense_weight: float = Field(0.6, ge=0, le=1)
+    evidence_weight: float = Field(0.0, ge=0, le=1)
+    fusion: Literal["weighted", "rrf"] = "weighted"
+    rrf_k: int = Field(60, ge=1, le=1000)
+    vector_index: Literal["flat", "hnsw", "ivf"] = "flat"
+    hnsw_m: int = Field(32, ge=2, le=256)
+    ivf_lists: int = Field(256, ge=1, le=65_536)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> RetrievalConfig:
+        if not (self.keyword_weight or self.dense_weight):
+            raise ValueError(
+                "keyword_weight and dense_weight are both 0; make one of them greater than 0"
+            )
+        return self
 
 
-@dataclass(frozen=True)
+@checked.dataclass(frozen=True, config=_SETTINGS)
 class AnswerConfig:
-    max_sentences: int = 3
-    max_question_chars: int = 2000
-    min_coverage: float = 0.3
-    min_dense: float = 0.27
-    abstain_below: float | None = None  # this knowledge base's probability threshold
+    max_sentences: int = Field(3, ge=1, le=20)
+    max_question_chars: int = Field(2000, ge=10, le=20_000)
+    min_coverage: float = Field(0.3, ge=0, le=1)
+    min_dense: float = Field(0.27, ge=0, le=1)
+    abstain_below: float | None = Field(None, ge=0, le=1)  # this knowledge base's threshold
 
 
-@dataclass(frozen=True)
+@checked.dataclass(frozen=True, config=_SETTINGS)
 class GenerationConfig:
-    endpoint: str | None = None
-    model: str = "local"
-    api_key_env: str = "PARKQA_LLM_API_KEY"
-    timeout: float = 30.0
-    temperature: float = 0.0
+    endpoint: str | None = Field(
+        None, pattern=r"^https?://\S+$", description="an http:// or https:// address"
+    )
+    model: str = Field("local", pattern=_TEXT)
+    api_key_env: str = Field("PARKQA_LLM_API_KEY", pattern=_TEXT)
+    timeout: float = Field(30.0, gt=0, le=3600)
+    temperature: float = Field(0.0, ge=0, le=2)
 
 
-@dataclass(frozen=True)
+@checked.dataclass(frozen=True, config=_SETTINGS)
 class ServerConfig:
-    host: str = "127.0.0.1"
-    port: int = 7860
-    username: str | None = None
-    password: str | None = None
-    max_upload_mb: float = 20.0
-    title: str = "parkqa"  # the chat page's title
-    examples: tuple[str, ...] = ()  # example questions on the chat page
+    host: str = Field("127.0.0.1", pattern=_TEXT)
+    port: int = Field(7860, ge=1, le=65_535)
+    username: str | None = Field(None, pattern=_TEXT)
+    password: str | None = Field(None, pattern=_TEXT)
+    max_upload_mb: float = Field(20.0, gt=0, le=10_000)
+    title: str = Field("parkqa", pattern=_TEXT)  # the chat page's title
+    examples: tuple[Annotated[str, Field(pattern=_TEXT)], ...] = Field(
+        (), strict=False, description="a list of questions (texts)"
+    )  # example questions on the chat page
+    language: Literal["zh", "en"] = "zh"  # the chat page's language: Chinese or English
+
+
+@checked.dataclass(frozen=True, config=_SETTINGS)
+class _Folders:
+    knowledge_dir: str = Field("knowledge", pattern=_TEXT, description="a folder path (text)")
+    index_dir: str = Field("index", pattern=_TEXT, description="a folder path (text)")
 
 
 @dataclass(frozen=True)
@@ -101,25 +130,6 @@ _SECTIONS = {
     "generation": GenerationConfig,
     "server": ServerConfig,
 }
-_CHOICES = {
-    "retrieval.vector_index": ("flat", "hnsw", "ivf"),
-    "retrieval.fusion": ("weighted", "rrf"),
-}
-_PROBABILITY = {"answer.abstain_below"}
-_POSITIVE = {
-    "embedding.batch_size",
-    "chunking.max_chars",
-    "retrieval.top_k",
-    "retrieval.candidates",
-    "retrieval.hnsw_m",
-    "retrieval.ivf_lists",
-    "retrieval.rrf_k",
-    "answer.max_sentences",
-    "answer.max_question_chars",
-    "generation.timeout",
-    "server.port",
-    "server.max_upload_mb",
-}
 
 
 def find_config(explicit: str | os.PathLike | None = None) -> Path:
@@ -143,9 +153,9 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}: malformed YAML{where}; fix the syntax") from None
+        raise ConfigError(
+            f"{path}: malformed YAML{yaml_error_place(exc)}; fix the syntax"
+        ) from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from None
     if raw is None:
@@ -157,72 +167,27 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
 
 def config_from_dict(raw: dict[str, Any], root: Path, source: str = "config") -> Config:
     """Build a Config from a mapping, refusing unknown keys and bad values by name."""
-    known = {"knowledge_dir", "index_dir", *_SECTIONS}
+    known = [*_Folders.__pydantic_fields__, *_SECTIONS]
     for key in raw:
         if key not in known:
             raise ConfigError(
                 f"{source}: unknown key '{key}'; known keys: {', '.join(sorted(known))}"
             )
     root = Path(root)
-    dirs = {}
-    for key, default in (("knowledge_dir", "knowledge"), ("index_dir", "index")):
-        value = raw.get(key, default)
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"{source}: '{key}' must be a folder path (text)")
-        dirs[key] = (root / os.path.expanduser(value)).resolve()
+    folders = _checked(_Folders, {k: v for k, v in raw.items() if k not in _SECTIONS}, "", source)
+    dirs = {
+        key: (root / os.path.expanduser(getattr(folders, key))).resolve()
+        for key in _Folders.__pydantic_fields__
+    }
     sections = {}
     for name, cls in _SECTIONS.items():
-        value = raw.get(name) or {}
+        value = raw.get(name)
+        if value is None:
+            value = {}
         if not isinstance(value, dict):
-            raise ConfigError(f"{source}: '{name}' must be a mapping of settings")
-        sections[name] = _section(cls, name, value, source)
+            raise ConfigError(f"{source}: '{name}' must be a mapping of settings, not {value!r}")
+        sections[name] = _checked(cls, value, f"{name}.", source)
     return Config(root=root.resolve(), **dirs, **sections)
-
-
-def _section(cls: type, name: str, values: dict[str, Any], source: str) -> Any:
-    hints = get_type_hints(cls)
-    names = {f.name for f in fields(cls)}
-    for key in values:
-        if key not in names:
-            raise ConfigError(
-                f"{source}: unknown key '{name}.{key}'; known: {', '.join(sorted(names))}"
-            )
-    checked = {}
-    for key, value in values.items():
-        full = f"{name}.{key}"
-        checked[key] = _check(full, hints[key], value, source)
-        if full in _CHOICES and value not in _CHOICES[full]:
-            raise ConfigError(
-                f"{source}: '{full}' must be one of {', '.join(_CHOICES[full])}, not {value!r}"
-            )
-        if full in _PROBABILITY and checked[key] is not None and not 0 <= checked[key] <= 1:
-            raise ConfigError(f"{source}: '{full}' must be between 0 and 1, not {value!r}")
-        if full in _POSITIVE and checked[key] <= 0:
-            raise ConfigError(f"{source}: '{full}' must be greater than 0, not {value!r}")
-        if isinstance(checked[key], float) and full.endswith("_weight") and checked[key] < 0:
-            raise ConfigError(f"{source}: '{full}' must not be negative")
-    return cls(**checked)
-
-
-def _check(full: str, hint: Any, value: Any, source: str) -> Any:
-    text = str(hint)
-    optional = "None" in text
-    if value is None:
-        if optional:
-            return None
-        raise ConfigError(f"{source}: '{full}' needs a value")
-    if "tuple" in text:
-        if isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
-            return tuple(value)
-        raise ConfigError(f"{source}: '{full}' must be a list of texts, not {value!r}")
-    if "float" in text and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if "int" in text and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if "str" in text and isinstance(value, str):
-        return value
-    wanted = "a number" if "float" in text else "a whole number" if "int" in text else "text"
-    raise ConfigError(f"{source}: '{full}' must be {wanted}, not {value!r}")
 
 
 def with_overrides(config: Config, **sections: dict[str, Any]) -> Config:
@@ -231,5 +196,75 @@ def with_overrides(config: Config, **sections: dict[str, Any]) -> Config:
     for name, values in sections.items():
         current = dataclasses.asdict(getattr(config, name))
         current.update(values)
-        updated[name] = _section(_SECTIONS[name], name, current, "override")
+        updated[name] = _checked(_SECTIONS[name], current, f"{name}.", "override")
     return dataclasses.replace(config, **updated)
+
+
+def yaml_error_place(exc: Exception) -> str:
+    """Where a YAML parser stopped, as " at line L, column C" (empty when it does not say)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+
+
+def _checked(cls: type, values: dict[Any, Any], prefix: str, source: str) -> Any:
+    """cls(**values), with the first thing pydantic refuses said in one line: the key, the
+    value and what the key accepts."""
+    fields = cls.__pydantic_fields__
+    for key in values:
+        if key not in fields:
+            raise ConfigError(
+                f"{source}: unknown key '{prefix}{key}'; known keys: {', '.join(sorted(fields))}"
+            )
+    try:
+        return cls(**values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        keys = [part for part in error["loc"] if isinstance(part, str)]
+        if not keys:  # a check across settings
+            message = f"in '{prefix.rstrip('.')}', {error['ctx']['error']}"
+        else:
+            key = keys[0]
+            message = f"'{prefix}{key}' must be {_allowed(fields[key])}, not {values[key]!r}"
+        raise ConfigError(f"{source}: {message}") from None
+
+
+def _allowed(info: FieldInfo) -> str:
+    """What a setting accepts, in words: its kind, its range, and whether it may be null."""
+    kind = info.annotation
+    optional = type(None) in get_args(kind)
+    if optional:
+        kind = next(arg for arg in get_args(kind) if arg is not type(None))
+    if info.description:
+        words = info.description
+    elif get_origin(kind) is Literal:
+        words = "one of " + ", ".join(get_args(kind))
+    elif kind is int:
+        words = "a whole number" + _range(info.metadata)
+    elif kind is float:
+        words = "a number" + _range(info.metadata)
+    else:
+        words = "non-empty text"
+    return words + (" (or null)" if optional else "")
+
+
+def _range(metadata: list[Any]) -> str:
+    limits = {
+        name: getattr(item, name)
+        for item in metadata
+        for name in ("ge", "gt", "le")
+        if getattr(item, name, None) is not None
+    }
+    if "ge" in limits and "le" in limits:
+        return f" from {_number(limits['ge'])} to {_number(limits['le'])}"
+    parts = []
+    if "gt" in limits:
+        parts.append(f"greater than {_number(limits['gt'])}")
+    if "ge" in limits:
+        parts.append(f"{_number(limits['ge'])} or more")
+    if "le" in limits:
+        parts.append(f"at most {_number(limits['le'])}")
+    return " " + " and ".join(parts) if parts else ""
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

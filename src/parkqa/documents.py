@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from parkqa.errors import DocumentError
+from parkqa.dates import parse_date
+from parkqa.errors import DateError, DocumentError
 
 logger = logging.getLogger(__name__)
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader when built
@@ -42,7 +43,6 @@ _BOMS = (
 )
 _CJK_CANDIDATES = ("gb18030", "big5")
 _DECLARED_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030"}
-_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 _LINE_BREAK_RE = re.compile(r"\r\n|\r|\n")
 _ATX_HEADING_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _FENCE_RE = re.compile(r"^ {0,3}(```|~~~)")
@@ -134,6 +134,14 @@ def sidecar_path(path: Path) -> Path:
     return path.with_name(path.name + SIDECAR_SUFFIX)
 
 
+def has_sidecar(path: Path) -> bool:
+    """Whether a metadata file describes path (a name too long to take the suffix has none)."""
+    try:
+        return sidecar_path(path).is_file()
+    except OSError:
+        return False
+
+
 def content_hash(path: Path) -> str:
     """sha256 hex of the file bytes plus its sidecar's bytes (if any), so editing either
     changes the hash."""
@@ -142,7 +150,7 @@ def content_hash(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     sidecar = sidecar_path(path)
-    if sidecar.is_file():
+    if has_sidecar(path):
         digest.update(b"\0" + SIDECAR_SUFFIX.encode() + b"\0")
         digest.update(sidecar.read_bytes())
     return digest.hexdigest()
@@ -349,7 +357,7 @@ def _common_share(text: str, encoding: str) -> float:
 
 def _read_sidecar(path: Path) -> _Metadata:
     sidecar = sidecar_path(path)
-    if not sidecar.is_file():
+    if not has_sidecar(path):
         return _Metadata()
     try:
         text = sidecar.read_bytes().decode("utf-8-sig")
@@ -393,18 +401,10 @@ def _parse_date(origin: Path, value: Any) -> str | None:
         return value.date().isoformat()
     if isinstance(value, datetime.date):
         return value.isoformat()
-    text = str(value).strip()
-    match = _DATE_RE.match(text)
-    valid = match is not None
-    if match:
-        year, month, day = (int(part) if part else None for part in match.groups())
-        try:
-            datetime.date(year or 0, month or 1, day or 1)
-        except ValueError:
-            valid = False
-    if not valid:
-        raise DocumentError(f"{origin}: bad date '{text}'; write it as YYYY, YYYY-MM or YYYY-MM-DD")
-    return text
+    try:
+        return parse_date(str(value).strip())
+    except DateError as exc:
+        raise DocumentError(f"{origin}: {exc}") from None
 
 
 def _parse_tags(origin: Path, value: Any) -> tuple[str, ...] | None:

@@ -40,4 +40,33 @@ class QuestionError(ParkQAError):
 
 
 class UploadError(ParkQAError):
-    """An uploaded document was refused (type, size or name)."""
+    """A document was refused (type, size or name), or could not be stored in or removed from
+    the knowledge folder."""
+
+
+class DocumentExistsError(UploadError):
+    """A different document of that name is in the knowledge folder; replace it to overwrite it."""
+
+
+class DocumentNotFoundError(ParkQAError):
+    """No document of that name is in the knowledge folder."""
+
+
+class DateError(QuestionError):
+    """A date is not a real day, month or year written as YYYY, YYYY-MM or YYYY-MM-DD."""
+
+    def __init__(self, name: str, value: str) -> None:
+        super().__init__(f"{name} '{value}' is not a date; write YYYY, YYYY-MM or YYYY-MM-DD")
+        self.name = name
+        self.value = value
+
+
+class TagError(QuestionError):
+    """A filter names a tag that no indexed document has."""
+
+    def __init__(self, unknown: list[str], known: list[str]) -> None:
+        names = ", ".join(f"'{tag}'" for tag in unknown)
+        where = f"the documents' tags are: {', '.join(known)}" if known else "no document has tags"
+        super().__init__(f"unknown tag{'s' if len(unknown) > 1 else ''} {names}; {where}")
+        self.unknown = unknown
+        self.known = known

@@ -178,18 +178,21 @@ def load_questions(path: str | os.PathLike) -> list[EvalQuestion]:
     path = Path(path)
     if not path.is_file():
         raise EvalFileError(f"question file not found: {path}")
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise EvalFileError(f"{path}: not UTF-8 text; save it as UTF-8") from None
     try:
         if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            records = yaml.safe_load(text) or []
-            if isinstance(records, dict):
-                records = records.get("questions", [])
+            records = _yaml_records(path, text)
         elif path.suffix.lower() == ".json" and '"paragraphs"' in text[:200000]:
-            return list(squad_questions(json.loads(text)))
+            return list(squad_questions(_json(path, text)))
         else:
-            records = [json.loads(line) for line in text.splitlines() if line.strip()]
+            records = [
+                _json(path, line, number)
+                for number, line in enumerate(text.splitlines(), start=1)
+                if line.strip()
+            ]
     except (ValueError, Exception) as exc:
         if isinstance(exc, ParkQAError):
             raise
@@ -200,6 +203,31 @@ def load_questions(path: str | os.PathLike) -> list[EvalQuestion]:
     if not isinstance(records, list):
         raise EvalFileError(f"{path}: expected a list of questions")
     return [_question(record, f"{path}: entry {i}") for i, record in enumerate(records, start=1)]
+
+
+def _yaml_records(path: Path, text: str) -> Any:
+    import yaml
+
+    from parkqa.config import yaml_error_place
+
+    try:
+        records = yaml.safe_load(text) or []
+    except yaml.YAMLError as exc:
+        raise EvalFileError(
+            f"{path}: malformed YAML{yaml_error_place(exc)}; fix the syntax"
+        ) from None
+    return records.get("questions", []) if isinstance(records, dict) else records
+
+
+def _json(path: Path, text: str, line: int = 1) -> Any:
+    """text parsed as JSON; text is the file from its line `line` on (one line of JSON Lines)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise EvalFileError(
+            f"{path}: malformed JSON at line {line + exc.lineno - 1}, column {exc.colno}; "
+            "fix the syntax"
+        ) from None
 
 
 def _question(record: Any, where: str) -> EvalQuestion:

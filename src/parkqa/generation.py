@@ -116,13 +116,18 @@ def generate_answer(extractive: Answer, config: GenerationConfig) -> Answer:
         logger.warning(note)
         return dataclasses.replace(extractive, notes=(*extractive.notes, note))
     kept, dropped = check_citations(_attach_markers(reply), extractive.citations)
-    extras = {**extractive.extras, "dropped_sentences": dropped}
     if not kept:
         note = "the generated answer cited no supporting passage; this is the extractive answer"
-        return dataclasses.replace(extractive, notes=(*extractive.notes, note), extras=extras)
+        return dataclasses.replace(
+            extractive, notes=(*extractive.notes, note), dropped_sentences=tuple(dropped)
+        )
     notes = extractive.notes
     if dropped:
         notes = (*notes, f"{len(dropped)} generated sentence(s) without support were dropped")
     return dataclasses.replace(
-        extractive, answer=" ".join(kept), mode="generative", notes=notes, extras=extras
+        extractive,
+        answer=" ".join(kept),
+        mode="generative",
+        notes=notes,
+        dropped_sentences=tuple(dropped),
     )

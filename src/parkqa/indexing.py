@@ -5,21 +5,31 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from parkqa import documents
 from parkqa.cleaning import clean_lines
 from parkqa.config import Config
-from parkqa.documents import SUPPORTED_SUFFIXES, content_hash, knowledge_files, read_document
+from parkqa.documents import SUPPORTED_SUFFIXES, knowledge_files, read_document, sidecar_path
 from parkqa.encoders import Encoder, Progress
 from parkqa.errors import ConfigError, DocumentError, IndexCorruptError
 from parkqa.keywords import TOKENIZER_VERSION, KeywordIndex, tokenize
+from parkqa.manifest import DocumentRecord, FileState, IndexSettings, Manifest, SkippedFile
 from parkqa.passages import Passage, make_passages
-from parkqa.store import index_lock, load_index, read_manifest, write_generation
+from parkqa.store import (
+    StagedGeneration,
+    commit_generation,
+    index_lock,
+    load_index,
+    read_manifest,
+    rewrite_manifest,
+    write_generation,
+)
 from parkqa.vectors import build_vector_index
 
 logger = logging.getLogger(__name__)
@@ -59,29 +69,189 @@ class IndexReport:
         return text
 
 
-def index_settings(config: Config, encoder: Encoder) -> dict[str, Any]:
+@dataclass(frozen=True)
+class KnowledgeFile:
+    """A file of the knowledge folder: its path, its name in the index (relative to the
+    config's folder), and its size and modification time (None when it cannot be read)."""
+
+    path: Path
+    doc: str
+    state: FileState | None
+
+
+@dataclass(frozen=True)
+class IndexedDocument:
+    """A document of the index as it is listed: its path, title, date, tags and passage count."""
+
+    doc: str
+    title: str
+    date: str | None
+    tags: tuple[str, ...]
+    passages: int
+
+
+@dataclass(frozen=True)
+class PendingChanges:
+    """Documents that differ from the index: new, changed and deleted since it was built."""
+
+    new: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    deleted: tuple[str, ...] = ()
+
+    @property
+    def count(self) -> int:
+        return len(self.new) + len(self.changed) + len(self.deleted)
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+
+@dataclass(frozen=True)
+class UpdatePlan:
+    """What an update does, decided from the files and the previous index's records: the
+    files to read (new or changed, with their content hash), the documents kept as they are,
+    and the files left out."""
+
+    to_read: tuple[tuple[KnowledgeFile, str], ...] = ()
+    kept: dict[str, DocumentRecord] = field(default_factory=dict)
+    known: frozenset[str] = frozenset()  # documents the previous index holds
+    skipped: dict[str, SkippedFile] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    restamped: bool = False  # a kept document's size or time changed: its record needs writing
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """The passages and records of the documents an update read, and the files it could not."""
+
+    passages: dict[str, list[Passage]] = field(default_factory=dict)
+    records: dict[str, DocumentRecord] = field(default_factory=dict)
+    skipped: dict[str, SkippedFile] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+def index_settings(config: Config, encoder: Encoder) -> IndexSettings:
     """The settings an index depends on: a change to any of them needs a full rebuild."""
-    return {
-        "encoder": {"name": encoder.name, "dimension": int(encoder.dimension)},
-        "chunking": dataclasses.asdict(config.chunking),
-        "keywords": {"tokenizer": TOKENIZER_VERSION},
-        "vector_index": config.retrieval.vector_index,
-    }
+    return IndexSettings(
+        encoder=encoder.name,
+        dimension=int(encoder.dimension),
+        chunking={
+            "max_chars": config.chunking.max_chars,
+            "overlap_sentences": config.chunking.overlap_sentences,
+        },
+        tokenizer=TOKENIZER_VERSION,
+        vector_index=config.retrieval.vector_index,
+    )
 
 
-def _rebuild_reason(manifest: dict[str, Any], settings: dict[str, Any]) -> str | None:
-    old_encoder = manifest.get("encoder", {}).get("name")
-    if old_encoder != settings["encoder"]["name"]:
-        return f"the encoder changed from {old_encoder} to {settings['encoder']['name']}"
-    if manifest.get("encoder") != settings["encoder"]:
-        return "the encoder's dimension changed"
-    if manifest.get("chunking") != settings["chunking"]:
-        return "the chunking settings changed"
-    if manifest.get("keywords") != settings["keywords"]:
-        return "the keyword tokenizer changed"
-    if manifest.get("vector_index") != settings["vector_index"]:
-        return "the vector index type changed"
-    return None
+def file_state(path: Path) -> FileState:
+    """The size and modification time of a file and of its sidecar (raises OSError)."""
+    status = path.stat()
+    try:
+        sidecar = sidecar_path(path).stat()
+    except FileNotFoundError:
+        return FileState(status.st_size, status.st_mtime_ns)
+    return FileState(status.st_size, status.st_mtime_ns, sidecar.st_size, sidecar.st_mtime_ns)
+
+
+def scan_knowledge(config: Config, warnings: list[str] | None = None) -> list[KnowledgeFile]:
+    """The files of the knowledge folder with their sizes and times; nothing is read."""
+    found = []
+    for path in knowledge_files(config.knowledge_dir, warnings):
+        try:
+            state = file_state(path)
+        except OSError:
+            state = None
+        found.append(KnowledgeFile(path, config.relative(path), state))
+    return found
+
+
+def pending_changes(files: Sequence[KnowledgeFile], manifest: Manifest | None) -> PendingChanges:
+    """Documents new, changed or deleted since the manifest was written, told by their names,
+    sizes and modification times. Only a document whose record has no file state (an index
+    written before they were kept) is hashed."""
+    indexed = manifest.documents if manifest else {}
+    skipped = manifest.skipped if manifest else {}
+    new, changed = [], []
+    for file in files:
+        if file.path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            continue
+        record = indexed.get(file.doc)
+        if record is None:
+            left_out = skipped.get(file.doc)
+            if left_out is None or left_out.file != file.state:
+                new.append(file.doc)
+        elif record.file is None:
+            if _content_hash(file.path) != record.hash:
+                changed.append(file.doc)
+        elif record.file != file.state:
+            changed.append(file.doc)
+    present = {file.doc for file in files}
+    deleted = sorted(doc for doc in indexed if doc not in present)
+    return PendingChanges(tuple(new), tuple(changed), tuple(deleted))
+
+
+def _content_hash(path: Path) -> str | None:
+    try:
+        return documents.content_hash(path)
+    except OSError:
+        return None
+
+
+def plan_update(
+    files: Sequence[KnowledgeFile], indexed: Mapping[str, DocumentRecord]
+) -> UpdatePlan:
+    """Decide what an update reads: every supported file whose content hash is not the one
+    its record in the previous index holds; the others keep their records (with the file's
+    current size and time)."""
+    to_read, kept, skipped, warnings = [], {}, {}, []
+    restamped = False
+    for file in files:
+        if file.path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            reason = (
+                f"{file.doc}: unsupported file type '{file.path.suffix or '(none)'}'; skipped "
+                f"(supported: {', '.join(SUPPORTED_SUFFIXES)})"
+            )
+            _skip(file, reason, skipped, warnings)
+            continue
+        try:
+            digest = documents.content_hash(file.path)
+        except OSError as exc:
+            _skip(file, f"{file.doc}: cannot be read ({exc.strerror}); skipped", skipped, warnings)
+            continue
+        record = indexed.get(file.doc)
+        if record is not None and record.hash == digest:
+            kept[file.doc] = dataclasses.replace(record, file=file.state)
+            restamped = restamped or record.file != file.state
+        else:
+            to_read.append((file, digest))
+    return UpdatePlan(
+        to_read=tuple(to_read),
+        kept=kept,
+        known=frozenset(indexed),
+        skipped=skipped,
+        warnings=tuple(warnings),
+        restamped=restamped,
+    )
+
+
+def _skip(
+    file: KnowledgeFile, reason: str, skipped: dict[str, SkippedFile], warnings: list[str]
+) -> None:
+    warnings.append(reason)
+    skipped[file.doc] = SkippedFile(reason, file.state)
+
+
+def read_changed(plan: UpdatePlan, config: Config) -> ReadResult:
+    """Read and cut into passages the files the plan names; a file that cannot be read as a
+    document is skipped with a warning."""
+    passages, records, skipped, warnings = {}, {}, {}, []
+    for file, digest in plan.to_read:
+        try:
+            passages[file.doc], records[file.doc] = _read_passages(file, digest, config)
+        except DocumentError as exc:
+            _skip(file, f"{exc}; skipped", skipped, warnings)
+    return ReadResult(passages, records, skipped, tuple(warnings))
 
 
 def update_index(
@@ -94,128 +264,123 @@ def update_index(
     """Index new and changed documents, drop deleted ones, and commit a new generation.
 
     With rebuild=True (or when the encoder or chunking settings changed) every
-    document is read and embedded again.
+    document is read and embedded again. The steps: plan (what changed), read, embed,
+    write the new generation beside the committed one, and commit it.
     """
     started = time.perf_counter()
-    knowledge_dir = config.knowledge_dir
-    if not knowledge_dir.is_dir():
+    if not config.knowledge_dir.is_dir():
         raise ConfigError(
-            f"knowledge folder not found: {knowledge_dir}; create it and put documents in it, "
-            "or set knowledge_dir in the config"
+            f"knowledge folder not found: {config.knowledge_dir}; create it and put documents "
+            "in it, or set knowledge_dir in the config"
         )
     with index_lock(config.index_dir, wait=wait):
         settings = index_settings(config, encoder)
-        reason = "--rebuild was asked for" if rebuild else None
-        previous = _Previous()
-        manifest = None
-        if not rebuild:
-            try:
-                manifest = read_manifest(config.index_dir)
-            except IndexCorruptError as exc:
-                reason = f"the previous index is damaged ({exc})"
-            if manifest is not None:
-                reason = _rebuild_reason(manifest, settings)
-            if manifest is not None and reason is None:
-                try:
-                    previous = _Previous.load(config.index_dir)
-                except IndexCorruptError as exc:
-                    reason = f"the previous index is damaged ({str(exc).split(';')[0]})"
-                    manifest = None
-        if reason:
-            manifest, previous = None, _Previous()
-            logger.info("full rebuild: %s", reason)
-        old_docs: dict[str, Any] = (manifest or {}).get("documents", {})
-
-        added, changed, unchanged, skipped, warnings = [], [], [], [], []
-        files = knowledge_files(knowledge_dir, warnings)
-        documents: dict[str, dict[str, Any]] = {}
-        passages_by_doc: dict[str, list[Passage]] = {}
-        fresh: list[Passage] = []
-        for path in files:
-            doc = config.relative(path)
-            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                skipped.append(doc)
-                warnings.append(
-                    f"{doc}: unsupported file type '{path.suffix or '(none)'}'; skipped "
-                    f"(supported: {', '.join(SUPPORTED_SUFFIXES)})"
-                )
-                continue
-            try:
-                digest = content_hash(path)
-            except OSError as exc:
-                skipped.append(doc)
-                warnings.append(f"{doc}: cannot be read ({exc.strerror}); skipped")
-                continue
-            known = old_docs.get(doc)
-            if known and known.get("hash") == digest and doc in previous.passages:
-                documents[doc] = known
-                passages_by_doc[doc] = previous.passages[doc]
-                unchanged.append(doc)
-                continue
-            try:
-                passages, record = _read_passages(path, doc, digest, config)
-            except DocumentError as exc:
-                skipped.append(doc)
-                warnings.append(f"{exc}; skipped")
-                continue
-            documents[doc] = record
-            passages_by_doc[doc] = passages
-            fresh.extend(passages)
-            (changed if known else added).append(doc)
-        removed = sorted(doc for doc in old_docs if doc not in documents)
+        manifest, previous, reason = _previous_index(config.index_dir, settings, rebuild)
+        indexed = {
+            doc: record
+            for doc, record in (manifest.documents if manifest else {}).items()
+            if doc in previous.passages
+        }
+        scan_warnings: list[str] = []
+        plan = plan_update(scan_knowledge(config, scan_warnings), indexed)
+        read = read_changed(plan, config)
+        records = {**plan.kept, **read.records}
+        skipped = {**plan.skipped, **read.skipped}
+        warnings = (*scan_warnings, *plan.warnings, *read.warnings)
         for message in warnings:
             logger.info(message)
-        if not documents:
-            more = ", ..." if len(skipped) > 3 else ""
-            unread = f" (skipped: {', '.join(skipped[:3])}{more})" if skipped else ""
-            raise DocumentError(
-                f"no documents in {knowledge_dir} that parkqa can read{unread}; add files "
-                f"({' '.join(SUPPORTED_SUFFIXES)}) and run parkqa index again; "
-                "the existing index is unchanged"
-            )
-
-        all_passages = [p for doc in sorted(passages_by_doc) for p in passages_by_doc[doc]]
-        if manifest is not None and not fresh and not removed:
-            return IndexReport(
-                unchanged=tuple(unchanged),
-                skipped=tuple(skipped),
-                warnings=tuple(warnings),
-                passages=len(all_passages),
-                seconds=time.perf_counter() - started,
-            )
-        sentence_vectors, embedded = _embed_sentences(
-            all_passages, previous.sentence_vectors, encoder, config, progress
-        )
-        vectors = build_vector_index(
-            passage_vectors(sentence_vectors, all_passages),
-            int(encoder.dimension),
-            config.retrieval,
-        )
-        keywords = previous.keyword_index(all_passages)
-        new_manifest = {
-            **settings,
-            "documents": documents,
-            "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        write_generation(
-            config.index_dir, new_manifest, all_passages, vectors, keywords, sentence_vectors
-        )
-        return IndexReport(
-            added=tuple(added),
-            changed=tuple(changed),
+        if not records:
+            _refuse_empty(config.knowledge_dir, sorted(skipped))
+        by_doc = {**{doc: previous.passages[doc] for doc in plan.kept}, **read.passages}
+        passages = [p for doc in sorted(by_doc) for p in by_doc[doc]]
+        removed = sorted(doc for doc in plan.known if doc not in records)
+        report = IndexReport(
+            added=tuple(doc for doc in read.records if doc not in plan.known),
+            changed=tuple(doc for doc in read.records if doc in plan.known),
             removed=tuple(removed),
-            unchanged=tuple(unchanged),
-            skipped=tuple(skipped),
-            warnings=tuple(warnings),
-            passages=len(all_passages),
-            embedded=embedded,
-            seconds=time.perf_counter() - started,
+            unchanged=tuple(plan.kept),
+            skipped=tuple(sorted(skipped)),
+            warnings=warnings,
+            passages=len(passages),
             rebuilt_because=reason,
-            written=True,
+        )
+        if manifest is not None and not (read.records or removed):
+            if plan.restamped or skipped != manifest.skipped:
+                rewrite_manifest(
+                    config.index_dir,
+                    dataclasses.replace(manifest, documents=records, skipped=skipped),
+                )
+            return dataclasses.replace(report, seconds=time.perf_counter() - started)
+        sentence_vectors, embedded = embed_sentences(
+            passages, previous.sentence_vectors, encoder, config, progress
+        )
+        new_manifest = Manifest(
+            settings=settings,
+            documents=records,
+            passages=len(passages),
+            skipped=skipped,
+            built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+        staged = write_index(config, new_manifest, passages, sentence_vectors, previous)
+        commit_generation(staged)
+        return dataclasses.replace(
+            report, embedded=embedded, written=True, seconds=time.perf_counter() - started
         )
 
 
-def _embed_sentences(
+def _previous_index(
+    directory: Path, settings: IndexSettings, rebuild: bool
+) -> tuple[Manifest | None, _Previous, str | None]:
+    """The committed manifest and what an update keeps of its index, or (None, nothing, why)
+    when the update must start from scratch."""
+    if rebuild:
+        return None, _Previous(), "--rebuild was asked for"
+    try:
+        manifest = read_manifest(directory)
+    except IndexCorruptError as exc:
+        return None, _Previous(), f"the previous index is damaged ({exc})"
+    if manifest is None:
+        return None, _Previous(), None
+    reason = settings.rebuild_reason(manifest.settings)
+    if reason:
+        return None, _Previous(), reason
+    try:
+        return manifest, _Previous.load(directory), None
+    except IndexCorruptError as exc:
+        return None, _Previous(), f"the previous index is damaged ({str(exc).split(';')[0]})"
+
+
+def _refuse_empty(knowledge_dir: Path, skipped: list[str]) -> None:
+    more = ", ..." if len(skipped) > 3 else ""
+    unread = f" (skipped: {', '.join(skipped[:3])}{more})" if skipped else ""
+    raise DocumentError(
+        f"no documents in {knowledge_dir} that parkqa can read{unread}; add files "
+        f"({' '.join(SUPPORTED_SUFFIXES)}) and run parkqa index again; "
+        "the existing index is unchanged"
+    )
+
+
+def write_index(
+    config: Config,
+    manifest: Manifest,
+    passages: list[Passage],
+    sentence_vectors: np.ndarray,
+    previous: _Previous,
+) -> StagedGeneration:
+    """Build the vector and keyword indexes of the passages and write them as a new
+    generation beside the committed one, not yet switched in."""
+    vectors = build_vector_index(
+        passage_vectors(sentence_vectors, passages),
+        manifest.settings.dimension,
+        config.retrieval,
+    )
+    keywords = previous.keyword_index(passages)
+    return write_generation(
+        config.index_dir, manifest, passages, vectors, keywords, sentence_vectors
+    )
+
+
+def embed_sentences(
     passages: list[Passage],
     known: dict[str, np.ndarray],
     encoder: Encoder,
@@ -287,16 +452,16 @@ class _Previous:
 
 
 def _read_passages(
-    path: Path, doc: str, digest: str, config: Config
-) -> tuple[list[Passage], dict[str, Any]]:
-    source = read_document(path)
+    file: KnowledgeFile, digest: str, config: Config
+) -> tuple[list[Passage], DocumentRecord]:
+    source = read_document(file.path)
     sections = clean_lines(source.lines, source.heading_lines)
     title = source.title
-    if title == path.stem and sections and sections[0].heading:
+    if title == file.path.stem and sections and sections[0].heading:
         title = sections[0].heading
     passages = make_passages(
         sections,
-        doc=doc,
+        doc=file.doc,
         title=title,
         max_chars=config.chunking.max_chars,
         overlap_sentences=config.chunking.overlap_sentences,
@@ -304,14 +469,15 @@ def _read_passages(
         tags=source.tags,
     )
     if not passages:
-        raise DocumentError(f"{doc}: no text found")
-    record = {
-        "hash": digest,
-        "title": title,
-        "date": source.date,
-        "source": source.source,
-        "tags": list(source.tags),
-        "encoding": source.encoding,
-        "passages": [p.id for p in passages],
-    }
+        raise DocumentError(f"{file.doc}: no text found")
+    record = DocumentRecord(
+        hash=digest,
+        title=title,
+        passages=tuple(p.id for p in passages),
+        date=source.date,
+        source=source.source,
+        tags=tuple(source.tags),
+        encoding=source.encoding,
+        file=file.state,
+    )
     return passages, record

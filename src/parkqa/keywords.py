@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from parkqa.chinese import CJK_RANGES
+from parkqa.chinese import CJK_RANGES, is_cjk
 
 TOKENIZER_VERSION = "cjk-uni-bigram+latin-1"
 _RUN = re.compile(
@@ -94,16 +94,12 @@ def tokenize(text: str) -> list[str]:
     tokens: list[str] = []
     for match in _RUN.finditer(normalize(text)):
         run = match.group()
-        if _is_cjk(run[0]):
+        if is_cjk(run[0]):
             tokens.extend(run)
             tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
         elif run not in ENGLISH_STOPWORDS:
             tokens.append(run)
     return tokens
-
-
-def _is_cjk(char: str) -> bool:
-    return char >= "\u3400"
 
 
 @dataclass

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
-import re
-import shutil
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +22,32 @@ from parkqa.answering import (
     missing_period_note,
 )
 from parkqa.chinese import has_cjk, to_traditional
-from parkqa.citations import Answer, Citation, cite
+from parkqa.citations import Answer, Citation, SupportSignals, cite
 from parkqa.config import Config, load_config
-from parkqa.documents import SUPPORTED_SUFFIXES, read_document
 from parkqa.encoders import Encoder, Progress, make_encoder
-from parkqa.errors import DocumentError, IndexMissingError, UploadError
-from parkqa.indexing import IndexReport, update_index
+from parkqa.errors import IndexCorruptError, IndexMissingError
+from parkqa.indexing import (
+    IndexedDocument,
+    IndexReport,
+    PendingChanges,
+    pending_changes,
+    scan_knowledge,
+    update_index,
+)
 from parkqa.lexicon import lexicon
+from parkqa.passages import Passage
 from parkqa.questions import Question, analyse, clean_question
 from parkqa.retrieval import Filters, in_knowledge_base_script, search
-from parkqa.store import MANIFEST, LoadedIndex, check_encoder, load_index
+from parkqa.store import MANIFEST, LoadedIndex, check_encoder, load_index, read_manifest
+from parkqa.uploads import Upload, check_uploads, remove_documents, store_all
 
 logger = logging.getLogger(__name__)
 
 # Only a question's beginning is embedded (all of it is searched by keyword): a transformer
-# takes seconds over 2,000 characters, and what a question asks is in its first lines.
-EMBEDDED_QUESTION_CHARS = 256
+# takes seconds over 2,000 characters, and what a question asks is in its first lines (no
+# question of the benchmarks is longer than 84 characters). Longer questions are answered one
+# at a time, so that a burst of them leaves the cores to everyone else's questions.
+EMBEDDED_QUESTION_CHARS = 128
 
 
 class KnowledgeBase:
@@ -51,9 +60,9 @@ class KnowledgeBase:
     def __init__(self, config: Config, encoder: Encoder | None = None) -> None:
         self.config = config
         self._encoder = encoder
-        self._index: LoadedIndex | None = None
+        self._loaded: _Loaded | None = None
         self._lock = threading.RLock()
-        self._stamp: tuple[int, int] | None = None
+        self._long_question = threading.Lock()
 
     @classmethod
     def open(cls, config_path: str | os.PathLike | None = None) -> KnowledgeBase:
@@ -71,16 +80,19 @@ class KnowledgeBase:
         """The newest committed index (raises IndexMissingError if none was built).
 
         A commit replaces manifest.json, so its inode and modification time tell whether the
-        loaded index is still the newest without reading the manifest on every question."""
-        stamp = _stamp(self.config.index_dir / MANIFEST)
-        current = self._index
-        if current is not None and stamp is not None and stamp == self._stamp:
-            return current
+        loaded index is still the newest without reading the manifest on every question. The
+        index and the stamp it was loaded for are read and replaced as one."""
+        manifest = self.config.index_dir / MANIFEST
+        loaded = self._loaded
+        if loaded is not None and loaded.is_current(_stamp(manifest)):
+            return loaded.index
         with self._lock:
-            if self._index is None or stamp is None or stamp != self._stamp:
-                self._index = load_index(self.config.index_dir)
-                self._stamp = stamp
-            return self._index
+            stamp = _stamp(manifest)
+            loaded = self._loaded
+            if loaded is None or not loaded.is_current(stamp):
+                loaded = _Loaded(stamp, load_index(self.config.index_dir))
+                self._loaded = loaded
+            return loaded.index
 
     def has_index(self) -> bool:
         return (self.config.index_dir / MANIFEST).exists()
@@ -95,49 +107,27 @@ class KnowledgeBase:
         return report
 
     def add(
-        self, paths: Sequence[str | os.PathLike], progress: Progress | None = None
-    ) -> tuple[list[Path], IndexReport]:
-        """Copy documents into the knowledge folder and update the index."""
-        copied = [self.store_document(Path(p)) for p in paths]
-        return copied, self.update(progress=progress)
+        self,
+        paths: Sequence[str | os.PathLike],
+        progress: Progress | None = None,
+        replace: bool = False,
+    ) -> tuple[list[Upload], IndexReport]:
+        """Copy documents into the knowledge folder and update the index. A document whose name
+        is taken by a different file is refused unless replace; nothing is copied unless every
+        document can be."""
+        uploads, refused = check_uploads(self.config.knowledge_dir, [Path(p) for p in paths])
+        if refused:
+            raise refused[0]
+        stored = store_all(uploads, replace=replace)
+        return stored, self.update(progress=progress)
 
-    def store_document(
-        self, source: Path, name: str | None = None, max_bytes: int | None = None
-    ) -> Path:
-        """Check a document and copy it into the knowledge folder under a safe name."""
-        if not source.is_file():
-            raise UploadError(f"{source}: no such file")
-        name = safe_filename(name or source.name)
-        suffix = Path(name).suffix.lower()
-        if suffix not in SUPPORTED_SUFFIXES:
-            raise UploadError(
-                f"{name}: unsupported file type '{suffix or '(none)'}'; "
-                f"supported: {', '.join(SUPPORTED_SUFFIXES)}"
-            )
-        size = source.stat().st_size
-        if max_bytes is not None and size > max_bytes:
-            raise UploadError(
-                f"{name}: {size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB upload limit"
-            )
-        try:
-            read_document(source)
-        except DocumentError as exc:
-            raise UploadError(str(exc).replace(str(source), name)) from None
-        knowledge = self.config.knowledge_dir
-        knowledge.mkdir(parents=True, exist_ok=True)
-        target = (knowledge / name).resolve()
-        if target.parent != knowledge.resolve():
-            raise UploadError(f"{name}: not a plain file name")
-        if target.exists() and target.read_bytes() != source.read_bytes():
-            stem, ext = os.path.splitext(name)
-            n = 2
-            while (knowledge / f"{stem}-{n}{ext}").exists():
-                n += 1
-            target = knowledge / f"{stem}-{n}{ext}"
-        tmp = target.with_name(f".{target.name}.part")
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-        return target
+    def remove(
+        self, names: Sequence[str], progress: Progress | None = None
+    ) -> tuple[list[Path], IndexReport]:
+        """Delete documents (and their metadata files) from the knowledge folder by name, e.g.
+        'notice.md' or 'knowledge/notice.md', and update the index."""
+        removed = remove_documents(self.config.knowledge_dir, self.config.root, names)
+        return removed, self.update(progress=progress)
 
     def ensure_index(self, progress: Progress | None = None) -> IndexReport | None:
         """Build the index if none exists yet."""
@@ -158,7 +148,20 @@ class KnowledgeBase:
         k: int | None = None,
         filters: Filters | None = None,
     ) -> Answer:
-        """Answer a question from the knowledge base, with citations, or abstain."""
+        """Answer a question from the knowledge base, with citations, or abstain (questions
+        longer than EMBEDDED_QUESTION_CHARS one at a time)."""
+        if len(question) <= EMBEDDED_QUESTION_CHARS:
+            return self._answer(question, history, k, filters)
+        with self._long_question:
+            return self._answer(question, history, k, filters)
+
+    def _answer(
+        self,
+        question: str,
+        history: Sequence[str],
+        k: int | None,
+        filters: Filters | None,
+    ) -> Answer:
         started = time.perf_counter()
         cfg = self.config
         text, notes = clean_question(question, cfg.answer.max_question_chars)
@@ -167,6 +170,8 @@ class KnowledgeBase:
         ]
         index = self.index()
         check_encoder(index, cfg.embedding.model)
+        if filters and filters.tags:
+            filters.check_tags(tag for passage in index.passages for tag in passage.tags)
         asked = analyse(text, history)
         asked, missing, corrected = check_names(asked, index.keywords, index.passage_text)
         if corrected:
@@ -177,17 +182,15 @@ class KnowledgeBase:
         hits = search(index, vector, asked, cfg.retrieval, max(k, 3), filters)
         support = assess_support(asked, hits, index.keywords, tuple(missing))
         model = abstention_model(index.encoder_name, cfg.answer.min_coverage, cfg.answer.min_dense)
-        extras = {
-            "support": {
-                "coverage": round(support.coverage, 3),
-                "word_coverage": round(support.word_coverage, 3),
-                "dense_margin": round(support.dense_margin, 3),
-                "dense": round(support.dense, 3),
-                "agree": support.agree,
-                "cross_lingual": support.cross_lingual,
-                "probability": round(model.probability(support), 6),
-            }
-        }
+        signals = SupportSignals(
+            coverage=support.coverage,
+            word_coverage=support.word_coverage,
+            dense=support.dense,
+            dense_margin=support.dense_margin,
+            agree=support.agree,
+            cross_lingual=support.cross_lingual,
+            probability=model.probability(support),
+        )
         resolved = asked.resolved if asked.resolved != text else None
         if not hits or model.should_abstain(support, cfg.answer.abstain_below):
             return Answer(
@@ -200,7 +203,7 @@ class KnowledgeBase:
                 resolved_question=resolved,
                 notes=tuple(notes),
                 seconds=time.perf_counter() - started,
-                extras=extras,
+                support=signals,
             )
         chosen = choose_sentences(asked, hits, index.keywords, cfg.answer.max_sentences)
         citations = cite(hits, chosen, limit=k)
@@ -213,7 +216,7 @@ class KnowledgeBase:
             resolved_question=resolved,
             notes=tuple(notes),
             seconds=time.perf_counter() - started,
-            extras=extras,
+            support=signals,
         )
         if cfg.generation.endpoint:
             from parkqa.generation import generate_answer
@@ -221,33 +224,58 @@ class KnowledgeBase:
             answer = generate_answer(answer, cfg.generation)
         return answer
 
-    def documents(self) -> list[dict[str, Any]]:
+    def documents(self) -> list[IndexedDocument]:
         """The indexed documents: path, title, date, tags and passage count."""
         try:
             manifest = self.index().manifest
         except IndexMissingError:
             return []
         return [
-            {
-                "doc": doc,
-                "title": record.get("title", ""),
-                "date": record.get("date"),
-                "tags": record.get("tags", []),
-                "passages": len(record.get("passages", [])),
-            }
-            for doc, record in sorted(manifest["documents"].items())
+            IndexedDocument(doc, record.title, record.date, record.tags, len(record.passages))
+            for doc, record in sorted(manifest.documents.items())
         ]
+
+    def pending_changes(self) -> PendingChanges:
+        """Documents added, changed or deleted in the knowledge folder since the index was
+        built, told by file names, sizes and modification times (unchanged files are not read)."""
+        try:
+            manifest = read_manifest(self.config.index_dir)
+        except IndexCorruptError:
+            manifest = None
+        files = scan_knowledge(self.config, []) if self.config.knowledge_dir.is_dir() else []
+        return pending_changes(files, manifest)
 
     def stats(self) -> dict[str, Any]:
         """Documents, passages, when the index was built and with which encoder."""
         manifest = self.index().manifest
         return {
-            "documents": len(manifest["documents"]),
-            "passages": manifest["passages"],
-            "built_at": manifest.get("built_at"),
-            "encoder": manifest["encoder"]["name"],
-            "generation": manifest["generation"],
+            "documents": len(manifest.documents),
+            "passages": manifest.passages,
+            "built_at": manifest.built_at,
+            "encoder": manifest.settings.encoder,
+            "generation": manifest.generation,
         }
+
+    def topics(self, limit: int = 4) -> list[str]:
+        """What the knowledge base is about, as questions that stand on their own: the
+        section headings of the indexed documents (a document's title where it has none),
+        one document after another."""
+        try:
+            passages = self.index().passages
+        except IndexMissingError:
+            return []
+        return topics(passages, limit)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """A loaded index with the stamp of the manifest.json it was loaded from."""
+
+    stamp: tuple[int, int] | None
+    index: LoadedIndex
+
+    def is_current(self, stamp: tuple[int, int] | None) -> bool:
+        return stamp is not None and stamp == self.stamp
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -310,10 +338,20 @@ def no_answer_message(asked: Question, missing: Sequence[str], filtered: bool = 
     return f"The documents in the knowledge base do not answer this question{scope}."
 
 
-def safe_filename(name: str) -> str:
-    """A file name with no folders, no hidden prefix and no characters that could escape knowledge/."""
-    name = Path(name.replace("\\", "/")).name
-    name = re.sub(r"[\x00-\x1f<>:\"|?*/]", "_", name).strip(" .")
-    if not name or name.startswith("."):
-        name = "document" + (name if name.startswith(".") else "")
-    return name[:150]
+def topics(passages: Sequence[Passage], limit: int) -> list[str]:
+    """Up to limit headings, taken from each document in turn: its sections' headings in
+    order, or its title when it has no sections."""
+    headings: dict[str, list[str]] = {}
+    titles: dict[str, str] = {}
+    for passage in passages:
+        titles.setdefault(passage.doc, passage.title)
+        sections = headings.setdefault(passage.doc, [])
+        if passage.section and passage.section not in sections:
+            sections.append(passage.section)
+    queues = [headings[doc] or [titles[doc]] for doc in headings]
+    chosen: list[str] = []
+    for rank in range(max((len(q) for q in queues), default=0)):
+        for queue in queues:
+            if rank < len(queue) and queue[rank] and queue[rank] not in chosen:
+                chosen.append(queue[rank])
+    return chosen[:limit]

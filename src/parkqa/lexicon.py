@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from parkqa.chinese import CJK_CODE_RANGES
 from parkqa.encoders import _cache_dir
 from parkqa.errors import ParkQAError
 
@@ -68,11 +69,9 @@ def _hash_words(words: list[str], seed: int) -> np.ndarray:
 def _char_classes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per character: Chinese (a CJK ideograph), ASCII letter or digit, and part of a run that
     jieba segments with its dictionary (Chinese, ASCII letters and digits, and +#&._%-)."""
-    han = (
-        ((codes >= 0x3400) & (codes <= 0x9FFF))
-        | ((codes >= 0xF900) & (codes <= 0xFAFF))
-        | ((codes >= 0x20000) & (codes <= 0x2FFFF))
-    )
+    han = np.zeros(codes.shape, dtype=bool)
+    for low, high in CJK_CODE_RANGES:
+        han |= (codes >= low) & (codes <= high)
     alnum = (
         ((codes >= 0x30) & (codes <= 0x39))
         | ((codes >= 0x41) & (codes <= 0x5A))

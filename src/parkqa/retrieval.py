@@ -3,30 +3,66 @@ reranked by the best-matching sentence in each passage."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Protocol
 
 import numpy as np
 
 from parkqa.chinese import to_traditional
 from parkqa.config import RetrievalConfig
+from parkqa.dates import parse_date
+from parkqa.errors import TagError
 from parkqa.keywords import KeywordIndex, tokenize
 from parkqa.passages import Passage
 from parkqa.questions import Question
-from parkqa.store import LoadedIndex
 from parkqa.vectors import search_vectors
+
+
+class Searchable(Protocol):
+    """What scoring needs of an index, however it is stored: the passages, their keyword
+    index and passage vectors (row i is passages[i]), and how close each passage's sentences
+    are to a question."""
+
+    @property
+    def passages(self) -> Sequence[Passage]: ...
+
+    @property
+    def keywords(self) -> KeywordIndex: ...
+
+    @property
+    def vectors(self) -> Any: ...  # a faiss.Index of passage vectors
+
+    def sentence_similarities(self, row: int, query: np.ndarray) -> np.ndarray:
+        """Cosine of each sentence of the passage at row to a normalised question vector."""
+        ...
 
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrict retrieval to documents with any of these tags and/or dates in a range."""
+    """Restrict retrieval to documents with any of these tags and/or dates in a range
+    (YYYY, YYYY-MM or YYYY-MM-DD; anything else raises DateError)."""
 
     tags: tuple[str, ...] = ()
     date_from: str | None = None
     date_to: str | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("date_from", "date_to"):
+            if getattr(self, name):
+                parse_date(getattr(self, name), name)
+
     def __bool__(self) -> bool:
         return bool(self.tags or self.date_from or self.date_to)
+
+    def check_tags(self, known: Iterable[str]) -> None:
+        """Refuse tags that no document has (TagError, listing the known ones): such a filter
+        would leave nothing to answer from."""
+        known = set(known)
+        unknown = [tag for tag in self.tags if tag not in known]
+        if unknown:
+            raise TagError(unknown, sorted(known))
 
     def allows(self, passage: Passage) -> bool:
         if self.tags and not set(self.tags) & set(passage.tags):
@@ -64,11 +100,11 @@ def sentence_evidence(
     the topic, not the answer) unless they are the whole question; spread lowers the weight
     of tokens found in many of the passage's sentences, favouring those that single one out.
     """
-    title = set(tokenize(passage.title)) if distinctive else set()
-    sentences = [set(tokenize(passage.sentence_text(s))) for s in passage.sentences]
+    title = _token_set(passage.title) if distinctive else frozenset()
+    sentences = [_token_set(passage.sentence_text(s)) for s in passage.sentences]
     count = len(sentences)
     if all(token in title for token in weights):
-        title = set()
+        title = frozenset()
     local = {}
     for token, weight in weights.items():
         if token in title:
@@ -79,6 +115,13 @@ def sentence_evidence(
     if not total:
         return [0.0] * count
     return [sum(w for t, w in local.items() if t in tokens) / total for tokens in sentences]
+
+
+@lru_cache(maxsize=65536)
+def _token_set(text: str) -> frozenset[str]:
+    """The tokens of a sentence or title, kept for the sentences asked about again and again
+    (each question rereads the sentences of its twenty best passages)."""
+    return frozenset(tokenize(text))
 
 
 def query_tokens(question: Question, keywords: KeywordIndex) -> list[str]:
@@ -141,7 +184,7 @@ def _reciprocal_ranks(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 def search(
-    index: LoadedIndex,
+    index: Searchable,
     query_vector: np.ndarray,
     question: Question,
     config: RetrievalConfig,

@@ -4,6 +4,7 @@ atomically replacing manifest.json, so readers never see a half-written index.""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import io
 import json
@@ -22,11 +23,11 @@ import numpy as np
 
 from parkqa.errors import IndexBusyError, IndexCorruptError, IndexMissingError, IndexWriteError
 from parkqa.keywords import KeywordIndex
+from parkqa.manifest import FORMAT_VERSION, Manifest
 from parkqa.passages import Passage, Sentence
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 REBUILD_HINT = "rebuild it with: parkqa index --rebuild"
@@ -37,7 +38,7 @@ class LoadedIndex:
     """An index read from disk, ready to search."""
 
     directory: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     passages: tuple[Passage, ...]
     vectors: Any  # a faiss.Index of passage vectors
     keywords: KeywordIndex
@@ -56,11 +57,11 @@ class LoadedIndex:
 
     @property
     def generation(self) -> int:
-        return int(self.manifest["generation"])
+        return self.manifest.generation
 
     @property
     def encoder_name(self) -> str:
-        return self.manifest["encoder"]["name"]
+        return self.manifest.settings.encoder
 
 
 def passage_to_json(passage: Passage) -> dict[str, Any]:
@@ -95,7 +96,7 @@ def passage_from_json(record: dict[str, Any]) -> Passage:
     )
 
 
-def read_manifest(directory: Path) -> dict[str, Any] | None:
+def read_manifest(directory: Path) -> Manifest | None:
     """The committed manifest, or None when no index has been built."""
     path = directory / MANIFEST
     if not path.exists():
@@ -114,9 +115,12 @@ def read_manifest(directory: Path) -> dict[str, Any] | None:
             f"index in {directory} has format {manifest['format']}, this parkqa reads "
             f"{FORMAT_VERSION}; {REBUILD_HINT}"
         )
-    if not _well_formed(manifest):
-        raise IndexCorruptError(f"index manifest {path} has bad values; {REBUILD_HINT}")
-    return manifest
+    try:
+        if not _well_formed(manifest):
+            raise ValueError("bad values")
+        return Manifest.from_json(manifest)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise IndexCorruptError(f"index manifest {path} has bad values; {REBUILD_HINT}") from None
 
 
 def _well_formed(manifest: dict[str, Any]) -> bool:
@@ -171,11 +175,11 @@ def load_index(directory: Path) -> LoadedIndex:
     raise AssertionError("unreachable")
 
 
-def _load_generation(directory: Path, manifest: dict[str, Any]) -> LoadedIndex:
+def _load_generation(directory: Path, manifest: Manifest) -> LoadedIndex:
     import faiss
 
-    files = manifest["files"]
-    count = int(manifest["passages"])
+    files = manifest.files
+    count = manifest.passages
 
     def damaged(what: str) -> IndexCorruptError:
         return IndexCorruptError(f"index in {directory} is damaged: {what}; {REBUILD_HINT}")
@@ -198,9 +202,9 @@ def _load_generation(directory: Path, manifest: dict[str, Any]) -> LoadedIndex:
         raise damaged("the FAISS file is truncated or not a FAISS index") from None
     if vectors.ntotal != count:
         raise damaged(f"{vectors.ntotal} vectors for {count} passages")
-    if vectors.d != int(manifest["encoder"]["dimension"]):
+    if vectors.d != manifest.settings.dimension:
         raise damaged(
-            f"vectors have {vectors.d} dimensions, the manifest says {manifest['encoder']['dimension']}"
+            f"vectors have {vectors.d} dimensions, the manifest says {manifest.settings.dimension}"
         )
     try:
         meta = json.loads((directory / files["vocabulary"]).read_text(encoding="utf-8"))
@@ -262,19 +266,30 @@ def index_lock(directory: Path, wait: float = 0.0) -> Iterator[None]:
         handle.close()
 
 
+@dataclass(frozen=True)
+class StagedGeneration:
+    """A generation written beside the committed one and not yet switched in."""
+
+    directory: Path
+    manifest: Manifest  # what manifest.json will say once committed
+    staged: Path  # the new manifest, waiting to replace manifest.json
+    written: tuple[Path, ...]  # every file of the generation, the staged manifest last
+
+
 def write_generation(
     directory: Path,
-    manifest: dict[str, Any],
+    manifest: Manifest,
     passages: list[Passage],
     vectors: Any,
     keywords: KeywordIndex,
     sentence_vectors: np.ndarray,
-) -> None:
-    """Write a new generation beside the current one and commit it. Call with the lock held."""
+) -> StagedGeneration:
+    """Write a new generation's files beside the committed one, switching nothing: readers
+    keep the committed generation until commit_generation. Call with the lock held."""
     import faiss
 
     previous = read_manifest_quietly(directory)
-    generation = (int(previous["generation"]) + 1) if previous else 1
+    generation = previous.generation + 1 if previous else 1
     files = {
         "passages": f"passages.{generation}.jsonl",
         "vectors": f"vectors.{generation}.faiss",
@@ -282,8 +297,14 @@ def write_generation(
         "vocabulary": f"keywords.{generation}.json",
         "sentences": f"sentences.{generation}.npy",
     }
-    manifest = {**manifest, "format": FORMAT_VERSION, "generation": generation, "files": files}
-    manifest["passages"] = len(passages)
+    manifest = dataclasses.replace(
+        manifest,
+        format=FORMAT_VERSION,
+        generation=generation,
+        files=files,
+        passages=len(passages),
+    )
+    staged = directory / f"{MANIFEST}.{generation}.tmp"
     written: list[Path] = []
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -301,20 +322,25 @@ def write_generation(
         _write(directory / files["sentences"], matrix.getvalue(), written)
         vocabulary = json.dumps(keywords.meta(), ensure_ascii=False)
         _write(directory / files["vocabulary"], vocabulary.encode("utf-8"), written)
-        staged = directory / f"{MANIFEST}.{generation}.tmp"
-        _write(staged, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"), written)
-        os.replace(staged, directory / MANIFEST)
+        text = json.dumps(manifest.to_json(), ensure_ascii=False, indent=1)
+        _write(staged, text.encode("utf-8"), written)
     except OSError as exc:
         _discard(written)
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
-            raise IndexWriteError(
-                f"disk full while writing the index in {directory}; free some space and run "
-                "again (the previous index is unchanged)"
-            ) from None
-        raise IndexWriteError(
-            f"cannot write the index in {directory}: {exc.strerror or exc}; "
-            "the previous index is unchanged"
-        ) from None
+        raise _write_error(directory, exc) from None
+    return StagedGeneration(directory, manifest, staged, tuple(written))
+
+
+def commit_generation(generation: StagedGeneration) -> None:
+    """Switch readers to a staged generation by atomically replacing manifest.json, the only
+    step that changes which generation is committed; then remove generations older than the
+    one before it. If the replace fails, the staged files are removed and the committed
+    generation stays as it was."""
+    directory = generation.directory
+    try:
+        os.replace(generation.staged, directory / MANIFEST)
+    except OSError as exc:
+        _discard(list(generation.written))
+        raise _write_error(directory, exc) from None
     # Committed: the manifest names this generation, so none of its files may be deleted now.
     try:
         _fsync_dir(directory)
@@ -325,10 +351,38 @@ def write_generation(
             directory,
             exc.strerror or exc,
         )
-    _remove_stale(directory, keep={generation, generation - 1})
+    number = generation.manifest.generation
+    _remove_stale(directory, keep={number, number - 1})
 
 
-def read_manifest_quietly(directory: Path) -> dict[str, Any] | None:
+def rewrite_manifest(directory: Path, manifest: Manifest) -> None:
+    """Replace manifest.json with one for the same generation whose records alone changed
+    (file sizes and times, files left out); no data file is written or removed, and readers
+    keep the same generation. Call with the lock held."""
+    staged = directory / f"{MANIFEST}.{manifest.generation}.tmp"
+    written: list[Path] = []
+    try:
+        text = json.dumps(manifest.to_json(), ensure_ascii=False, indent=1)
+        _write(staged, text.encode("utf-8"), written)
+        os.replace(staged, directory / MANIFEST)
+    except OSError as exc:
+        _discard(written)
+        raise _write_error(directory, exc) from None
+
+
+def _write_error(directory: Path, exc: OSError) -> IndexWriteError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return IndexWriteError(
+            f"disk full while writing the index in {directory}; free some space and run "
+            "again (the previous index is unchanged)"
+        )
+    return IndexWriteError(
+        f"cannot write the index in {directory}: {exc.strerror or exc}; "
+        "the previous index is unchanged"
+    )
+
+
+def read_manifest_quietly(directory: Path) -> Manifest | None:
     """The manifest if it is readable; None if it is missing or damaged."""
     try:
         return read_manifest(directory)

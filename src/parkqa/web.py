@@ -6,12 +6,16 @@ page; the formatting functions here are pure, so the escaping is tested directly
 
 from __future__ import annotations
 
+import errno
 import html
 import ipaddress
+import json
 import logging
 import os
 import re
-from collections.abc import Sequence
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,20 +23,28 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from parkqa.citations import Answer, Citation
+from parkqa.dates import parse_date
 from parkqa.documents import SUPPORTED_SUFFIXES
-from parkqa.errors import DocumentError, ParkQAError, QuestionError, UploadError
-from parkqa.indexing import IndexReport
+from parkqa.errors import (
+    DateError,
+    DocumentError,
+    ParkQAError,
+    QuestionError,
+    UploadError,
+)
+from parkqa.indexing import IndexedDocument, IndexReport, PendingChanges
 from parkqa.knowledge_base import KnowledgeBase
+from parkqa.messages import BROWSER_LOCALES, DOCUMENT_COLUMNS, say, say_error, translate
+from parkqa.questions import is_follow_up
 from parkqa.retrieval import Filters
+from parkqa.uploads import check_uploads, safe_filename, store_upload
 
 if TYPE_CHECKING:
     import gradio as gr
 
-DOCUMENT_COLUMNS = ["文件", "标题", "日期", "标签", "段落"]
 logger = logging.getLogger(__name__)
 CREDENTIALS_ENV = ("PARKQA_USERNAME", "PARKQA_PASSWORD")
 
-_DATE = re.compile(r"\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?")
 _MARKER = re.compile(r"\[(\d+)\]")
 _SYSTEM_FONTS = (
     "ui-sans-serif",
@@ -70,6 +82,37 @@ CSS = """
 .pq-error { color: #b91c1c; }
 .pq-question { white-space: pre-wrap; }
 #pq-examples button { flex: 0 1 auto; min-width: 0; }
+.pq-section { color: var(--body-text-color-subdued); }
+.pq-where { white-space: nowrap; }
+#pq-chat { height: max(240px, calc(100svh - 300px)) !important; }
+#pq-ask button { white-space: nowrap; }
+.gradio-container > .main.app { padding-left: clamp(10px, 4vw, 32px) !important;
+  padding-right: clamp(10px, 4vw, 32px) !important; }
+#pq-documents table { width: 100%; border-collapse: collapse; font-size: 0.9rem; margin: 0; }
+#pq-documents table, #pq-documents thead, #pq-documents tbody, #pq-documents tr {
+  border: none !important; }
+#pq-documents th { text-align: left; font-weight: 600; white-space: nowrap;
+  background: var(--background-fill-secondary); }
+#pq-documents th, #pq-documents td { padding: 0.45em 0.6em; vertical-align: top;
+  border: none !important; border-bottom: 1px solid var(--border-color-primary) !important; }
+#pq-documents td:nth-child(2) { overflow-wrap: anywhere; color: var(--body-text-color-subdued); }
+#pq-documents td:nth-child(3), #pq-documents td:nth-child(5) { white-space: nowrap; }
+@media (max-width: 640px) {
+  #pq-chat .message-row { max-width: 100% !important; margin-left: 0 !important;
+    margin-right: 0 !important; }
+  #pq-title h1 { font-size: 1.2rem; }
+  #pq-ask { flex-wrap: nowrap; gap: 8px; }
+  #pq-clear { display: none; }
+  #pq-documents thead { display: none; }
+  #pq-documents table, #pq-documents tbody { display: block; }
+  #pq-documents tr { display: block; padding: 0.5em 0;
+    border-bottom: 1px solid var(--border-color-primary) !important; }
+  #pq-documents td { display: block; border: none !important; padding: 0.1em 0; }
+  #pq-documents td:first-child { font-weight: 600; }
+  #pq-documents td:not(:first-child)::before { content: attr(data-label) "：";
+    color: var(--body-text-color-subdued); }
+  #pq-documents td:empty { display: none; }
+}
 """
 
 
@@ -96,21 +139,21 @@ def highlight_passage(text: str, highlights: Sequence[tuple[int, int]]) -> str:
     return "".join(parts)
 
 
-def _where(citation: Citation) -> str:
+def _lines(citation: Citation, language: str) -> str:
     first, last = citation.lines
-    lines = f"第 {first} 行" if first == last else f"第 {first}–{last} 行"
-    return f"{citation.doc} · {lines}"
+    return say("line" if first == last else "lines", language, first=first, last=last)
 
 
-def format_citation_html(citation: Citation, label: str) -> str:
-    """One source as a collapsed <details>: section (or title), file and lines; opened, the
-    document's title and date, then the passage with the answering sentences marked."""
-    heading = citation.section or citation.title or citation.doc
-    title = citation.title if heading != citation.title else ""
-    about = " · ".join(part for part in (title, citation.date) if part)
+def format_citation_html(citation: Citation, label: str, language: str = "zh") -> str:
+    """One source as a collapsed <details>: the document's title, section and lines; opened,
+    its file and date, then the passage with the answering sentences marked."""
+    title = citation.title or citation.doc
+    section = f'<span class="pq-section"> · {escape_text(citation.section)}</span>'
+    about = " · ".join(part for part in (citation.doc, citation.date) if part)
     return (
         f'<details><summary><span class="pq-ref">{escape_text(label)}</span> '
-        f'{escape_text(heading)} <span class="pq-where">{escape_text(_where(citation))}</span>'
+        f"{escape_text(title)}{section if citation.section else ''} "
+        f'<span class="pq-where">{escape_text(_lines(citation, language))}</span>'
         f'</summary><div class="pq-about">{escape_text(about)}</div>'
         f'<div class="pq-passage">{highlight_passage(citation.text, citation.highlights)}</div>'
         "</details>"
@@ -121,7 +164,7 @@ def _answer_text_html(text: str) -> str:
     return _MARKER.sub(r'<span class="pq-ref">[\1]</span>', escape_text(text))
 
 
-def format_answer_html(answer: Answer) -> str:
+def format_answer_html(answer: Answer, language: str = "zh") -> str:
     """An answer as one chat message: the text with its [n] markers, then expandable sources;
     an abstention says so and lists the nearest passages apart, as related reading."""
     parts = []
@@ -129,8 +172,9 @@ def format_answer_html(answer: Answer) -> str:
         parts.append('<div class="pq-answer pq-abstained">')
         parts.append(f'<p class="pq-text">{escape_text(answer.answer)}</p>')
         if answer.related:
-            parts.append('<div class="pq-label">相关阅读（不是答案的出处，仅供参考）</div>')
-            parts += [format_citation_html(c, "相关") for c in answer.related]
+            parts.append(f'<div class="pq-label">{say("related", language)}</div>')
+            label = say("related_label", language)
+            parts += [format_citation_html(c, label, language) for c in answer.related]
     else:
         parts.append('<div class="pq-answer">')
         parts.append(f"<p>{_answer_text_html(answer.answer)}</p>")
@@ -138,21 +182,21 @@ def format_answer_html(answer: Answer) -> str:
         cited = [c for c in answer.citations if c.n in used or c.highlights]
         others = [c for c in answer.citations if c not in cited]
         if cited:
-            parts.append('<div class="pq-label">来源</div>')
-            parts += [format_citation_html(c, f"[{c.n}]") for c in cited]
+            parts.append(f'<div class="pq-label">{say("sources", language)}</div>')
+            parts += [format_citation_html(c, f"[{c.n}]", language) for c in cited]
         if others:
             parts.append(
-                f'<details class="pq-others"><summary class="pq-label">其他检索到的段落（{len(others)}）'
-                "</summary>"
+                '<details class="pq-others"><summary class="pq-label">'
+                f"{say('others', language, count=len(others))}</summary>"
             )
-            parts += [format_citation_html(c, f"[{c.n}]") for c in others]
+            parts += [format_citation_html(c, f"[{c.n}]", language) for c in others]
             parts.append("</details>")
     meta = []
     if answer.resolved_question:
-        meta.append(f"理解为：{answer.resolved_question}")
-    meta += list(answer.notes)
-    meta.append(f"{answer.seconds * 1000:.0f} ms")
-    parts.append(f'<div class="pq-meta">{escape_text(" · ".join(meta))}</div>')
+        meta.append(say("understood", language, question=answer.resolved_question))
+    meta += [translate(note, language) for note in answer.notes]
+    if meta:
+        parts.append(f'<div class="pq-meta">{escape_text(" · ".join(meta))}</div>')
     parts.append("</div>")
     return "".join(parts)
 
@@ -167,45 +211,134 @@ def format_question_html(question: str) -> str:
     return f'<div class="pq-question">{escape_text(question)}</div>'
 
 
-def format_header(stats: dict[str, Any] | None) -> str:
-    """The knowledge base in one line: documents, passages, when last indexed, which encoder."""
+def format_header(stats: dict[str, Any] | None, language: str = "zh") -> str:
+    """The knowledge base's size in one line, for the people who ask: documents, passages and
+    when it was last updated."""
     if stats is None:
-        return "知识库尚未建立索引：在“知识库”页上传文档并更新索引。"
+        return say("no_index", language)
     built = stats.get("built_at") or ""
     try:
         built = datetime.fromisoformat(built).astimezone().strftime("%Y-%m-%d %H:%M")
     except ValueError:
         pass
-    return (
-        f"知识库：{stats['documents']} 篇文档 · {stats['passages']} 个段落 · "
-        f"最后索引 {built} · 编码器 {stats['encoder']}"
+    documents = stats["documents"]
+    return say(
+        "header",
+        language,
+        documents=documents,
+        s="" if documents == 1 else "s",
+        passages=stats["passages"],
+        built=built,
     )
 
 
-def document_rows(documents: Sequence[dict[str, Any]]) -> list[list[Any]]:
-    """The indexed documents as table rows: file, title, date, tags, passages."""
-    return [
-        [d["doc"], d["title"], d.get("date") or "", "、".join(d.get("tags") or []), d["passages"]]
-        for d in documents
+def format_documents_html(documents: Sequence[IndexedDocument], language: str = "zh") -> str:
+    """The indexed documents as a table (escaped): title, file, date, tags and passages, one
+    row each; on a phone each row becomes a card, its cells labelled."""
+    if not documents:
+        return f'<p class="pq-documents">{say("no_documents", language)}</p>'
+    columns = DOCUMENT_COLUMNS[language]
+    head = "".join(f"<th>{escape_text(c)}</th>" for c in columns)
+    rows = []
+    for d in documents:
+        tags = say("list_separator", language).join(d.tags)
+        cells = (d.title or d.doc, d.doc, d.date or "", tags, str(d.passages))
+        rows.append(
+            "<tr>"
+            + "".join(
+                f'<td data-label="{escape_text(column)}">{escape_text(cell)}</td>'
+                for column, cell in zip(columns, cells, strict=True)
+            )
+            + "</tr>"
+        )
+    return (
+        f'<div class="pq-label">{say("documents", language)}</div><table class="pq-documents">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def format_pending(changes: PendingChanges, language: str = "zh") -> str:
+    """One line on the documents changed since the index was built; empty when none."""
+    if not changes:
+        return ""
+    parts = [
+        say(f"pending_{kind}", language, count=len(docs))
+        for kind, docs in (
+            ("new", changes.new),
+            ("changed", changes.changed),
+            ("deleted", changes.deleted),
+        )
+        if docs
     ]
+    return say(
+        "pending",
+        language,
+        count=changes.count,
+        s="" if changes.count == 1 else "s",
+        parts=say("list_separator", language).join(parts),
+    )
 
 
-def format_report(report: IndexReport, stored: Sequence[Path], refused: Sequence[str]) -> str:
-    """What an upload and index update did, for the knowledge panel (markdown, escaped)."""
+def format_report(
+    report: IndexReport,
+    stored: Sequence[Path],
+    refused: Sequence[str],
+    language: str = "zh",
+    *,
+    replaced: Sequence[Path] = (),
+    removed: Sequence[str] = (),
+) -> str:
+    """What an upload, replacement or deletion and the index update did, for the knowledge
+    panel (markdown, escaped)."""
     lines = []
-    if stored:
-        lines.append("已保存：" + "、".join(html.escape(p.name) for p in stored))
-    lines += [f"未接收：{html.escape(message)}" for message in refused]
+    for key, names in (
+        ("saved", [p.name for p in stored]),
+        ("replaced", [p.name for p in replaced]),
+        ("removed", removed),
+    ):
+        if names:
+            lines.append(say(key, language, names=_names(names, language)))
+    lines += [refused_line(message, language) for message in refused]
     if report.written:
         lines.append(
-            f"索引已更新：新增 {len(report.added)}、修改 {len(report.changed)}、"
-            f"删除 {len(report.removed)} 篇文档；共 {report.passages} 个段落"
-            f"（新编码 {report.embedded} 个），用时 {report.seconds:.1f} 秒。"
+            say(
+                "updated",
+                language,
+                added=len(report.added),
+                changed=len(report.changed),
+                removed=len(report.removed),
+                passages=report.passages,
+                embedded=report.embedded,
+                seconds=f"{report.seconds:.1f}",
+            )
         )
     else:
-        lines.append("索引已是最新。")
-    lines += [f"注意：{html.escape(warning)}" for warning in report.warnings]
+        lines.append(say("up_to_date", language))
+    lines += [
+        say("warning", language, message=html.escape(translate(warning, language)))
+        for warning in report.warnings
+    ]
     return "\n\n".join(lines)
+
+
+def refused_line(message: str, language: str = "zh") -> str:
+    """A refused upload's line in the knowledge panel (markdown, escaped)."""
+    return say("refused", language, message=html.escape(translate(message, language)))
+
+
+def format_replace_question(uploads: Sequence[Path], language: str = "zh") -> str:
+    """The question asked before uploaded files overwrite documents of the same names."""
+    names = [safe_filename(p.name) for p in uploads]
+    return say("confirm_replace", language, names=_names(names, language))
+
+
+def format_remove_question(docs: Sequence[str], language: str = "zh") -> str:
+    """The question asked before documents are deleted."""
+    return say("confirm_remove", language, names=_names(docs, language))
+
+
+def _names(names: Sequence[str], language: str) -> str:
+    return say("list_separator", language).join(html.escape(name) for name in names)
 
 
 def parse_filters(
@@ -215,31 +348,50 @@ def parse_filters(
     dates = []
     for label, value in (("起始日期", date_from), ("截止日期", date_to)):
         value = (value or "").strip()
-        if value and not _DATE.fullmatch(value):
-            raise QuestionError(f"{label}“{value}”格式不对；请写成 YYYY、YYYY-MM 或 YYYY-MM-DD")
-        dates.append(value or None)
+        try:
+            dates.append(parse_date(value, label) if value else None)
+        except DateError:
+            raise QuestionError(
+                f"{label}“{value}”格式不对；请写成 YYYY、YYYY-MM 或 YYYY-MM-DD"
+            ) from None
     filters = Filters(tags=tuple(tags or ()), date_from=dates[0], date_to=dates[1])
     return filters if filters else None
 
 
+@dataclass(frozen=True)
+class StoredUploads:
+    """What became of uploaded files: stored, replaced, refused (one message each), and those
+    whose name a different document already has, waiting for the person to confirm."""
+
+    stored: list[Path] = field(default_factory=list)
+    replaced: list[Path] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    waiting: list[Path] = field(default_factory=list)
+
+
 def store_uploads(
-    kb: KnowledgeBase, paths: Sequence[str | os.PathLike]
-) -> tuple[list[Path], list[str]]:
-    """Check and copy uploaded files into the knowledge folder (type, size and readability are
-    checked here, on the server); returns the stored paths and a message for each refused file."""
+    kb: KnowledgeBase, paths: Sequence[str | os.PathLike], replace: bool = False
+) -> StoredUploads:
+    """Check and copy uploaded files into the knowledge folder (type, size, readability and
+    name are checked here, on the server); a file whose name is taken waits unless replace."""
     max_bytes = int(kb.config.server.max_upload_mb * 1_000_000)
-    stored, refused = [], []
-    for path in paths:
-        path = Path(path)
+    uploads, refused = check_uploads(kb.config.knowledge_dir, [Path(p) for p in paths], max_bytes)
+    outcome = StoredUploads(refused=[str(error) for error in refused])
+    for upload in uploads:
+        if upload.replaces and not replace:
+            outcome.waiting.append(upload.source)
+            continue
         try:
-            stored.append(kb.store_document(path, name=path.name, max_bytes=max_bytes))
+            store_upload(upload, replace=replace)
         except UploadError as exc:
-            refused.append(str(exc))
-    return stored, refused
+            outcome.refused.append(str(exc))
+            continue
+        (outcome.replaced if upload.replaces else outcome.stored).append(upload.target)
+    return outcome
 
 
-def tag_choices(documents: Sequence[dict[str, Any]]) -> list[str]:
-    return sorted({tag for d in documents for tag in d.get("tags") or []})
+def tag_choices(documents: Sequence[IndexedDocument]) -> list[str]:
+    return sorted({tag for d in documents for tag in d.tags})
 
 
 def is_loopback(host: str) -> bool:
@@ -274,17 +426,23 @@ def _stats(kb: KnowledgeBase) -> dict[str, Any] | None:
 
 
 def example_questions(kb: KnowledgeBase) -> list[str]:
-    """The configured example questions, else one about each of the first indexed documents."""
-    if kb.config.server.examples:
-        return list(kb.config.server.examples)
-    return [f"{d['title']}讲了什么？" for d in kb.documents()[:3] if d["title"]]
+    """Questions to start with: the configured ones, else the knowledge base's topics. A
+    follow-up (「那……呢？」) means nothing before a first question and is left out."""
+    configured = list(kb.config.server.examples)
+    starters = [q for q in configured if not is_follow_up(q)]
+    for question in configured:
+        if question not in starters:
+            logger.warning("example question %r is a follow-up; it is not shown", question)
+    return starters or kb.topics()
 
 
 def build_app(
     kb: KnowledgeBase, title: str | None = None, examples: Sequence[str] | None = None
 ) -> gr.Blocks:
-    """The chat page over kb, with its knowledge panel and the `/ask` API endpoint."""
+    """The chat page over kb, in its interface language, with its knowledge panel and the
+    `/ask` API endpoint."""
     gr = _gradio()
+    language = kb.config.server.language
 
     def chat(question, messages, asked, tags, date_from, date_to):
         question = (question or "").strip()
@@ -297,10 +455,11 @@ def build_app(
                 question, history=asked, filters=parse_filters(tags, date_from, date_to)
             )
         except ParkQAError as exc:
-            gr.Warning(str(exc))
-            messages.append({"role": "assistant", "content": format_error_html(str(exc))})
+            message = say_error(exc, language)
+            gr.Warning(message)
+            messages.append({"role": "assistant", "content": format_error_html(message)})
             return "", messages, asked
-        messages.append({"role": "assistant", "content": format_answer_html(answer)})
+        messages.append({"role": "assistant", "content": format_answer_html(answer, language)})
         return "", messages, [*asked, question]
 
     def ask_api(question: str, history: list[str] | None = None, k: int | None = None) -> dict:
@@ -308,41 +467,113 @@ def build_app(
         try:
             return kb.ask(question, history=history or [], k=k or None).to_json()
         except ParkQAError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(say_error(exc, language), print_exception=False) from None
 
     def refresh():
         documents = kb.documents()
         choices = tag_choices(documents)
-        dated = any(d.get("date") for d in documents)
+        dated = any(d.date for d in documents)
         return (
-            format_header(_stats(kb)),
-            document_rows(documents),
+            format_header(_stats(kb), language),
+            format_documents_html(documents, language),
             gr.update(choices=choices, visible=bool(choices)),
             gr.update(visible=dated),
             gr.update(visible=dated),
+            gr.update(choices=[d.doc for d in documents], value=[]),
+            *pending_note(),
+        )
+
+    def pending_note() -> tuple[Any, Any]:
+        note = format_pending(kb.pending_changes(), language)
+        return gr.update(visible=bool(note)), note
+
+    def index_progress(progress) -> Callable[[int, int], None]:
+        def report_progress(done: int, total: int) -> None:
+            progress(
+                (done, total), desc=say("embedding", language), unit=say("passages_unit", language)
+            )
+
+        progress(0, desc=say("updating", language))
+        return report_progress
+
+    def report_change(
+        change: Callable[[], tuple[IndexReport, list[str]]], outcome: StoredUploads
+    ) -> str:
+        """Run a change that ends with an index update; say what was stored, replaced, refused
+        and removed, and what the update did."""
+        if outcome.refused:
+            separator = say("sentence_separator", language)
+            gr.Warning(separator.join(translate(m, language) for m in outcome.refused))
+        try:
+            report, removed = change()
+        except ParkQAError as exc:
+            message = say_error(exc, language)
+            gr.Warning(message)
+            return "\n\n".join(
+                [
+                    *(refused_line(m, language) for m in outcome.refused),
+                    say("not_updated", language, message=html.escape(message)),
+                ]
+            )
+        return format_report(
+            report,
+            outcome.stored,
+            outcome.refused,
+            language,
+            replaced=outcome.replaced,
+            removed=removed,
+        )
+
+    def confirmation(action: str, items: Sequence[Any]) -> tuple[Any, ...]:
+        """The action waiting for a yes, and the box that asks about it (hidden when none)."""
+        if not items:
+            return None, gr.update(visible=False), "", gr.update()
+        if action == "replace":
+            question = format_replace_question([Path(p) for p in items], language)
+        else:
+            question = format_remove_question(items, language)
+        return (
+            (action, [str(item) for item in items]),
+            gr.update(visible=True),
+            question,
+            gr.update(value=say(f"{action}_yes", language)),
         )
 
     def update_index(files, progress=gr.Progress()):  # noqa: B008 (Gradio's idiom)
-        stored, refused = store_uploads(kb, files or [])
-        if refused:
-            gr.Warning("；".join(refused))
+        outcome = store_uploads(kb, files or [])
+        status = report_change(lambda: (kb.update(progress=index_progress(progress)), []), outcome)
+        return status, None, *confirmation("replace", outcome.waiting), *refresh()
 
-        def report_progress(done: int, total: int) -> None:
-            progress((done, total), desc="正在编码段落", unit="段")
+    def ask_to_remove(docs):
+        if not docs:
+            return say("choose_to_remove", language), *confirmation("remove", [])
+        return "", *confirmation("remove", docs)
 
-        progress(0, desc="正在更新索引")
-        try:
-            report = kb.update(progress=report_progress)
-        except ParkQAError as exc:
-            gr.Warning(str(exc))
-            status = "\n\n".join(
-                [
-                    *(f"未接收：{html.escape(m)}" for m in refused),
-                    f"索引未更新：{html.escape(str(exc))}",
-                ]
+    def remove_documents(docs, progress) -> tuple[IndexReport, list[str]]:
+        removed, report = kb.remove(docs, progress=index_progress(progress))
+        return report, [kb.config.relative(path) for path in removed]
+
+    def confirmed(pending, progress=gr.Progress()):  # noqa: B008 (Gradio's idiom)
+        action, items = pending or ("", [])
+        if not items:
+            status = ""
+        elif action == "replace":
+            outcome = store_uploads(kb, items, replace=True)
+            status = report_change(
+                lambda: (kb.update(progress=index_progress(progress)), []), outcome
             )
-            return status, None, *refresh()
-        return format_report(report, stored, refused), None, *refresh()
+        else:
+            status = report_change(lambda: remove_documents(items, progress), StoredUploads())
+        return status, *confirmation(action, []), *refresh()
+
+    def cancelled(pending):
+        action, items = pending or ("", [])
+        if action == "replace":
+            names = [safe_filename(Path(item).name) for item in items]
+            status = say("not_replaced", language, names=_names(names, language))
+        else:
+            status = say("not_removed", language)
+        return status, *confirmation(action, [])
 
     documents = kb.documents()
     choices = tag_choices(documents)
@@ -350,72 +581,109 @@ def build_app(
     examples = example_questions(kb) if examples is None else examples
     with gr.Blocks(title=title, analytics_enabled=False) as app:
         gr.Markdown(f"# {html.escape(title)}", elem_id="pq-title")
-        header = gr.Markdown(format_header(_stats(kb)), elem_id="pq-header")
+        header = gr.Markdown(format_header(_stats(kb), language), elem_id="pq-header")
+        note = format_pending(kb.pending_changes(), language)
+        with gr.Row(visible=bool(note), elem_id="pq-pending-row") as pending_row:
+            pending_text = gr.Markdown(note, elem_id="pq-pending")
+            pending_update = gr.Button(
+                say("update", language),
+                size="sm",
+                scale=0,
+                min_width=96,
+                elem_id="pq-pending-update",
+            )
         asked = gr.State([])
         with gr.Tabs():
-            with gr.Tab("问答"):
+            with gr.Tab(say("chat_tab", language)):
                 chatbot = gr.Chatbot(
-                    label="问答",
+                    label=say("chat_tab", language),
                     show_label=False,
                     height="70vh",
-                    min_height=420,
+                    min_height=240,
                     latex_delimiters=[],
                     sanitize_html=True,
                     feedback_options=None,
                     buttons=[],
-                    placeholder="就产业园的投资、政策和产业提问；每个回答都标出处，点开可看原文。",
+                    placeholder=say("chat_placeholder", language),
                     elem_id="pq-chat",
                 )
-                with gr.Row():
+                with gr.Row(elem_id="pq-ask"):
                     question = gr.Textbox(
+                        label=say("question", language),
                         show_label=False,
-                        placeholder="输入问题，按回车发送",
+                        placeholder=say("question_placeholder", language),
                         scale=8,
+                        min_width=0,
                         max_lines=4,
                         elem_id="pq-question",
                     )
-                    send = gr.Button("发送", variant="primary", scale=1, min_width=80)
-                    clear = gr.Button("清空对话", scale=1, min_width=80)
+                    send = gr.Button(
+                        say("send", language),
+                        variant="primary",
+                        scale=1,
+                        min_width=64,
+                        elem_id="pq-send",
+                    )
+                    clear = gr.Button(
+                        say("clear", language), scale=1, min_width=64, elem_id="pq-clear"
+                    )
                 with gr.Row(elem_id="pq-examples"):
                     example_buttons = [gr.Button(q, size="sm") for q in examples]
-                with gr.Accordion("按标签和日期筛选", open=False), gr.Row():
+                with gr.Accordion(say("filters", language), open=False), gr.Row():
                     tags = gr.Dropdown(
                         choices=choices,
                         multiselect=True,
-                        label="标签（任一）",
+                        label=say("tags", language),
                         visible=bool(choices),
                         scale=2,
                     )
-                    dated = any(d.get("date") for d in documents)
+                    dated = any(d.date for d in documents)
                     date_from = gr.Textbox(
-                        label="起始日期", placeholder="YYYY、YYYY-MM 或 YYYY-MM-DD", visible=dated
+                        label=say("date_from", language),
+                        placeholder=say("date_format", language),
+                        visible=dated,
                     )
                     date_to = gr.Textbox(
-                        label="截止日期", placeholder="YYYY、YYYY-MM 或 YYYY-MM-DD", visible=dated
+                        label=say("date_to", language),
+                        placeholder=say("date_format", language),
+                        visible=dated,
                     )
-            with gr.Tab("知识库"):
-                table = gr.Dataframe(
-                    value=document_rows(documents),
-                    headers=DOCUMENT_COLUMNS,
-                    datatype=["str", "str", "str", "str", "number"],
-                    interactive=False,
-                    label="已索引的文档",
-                    wrap=True,
-                    column_widths=["30%", "40%", "10%", "12%", "8%"],
-                    elem_id="pq-documents",
-                )
+            with gr.Tab(say("knowledge_tab", language)):
+                table = gr.HTML(format_documents_html(documents, language), elem_id="pq-documents")
+                with gr.Row(elem_id="pq-remove-row"):
+                    remove_choice = gr.Dropdown(
+                        choices=[d.doc for d in documents],
+                        multiselect=True,
+                        label=say("remove_choice", language),
+                        scale=4,
+                        elem_id="pq-remove-docs",
+                    )
+                    remove = gr.Button(
+                        say("remove", language), scale=1, min_width=96, elem_id="pq-remove"
+                    )
+                # No file_types: Gradio would refuse other files with an English message of
+                # its own; the server checks every upload and says why in the page's language.
                 uploads = gr.File(
-                    label=(
-                        f"上传文档（{' '.join(SUPPORTED_SUFFIXES)}，"
-                        f"每个不超过 {kb.config.server.max_upload_mb:g} MB）"
+                    label=say(
+                        "upload",
+                        language,
+                        types=" ".join(SUPPORTED_SUFFIXES),
+                        mb=f"{kb.config.server.max_upload_mb:g}",
                     ),
                     file_count="multiple",
-                    file_types=list(SUPPORTED_SUFFIXES),
                     type="filepath",
                     elem_id="pq-upload",
                 )
-                update = gr.Button("更新索引", variant="primary", elem_id="pq-update")
+                update = gr.Button(say("update", language), variant="primary", elem_id="pq-update")
+                with gr.Column(visible=False, elem_id="pq-confirm") as confirm_box:
+                    confirm_text = gr.Markdown()
+                    with gr.Row():
+                        confirm_yes = gr.Button(
+                            say("replace_yes", language), variant="stop", elem_id="pq-confirm-yes"
+                        )
+                        confirm_no = gr.Button(say("cancel", language), elem_id="pq-confirm-no")
                 status = gr.Markdown(elem_id="pq-status")
+                pending = gr.State(None)
 
         ask_inputs = [question, chatbot, asked, tags, date_from, date_to]
         ask_outputs = [question, chatbot, asked]
@@ -426,16 +694,27 @@ def build_app(
             button.click(chat, [button, *ask_inputs[1:]], ask_outputs, **ask_options)
         clear.click(lambda: ([], []), None, [chatbot, asked], api_visibility="private")
         chatbot.clear(list, None, asked, api_visibility="private")
-        refreshed = [header, table, tags, date_from, date_to]
+        refreshed = [header, table, tags, date_from, date_to, remove_choice]
+        refreshed += [pending_row, pending_text]
+        confirming = [pending, confirm_box, confirm_text, confirm_yes]
+        changes = {"concurrency_id": "update", "concurrency_limit": 1, "api_visibility": "private"}
         update.click(
             update_index,
             uploads,
-            [status, uploads, *refreshed],
+            [status, uploads, *confirming, *refreshed],
             show_progress_on=uploads,
-            concurrency_id="update",
-            concurrency_limit=1,
-            api_visibility="private",
+            **changes,
         )
+        pending_update.click(
+            update_index,
+            uploads,
+            [status, uploads, *confirming, *refreshed],
+            show_progress_on=pending_text,
+            **changes,
+        )
+        remove.click(ask_to_remove, remove_choice, [status, *confirming], **changes)
+        confirm_yes.click(confirmed, pending, [status, *confirming, *refreshed], **changes)
+        confirm_no.click(cancelled, pending, [status, *confirming], **changes)
         app.load(refresh, None, refreshed, api_visibility="private")
         gr.api(ask_api, api_name="ask", concurrency_id="ask", concurrency_limit=4)
     return app
@@ -444,6 +723,51 @@ def build_app(
 def theme() -> gr.themes.Base:
     """Gradio's default look with system fonts only, so the page requests nothing external."""
     return _gradio().themes.Default(primary_hue="blue", font=_SYSTEM_FONTS, font_mono=_SYSTEM_MONO)
+
+
+class PageLanguage:
+    """ASGI middleware that starts the page with a script giving the browser's language as
+    the interface language: Gradio words its own parts (the drop zone, its messages) in the
+    browser's language, which may not be the page's."""
+
+    def __init__(self, app: Any, locale: str) -> None:
+        self.app = app
+        self.script = (
+            "<script>"
+            f'for (const [key, value] of [["language", "{locale}"], ["languages", ["{locale}"]]])'
+            " Object.defineProperty(Navigator.prototype, key, {get: () => value});"
+            f'document.documentElement.lang = "{locale}";'
+            "</script>"
+        ).encode()
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != "/":
+            await self.app(scope, receive, send)
+            return
+        # The page uncompressed, so that the script can be put into it.
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"accept-encoding"]
+        start: dict[str, Any] = {}
+        body: list[bytes] = []
+
+        async def send_page(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            page = b"".join(body)
+            kept = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            if any(k.lower() == b"content-type" and v.startswith(b"text/html") for k, v in kept):
+                page = page.replace(b"<head>", b"<head>" + self.script, 1)
+            kept.append((b"content-length", str(len(page)).encode()))
+            await send({**start, "headers": kept})
+            await send({"type": "http.response.body", "body": page})
+
+        await self.app({**scope, "headers": headers}, receive, send_page)
 
 
 class AskRequest(BaseModel):
@@ -457,6 +781,27 @@ class AskRequest(BaseModel):
     date_to: str = ""
 
 
+def request_problem(
+    content_type: str, body: bytes, errors: Sequence[dict[str, Any]]
+) -> tuple[int, str]:
+    """Why a POST /api/ask body was refused, as an HTTP status and one line: not JSON (415),
+    JSON that does not parse, is not an object, or has a bad field (400)."""
+    media = content_type.split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        return 415, "send the question as JSON, with the header Content-Type: application/json"
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        where = f" at line {exc.lineno}, column {exc.colno}" if hasattr(exc, "lineno") else ""
+        return 400, f"the body is not valid JSON{where}"
+    if not isinstance(data, dict):
+        return 400, 'the body must be a JSON object such as {"question": "..."}'
+    if not errors:
+        return 400, "the request could not be read"
+    name = ".".join(str(part) for part in errors[0]["loc"][1:])
+    return 400, f"'{name}': {errors[0]['msg']}"
+
+
 def create_server(
     kb: KnowledgeBase, username: str | None = None, password: str | None = None
 ) -> Any:
@@ -465,6 +810,8 @@ def create_server(
     import secrets
 
     from fastapi import Depends, FastAPI, HTTPException
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
     from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
     gr = _gradio()
@@ -481,6 +828,7 @@ def create_server(
                 401, "username and password required", {"WWW-Authenticate": "Basic"}
             )
 
+    server = kb.config.server
     api = FastAPI(title="parkqa", docs_url=None, redoc_url=None, openapi_url=None)
 
     @api.post("/api/ask", dependencies=[Depends(authorised)])
@@ -490,11 +838,24 @@ def create_server(
             filters = parse_filters(body.tags, body.date_from, body.date_to)
             return kb.ask(body.question, history=body.history, k=body.k, filters=filters).to_json()
         except ParkQAError as exc:
-            raise HTTPException(400, str(exc)) from None
+            raise HTTPException(400, say_error(exc, server.language)) from None
 
-    server = kb.config.server
+    @api.api_route("/api/ask", methods=["GET", "HEAD", "PUT", "PATCH", "DELETE"])
+    def ask_needs_post() -> None:
+        raise HTTPException(
+            405, 'use POST with a JSON body: {"question": "..."}', {"Allow": "POST"}
+        )
+
+    @api.exception_handler(RequestValidationError)
+    async def refuse_request(request, exc) -> JSONResponse:
+        status, message = request_problem(
+            request.headers.get("content-type", ""), await request.body(), exc.errors()
+        )
+        return JSONResponse({"detail": message}, status)
+
     blocks = build_app(kb)
     blocks.queue(default_concurrency_limit=1)
+    api.add_middleware(PageLanguage, locale=BROWSER_LOCALES[server.language])
     return gr.mount_gradio_app(
         api,
         blocks,
@@ -504,8 +865,38 @@ def create_server(
         ssr_mode=False,
         theme=theme(),
         css=CSS,
-        footer_links=["api", "settings"],
+        footer_links=[],
     )
+
+
+def check_address(host: str, port: int) -> None:
+    """Refuse an address this machine cannot listen on, before anything is loaded or printed:
+    a port another program holds (naming the next free one), or a host that is not its own."""
+    try:
+        _bind(host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ParkQAError(
+                f"port {port} is in use (try --port {_next_free(host, port)})"
+            ) from None
+        raise ParkQAError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
+
+
+def _bind(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        probe.bind((host, port))
+
+
+def _next_free(host: str, port: int) -> int:
+    for candidate in range(port + 1, min(port + 100, 65_535) + 1):
+        try:
+            _bind(host, candidate)
+        except OSError:
+            continue
+        return candidate
+    return port + 1
 
 
 def serve(
@@ -528,6 +919,7 @@ def serve(
             f"refusing to listen on {host} without a username and password; set server.username "
             f"and server.password (or {CREDENTIALS_ENV[0]}/{CREDENTIALS_ENV[1]})"
         )
+    check_address(host, port)
     try:
         kb.ensure_index()
         kb.warm_up()

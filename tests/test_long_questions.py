@@ -1,0 +1,114 @@
+"""The longest questions parkqa accepts: answered within a second, and a burst of them on
+`parkqa serve` does not hold up the answers to other questions."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from parkqa import KnowledgeBase
+
+QUESTION = "阿里巴巴在永川投资了多少钱？"
+ANSWER = "3亿元"
+
+
+def rare_question(seed: int, chars: int = 2000) -> str:
+    """Random characters of the CJK Unified Ideographs block: words no dictionary knows."""
+    rng = random.Random(seed)
+    return "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(chars))
+
+
+def test_a_2000_character_question_of_rare_characters_is_answered_within_a_second(
+    park_kb: KnowledgeBase,
+) -> None:
+    park_kb.warm_up()
+    park_kb.ask(rare_question(0, 50))
+    seconds = []
+    for seed in range(1, 4):
+        question = rare_question(seed)
+        assert len(question) == park_kb.config.answer.max_question_chars
+        started = time.perf_counter()
+        answer = park_kb.ask(question)
+        seconds.append(time.perf_counter() - started)
+        assert answer.abstained and not answer.notes
+    print(f"2,000 rare characters: {seconds}")
+    assert statistics.median(seconds) < 1.0, seconds
+
+
+@pytest.fixture
+def served(park_index: Path, tmp_path: Path) -> Iterator[str]:
+    """`parkqa serve` over a copy of the indexed park article; yields the URL of /api/ask."""
+    root = tmp_path / "kb"
+    shutil.copytree(park_index, root)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (tmp_path / "serve.log").open("wb")
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("PARKQA_USERNAME", None)
+    env.pop("PARKQA_PASSWORD", None)
+    command = [sys.executable, "-m", "parkqa", "--config", str(root / "parkqa.yaml"), "serve"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port)], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, env=env
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"parkqa serve exited: {(tmp_path / 'serve.log').read_text()[-2000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "parkqa serve did not open its port in 120 s"
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}/api/ask"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.mark.slow
+def test_a_burst_of_long_questions_does_not_hold_up_other_questions(served: str) -> None:
+    """16 clients send a 2,000-character question each at once; meanwhile an ordinary question
+    is answered in about the time it takes alone, long before the burst is through."""
+    import httpx
+
+    def ask(question: str) -> tuple[float, httpx.Response]:
+        started = time.perf_counter()
+        response = httpx.post(served, json={"question": question}, timeout=300)
+        return time.perf_counter() - started, response
+
+    alone = [ask(QUESTION)[0] for _ in range(4)][1:]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(16) as clients:
+        burst = [clients.submit(ask, rare_question(seed)) for seed in range(16)]
+        time.sleep(0.5)
+        during = []
+        for _ in range(5):
+            seconds, response = ask(QUESTION)
+            assert response.status_code == 200 and ANSWER in response.json()["answer"]
+            during.append(seconds)
+        long_answers = [future.result() for future in burst]
+    burst_seconds = time.perf_counter() - started
+    assert all(response.status_code == 200 for _, response in long_answers)
+    assert all(response.json()["abstained"] for _, response in long_answers)
+    report = f"alone {alone}, during the burst {during}, burst {burst_seconds:.1f} s"
+    print(report)
+    assert statistics.median(during) < max(1.0, 4 * statistics.median(alone)), report
+    assert max(during) < 2.0, report

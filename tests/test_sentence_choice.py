@@ -1,0 +1,146 @@
+"""Answer-sentence choice: the question's words, meaning, the kind of answer asked for, the rank
+of the passage, a close runner-up and listed items, each weighed as documented."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import make_hit, make_passage
+from parkqa.answering import (
+    CANDIDATE_PASSAGES,
+    RANK_PENALTY,
+    RUNNER_UP,
+    SEMANTIC_WEIGHT,
+    TYPE_BONUS,
+    choose_sentences,
+)
+from parkqa.keywords import KeywordIndex, tokenize
+from parkqa.passages import Passage
+from parkqa.questions import analyse
+from parkqa.retrieval import Hit
+
+TITLE = "本周要闻"
+OUTPUT = "智能工厂的产值是多少？"  # a quantity question about 智能 工厂 产值
+
+
+def passage(text: str, doc: str = "knowledge/news.txt") -> Passage:
+    return make_passage(text, title=TITLE, doc=doc)
+
+
+def choose(question: str, hits: list[Hit], max_sentences: int = 1) -> dict[int, list[int]]:
+    keywords = KeywordIndex.build(
+        [tokenize(f"{h.passage.title}\n{h.passage.section}\n{h.passage.text}") for h in hits]
+    )
+    return choose_sentences(analyse(question), hits, keywords, max_sentences)
+
+
+def test_the_sentence_holding_the_question_words_is_chosen() -> None:
+    text = "园区今年新建了两座厂房。阿里巴巴在永川投资了3亿元。百度也来了。"
+    assert choose("阿里巴巴在永川投资了多少钱？", [make_hit(passage(text))]) == {0: [1]}
+
+
+@pytest.mark.parametrize("closest", [0, 1, 2])
+def test_meaning_decides_between_sentences_without_question_words(closest: int) -> None:
+    similarities = [0.2, 0.4, 0.3]
+    similarities[closest] = 0.9
+    hit = make_hit(passage("今天天气晴朗。湖边风景很好。晚上有雨。"), tuple(similarities))
+    assert choose(OUTPUT, [hit]) == {0: [closest]}
+
+
+@pytest.mark.parametrize(("offset", "chosen"), [(-0.05, {1: [0]}), (0.05, {0: [0]})])
+def test_the_rank_penalty_against_meaning(offset: float, chosen: dict[int, list[int]]) -> None:
+    """The same answering sentence in the first and the second passage: the second passage's
+    wins only when its meaning score is ahead by more than the rank penalty."""
+    closeness = 1 - RANK_PENALTY / SEMANTIC_WEIGHT + offset
+    first = make_hit(passage("智能工厂的产值达到五十亿元。今天天气晴朗。"), (closeness, 0.0))
+    second = make_hit(passage("智能工厂的产值达到五十亿元。", doc="knowledge/b.txt"), (1.0,))
+    assert choose(OUTPUT, [first, second]) == chosen
+
+
+@pytest.mark.parametrize(("offset", "chosen"), [(-0.05, [1]), (0.05, [0])])
+def test_the_bonus_for_the_kind_of_answer_asked_for(offset: float, chosen: list[int]) -> None:
+    """Two sentences with the question's words: the one stating a quantity wins unless the
+    other is closer in meaning by more than the bonus."""
+    closeness = TYPE_BONUS / SEMANTIC_WEIGHT + offset
+    text = "智能工厂的产值很高。智能工厂的产值是五十亿元。今天天气晴朗。"
+    hit = make_hit(passage(text), (closeness, 0.0, 1.0))
+    assert choose(OUTPUT, [hit]) == {0: chosen}
+
+
+def test_a_question_word_in_most_sentences_counts_less() -> None:
+    """工厂 is in two sentences of three and 产值 in one: the sentence with 产值 says more."""
+    hit = make_hit(passage("工厂很大。产值很高。工厂很新。"))
+    assert choose("工厂的产值是多少？", [hit]) == {0: [1]}
+
+
+def test_a_quantity_in_the_unit_asked_for_outweighs_meaning() -> None:
+    """一万名 is counted in people, 五十家 in companies: asked 多少人, the first wins even
+    when the second is the closest sentence in meaning."""
+    hit = make_hit(passage("园区有一万名员工。园区有五十家企业。今天天气晴朗。"), (0.0, 1.0, 0.5))
+    assert choose("园区有多少人？", [hit]) == {0: [0]}
+    assert choose("园区有多少家？", [hit]) == {0: [1]}
+
+
+def test_only_the_top_passages_are_read() -> None:
+    hits = [
+        make_hit(passage(f"第{n}段没有相关内容。", doc=f"knowledge/{n}.txt"), (0.0,))
+        for n in range(3)
+    ]
+    answer = make_hit(passage("智能工厂的产值达到五十亿元。", doc="knowledge/answer.txt"), (1.0,))
+    assert CANDIDATE_PASSAGES == 3
+    assert choose(OUTPUT, [*hits, answer]) == {0: [0]}
+    assert choose(OUTPUT, [*hits[:2], answer]) == {2: [0]}
+
+
+@pytest.mark.parametrize(
+    ("offset", "max_sentences", "chosen"),
+    [(0.05, 2, [0, 1]), (-0.05, 2, [0]), (0.05, 1, [0])],
+)
+def test_a_close_runner_up_is_kept(offset: float, max_sentences: int, chosen: list[int]) -> None:
+    """The second sentence is kept when its score is at least RUNNER_UP of the best's."""
+    best = 1 + SEMANTIC_WEIGHT
+    closeness = (RUNNER_UP * best - 1) / SEMANTIC_WEIGHT + offset
+    text = "智能工厂的产值很高。智能工厂的产值增长很快。今天天气晴朗。"
+    hit = make_hit(passage(text), (1.0, closeness, 0.0))
+    assert choose(OUTPUT, [hit], max_sentences) == {0: chosen}
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "max_sentences", "chosen"),
+    [
+        (
+            "企业为什么选择园区？",
+            "企业选择园区有三个原因，一是交通便利。二是人才充足。三是成本较低。园区还有公园。",
+            3,
+            [0, 1, 2],
+        ),
+        (
+            "企业为什么选择园区？",
+            "企业选择园区有三个原因，一是交通便利。二是人才充足。三是成本较低。园区还有公园。",
+            2,
+            [0, 1],
+        ),
+        (
+            "企业为什么选择园区？",
+            "企业选择园区有三个原因，一是交通便利。二是人才充足。园区还有公园。三是成本较低。",
+            3,
+            [0, 1],
+        ),
+        (
+            "企业选择园区的三个原因是什么？",
+            "企业选择园区有三个原因，一是交通便利。二是人才充足。三是成本较低。四是政策优惠。",
+            1,
+            [0, 1, 2],
+        ),
+    ],
+)
+def test_listed_items_follow_the_best_sentence(
+    question: str, text: str, max_sentences: int, chosen: list[int]
+) -> None:
+    """A list is answered whole, up to max_sentences or the number of items asked for, and
+    stops at the first sentence that is not an item."""
+    assert choose(question, [make_hit(passage(text))], max_sentences) == {0: chosen}
+
+
+def test_no_passages_no_answer() -> None:
+    assert choose(OUTPUT, []) == {}

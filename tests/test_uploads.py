@@ -1,0 +1,246 @@
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from parkqa.documents import SUPPORTED_SUFFIXES
+from parkqa.errors import DocumentExistsError, DocumentNotFoundError, UploadError
+from parkqa.uploads import (
+    MAX_NAME_BYTES,
+    check_upload,
+    check_uploads,
+    remove_documents,
+    safe_filename,
+    store_upload,
+)
+
+NOTICE = "软件企业房租减免通知\n\n永川区对新落户的软件企业给予三年房租减免。\n"
+REVISED = "软件企业房租减免通知\n\n永川区对新落户的软件企业给予五年房租减免。\n"
+LONG_CHINESE = "永川区大数据产业园关于软件和信息服务企业房租减免及人才公寓申请的补充通知" * 3
+
+
+def write(path: Path, text: str = NOTICE) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def files_under(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+# -- names ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("notice.txt", "notice.txt"),
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("..\\..\\windows\\evil.md", "evil.md"),
+        ("/etc/cron.d/job.md", "job.md"),
+        ("C:\\Users\\staff\\report.pdf", "report.pdf"),
+        ("..", "document"),
+        ("../", "document"),
+        (".txt", "document.txt"),
+        (".hidden.md", "hidden.md"),
+        ("a\x00b.txt", "a_b.txt"),
+        ("line\nbreak\ttab\x7f.md", "line_break_tab_.md"),
+        ("\u202etxt.exe", "_txt.exe"),
+        ('a<b>c:d"e|f?g*h.txt', "a_b_c_d_e_f_g_h.txt"),
+        ("  notice.txt . ", "notice.txt"),
+        ("政策通知.docx", "政策通知.docx"),
+    ],
+)
+def test_safe_filename(given, expected):
+    assert safe_filename(given) == expected
+
+
+def test_ninety_chinese_characters_are_cut_by_bytes_keeping_the_extension():
+    given = LONG_CHINESE[:90] + ".txt"
+    assert len(given.encode()) > 255
+    name = safe_filename(given)
+    assert name.endswith(".txt")
+    assert len(name.encode()) <= MAX_NAME_BYTES
+    assert LONG_CHINESE.startswith(name.removesuffix(".txt"))
+    assert len(name.removesuffix(".txt").encode()) > MAX_NAME_BYTES - 10  # cut at the limit
+
+
+def test_very_long_latin_name_keeps_its_extension():
+    name = safe_filename("annual-report-" * 40 + ".docx")
+    assert name.endswith(".docx") and len(name.encode()) == MAX_NAME_BYTES
+
+
+def test_safe_filename_on_random_names():
+    """Whatever the name, the result is one short, visible file name in the folder, and a
+    supported extension survives."""
+    rng = random.Random(7)
+    alphabet = "ab永川/\\.. \x00\x01\n\t:*?<>|\u202e\u200b\ud800é" + "园" * 5
+    for _ in range(2000):
+        stem = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200)))
+        suffix = rng.choice([*SUPPORTED_SUFFIXES, "", ".TXT"])
+        name = safe_filename(stem + suffix)
+        assert name and name not in (".", "..") and not name.startswith(".")
+        assert "/" not in name and "\\" not in name
+        assert all(ch.isprintable() for ch in name), repr(name)
+        assert len(name.encode()) <= MAX_NAME_BYTES
+        if suffix:
+            assert name.endswith(suffix), (stem + suffix, name)
+
+
+# -- storing -------------------------------------------------------------------------------------
+
+
+def test_names_from_outside_are_stored_inside_the_knowledge_folder(tmp_path):
+    knowledge = tmp_path / "base" / "knowledge"
+    source = write(tmp_path / "upload" / "notice.txt")
+    for name in ("../../evil.txt", "/tmp/abs.txt", "..\\win.txt", "nul\x00name.txt"):
+        upload = check_upload(knowledge, source, name=name)
+        store_upload(upload)
+    assert files_under(tmp_path / "base") == {
+        "knowledge/evil.txt",
+        "knowledge/abs.txt",
+        "knowledge/win.txt",
+        "knowledge/nul_name.txt",
+    }
+
+
+def test_a_ninety_character_chinese_name_is_stored(tmp_path):
+    knowledge = tmp_path / "knowledge"
+    source = write(tmp_path / "notice.txt")
+    upload = check_upload(knowledge, source, name=LONG_CHINESE[:90] + ".txt")
+    stored = store_upload(upload)
+    assert stored.target.is_file() and stored.target.suffix == ".txt"
+    assert stored.target.read_text(encoding="utf-8") == NOTICE
+
+
+def test_a_source_path_with_nul_is_refused_with_a_message(tmp_path):
+    with pytest.raises(UploadError, match=r"no such file"):
+        check_upload(tmp_path / "knowledge", tmp_path / "a\x00b.txt")
+
+
+def test_a_name_already_in_the_folder_is_refused_unless_replaced(tmp_path):
+    knowledge = tmp_path / "knowledge"
+    write(knowledge / "notice.txt")
+    same = check_upload(knowledge, write(tmp_path / "same" / "notice.txt"))
+    assert same.unchanged and not same.replaces
+    assert store_upload(same).target == knowledge / "notice.txt"
+
+    revised = check_upload(knowledge, write(tmp_path / "new" / "notice.txt", REVISED))
+    assert revised.replaces and not revised.unchanged
+    with pytest.raises(
+        DocumentExistsError, match=r"knowledge/notice.txt already exists.*--replace"
+    ):
+        store_upload(revised)
+    assert (knowledge / "notice.txt").read_text(encoding="utf-8") == NOTICE
+    store_upload(revised, replace=True)
+    assert (knowledge / "notice.txt").read_text(encoding="utf-8") == REVISED
+    assert files_under(knowledge) == {"notice.txt"}
+
+
+def test_names_that_collide_in_one_batch_are_refused(tmp_path):
+    knowledge = tmp_path / "knowledge"
+    first = write(tmp_path / "a" / "notice.txt")
+    second = write(tmp_path / "b" / "notice.txt", REVISED)
+    question = write(tmp_path / "c" / "plan?.md")
+    star = write(tmp_path / "c" / "plan*.md", REVISED)
+    long_one = write(tmp_path / "d" / (LONG_CHINESE[:70] + "一.txt"))
+    long_two = write(tmp_path / "d" / (LONG_CHINESE[:70] + "二.txt"), REVISED)
+    accepted, refused = check_uploads(
+        knowledge, [first, second, question, star, long_one, long_two]
+    )
+    assert [u.source for u in accepted] == [first, question, long_one]
+    assert len(refused) == 3
+    assert all("rename one" in str(error) for error in refused)
+    assert "notice.txt" in str(refused[0]) and "plan_.md" in str(refused[1])
+
+
+def test_file_system_errors_become_upload_errors(tmp_path):
+    source = write(tmp_path / "notice.txt")
+    blocker = write(tmp_path / "blocker", "a file where a folder should be")
+    with pytest.raises(UploadError, match=r"notice.txt: cannot store .*Not a directory"):
+        store_upload(check_upload(blocker / "knowledge", source))
+
+    knowledge = tmp_path / "knowledge"
+    (knowledge / "notice.txt").mkdir(parents=True)
+    upload = check_upload(knowledge, source)
+    assert upload.replaces
+    with pytest.raises(UploadError, match=r"notice.txt: cannot store .*[Ii]s a directory"):
+        store_upload(upload, replace=True)
+    assert not [p for p in knowledge.iterdir() if p.name.startswith(".")]  # no partial copy left
+
+
+# -- removing ------------------------------------------------------------------------------------
+
+
+def test_remove_documents_by_name(tmp_path):
+    knowledge = tmp_path / "knowledge"
+    write(knowledge / "keep.txt")
+    write(knowledge / "notice.md")
+    write(knowledge / "notice.md.meta.yaml", "title: 通知\n")
+    write(knowledge / "policies" / "rent.txt")
+    removed = remove_documents(knowledge, tmp_path, ["knowledge/notice.md", "policies/rent.txt"])
+    assert [p.name for p in removed] == ["notice.md", "notice.md.meta.yaml", "rent.txt"]
+    assert files_under(knowledge) == {"keep.txt"}
+
+
+@pytest.mark.parametrize("name", ["missing.txt", "../parkqa.yaml", "../outside.txt", "/etc/hosts"])
+def test_remove_refuses_what_is_not_a_document_of_the_folder(tmp_path, name):
+    knowledge = tmp_path / "knowledge"
+    write(knowledge / "keep.txt")
+    write(knowledge / "notice.txt")
+    write(tmp_path / "outside.txt")
+    write(tmp_path / "parkqa.yaml", "knowledge_dir: knowledge\n")
+    before = files_under(tmp_path)
+    with pytest.raises(DocumentNotFoundError, match="no such document in the knowledge folder"):
+        remove_documents(knowledge, tmp_path, ["notice.txt", name])
+    assert files_under(tmp_path) == before  # nothing removed when one name is wrong
+
+
+def test_removing_every_document_is_refused(tmp_path):
+    knowledge = tmp_path / "knowledge"
+    write(knowledge / "notice.txt")
+    with pytest.raises(UploadError, match="every document"):
+        remove_documents(knowledge, tmp_path, ["notice.txt"])
+    assert (knowledge / "notice.txt").is_file()
+
+
+# -- through the knowledge base, with real answers -----------------------------------------------
+
+
+@pytest.mark.slow
+def test_add_replace_and_remove_change_the_answers(park_kb, tmp_path):
+    question = "软件企业房租减免几年？"
+    notice = write(tmp_path / "v1" / "notice.md", NOTICE)
+    stored, report = park_kb.add([notice])
+    assert [u.target.name for u in stored] == ["notice.md"] and report.added
+    assert "三年房租减免" in park_kb.ask(question).answer
+
+    revised = write(tmp_path / "v2" / "notice.md", REVISED)
+    with pytest.raises(DocumentExistsError):
+        park_kb.add([revised])
+    assert "三年房租减免" in park_kb.ask(question).answer
+
+    stored, report = park_kb.add([revised], replace=True)
+    assert stored[0].replaces and report.changed == ("knowledge/notice.md",)
+    answer = park_kb.ask(question)
+    assert "五年房租减免" in answer.answer
+    assert all("三年房租减免" not in c.text for c in answer.citations + answer.related)
+
+    removed, report = park_kb.remove(["notice.md"])
+    assert [p.name for p in removed] == ["notice.md"] and report.removed == ("knowledge/notice.md",)
+    answer = park_kb.ask(question)
+    assert "房租减免" not in answer.answer
+    assert all(c.doc != "knowledge/notice.md" for c in answer.citations + answer.related)
+    assert [d.doc for d in park_kb.documents()] == ["knowledge/yongchuan-big-data-park.txt"]
+
+
+def test_add_checks_every_file_before_copying_any(park_kb, tmp_path):
+    good = write(tmp_path / "good.txt")
+    bad = tmp_path / "payload.exe"
+    bad.write_bytes(b"MZ\x90\x00")
+    with pytest.raises(UploadError, match="unsupported file type"):
+        park_kb.add([good, bad])
+    assert not (park_kb.config.knowledge_dir / "good.txt").exists()
