@@ -238,3 +238,46 @@ def test_an_index_without_file_times_still_loads_and_is_checked_by_content(make_
     assert not kb.pending_changes()
     (kb.config.knowledge_dir / "policy.txt").write_text(POLICY + "补充。\n", encoding="utf-8")
     assert kb.pending_changes().changed == ("knowledge/policy.txt",)
+
+
+def test_each_update_step_works_alone_and_only_the_commit_switches(make_kb, encoder):
+    from parkqa.indexing import (
+        _Previous,
+        embed_sentences,
+        index_settings,
+        plan_update,
+        read_changed,
+        scan_knowledge,
+        write_index,
+    )
+    from parkqa.manifest import Manifest
+    from parkqa.store import commit_generation, read_manifest
+
+    kb = make_kb({"policy.txt": POLICY})
+    kb.update()
+    config, knowledge = kb.config, kb.config.knowledge_dir
+    committed = read_manifest(config.index_dir)
+    (knowledge / "talent.txt").write_text(TALENT, encoding="utf-8")
+    (knowledge / "notes.xyz").write_text("not a document", encoding="utf-8")
+
+    plan = plan_update(scan_knowledge(config), committed.documents)
+    assert [file.doc for file, _ in plan.to_read] == ["knowledge/talent.txt"]
+    assert set(plan.kept) == {PARK_DOC, "knowledge/policy.txt"} and not plan.restamped
+    assert list(plan.skipped) == ["knowledge/notes.xyz"]
+
+    read = read_changed(plan, config)
+    talent = read.passages["knowledge/talent.txt"]
+    assert read.records["knowledge/talent.txt"].passages == tuple(p.id for p in talent)
+    assert "2600余套" in talent[0].text
+
+    vectors, embedded = embed_sentences(talent, {}, encoder, config, None)
+    assert embedded == len(vectors) == len(talent[0].sentence_embedding_texts())
+
+    manifest = Manifest(index_settings(config, encoder), dict(read.records), len(talent))
+    staged = write_index(config, manifest, talent, vectors, _Previous())
+    assert staged.staged.exists() and read_manifest(config.index_dir) == committed
+    assert load_index(config.index_dir).generation == committed.generation
+    commit_generation(staged)
+    switched = load_index(config.index_dir)
+    assert switched.generation == committed.generation + 1
+    assert set(switched.manifest.documents) == {"knowledge/talent.txt"}

@@ -237,11 +237,12 @@ class KnowledgeBase:
 
     def pending_changes(self) -> PendingChanges:
         """Documents added, changed or deleted in the knowledge folder since the index was
-        built, told by file names, sizes and modification times (unchanged files are not read)."""
+        built, told by file names, sizes and modification times (unchanged files are not read).
+        None are told of a damaged index: it has to be rebuilt whatever changed."""
         try:
             manifest = read_manifest(self.config.index_dir)
         except IndexCorruptError:
-            manifest = None
+            return PendingChanges()
         files = scan_knowledge(self.config, []) if self.config.knowledge_dir.is_dir() else []
         return pending_changes(files, manifest)
 

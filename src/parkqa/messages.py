@@ -26,6 +26,8 @@ from parkqa.errors import (
 
 LANGUAGES = ("zh", "en")
 BROWSER_LOCALES = {"zh": "zh-CN", "en": "en"}
+# Words Gradio's page uses but its own translations lack, by browser locale.
+GRADIO_WORDS = {"zh-CN": {"common": {"complete": "完成"}}, "en": {"common": {"complete": "Done"}}}
 _TYPES = " ".join(SUPPORTED_SUFFIXES)
 
 WORDS: dict[str, dict[str, str]] = {
@@ -34,6 +36,7 @@ WORDS: dict[str, dict[str, str]] = {
         "knowledge_tab": "知识库",
         "chat_placeholder": "就知识库中的文档提问；每个回答都标出处，点开可看原文。",
         "question": "问题",
+        "error_title": "出错了",
         "question_placeholder": "输入问题，按回车发送",
         "send": "发送",
         "clear": "清空对话",
@@ -85,7 +88,6 @@ WORDS: dict[str, dict[str, str]] = {
         "not_replaced": "已取消，原来的文档没有改动：{names}",
         "not_removed": "已取消，没有删除任何文档。",
         "list_separator": "、",
-        "sentence_separator": "；",
     },
     "en": {
         "chat_tab": "Ask",
@@ -93,6 +95,7 @@ WORDS: dict[str, dict[str, str]] = {
         "chat_placeholder": "Ask about the documents in the knowledge base; every answer cites "
         "its sources, and a source opens to show the text.",
         "question": "Question",
+        "error_title": "Error",
         "question_placeholder": "Type a question and press Enter",
         "send": "Send",
         "clear": "Clear",
@@ -146,7 +149,6 @@ WORDS: dict[str, dict[str, str]] = {
         "not_replaced": "Cancelled; these documents are unchanged: {names}",
         "not_removed": "Cancelled; nothing was deleted.",
         "list_separator": ", ",
-        "sentence_separator": "; ",
     },
 }
 

@@ -311,8 +311,8 @@ def resolve_follow_up(question: str, history: Sequence[str]) -> str:
 
 
 def is_follow_up(question: str) -> bool:
-    """Whether a question only makes sense after another: 「那百度呢？」, "What about Baidu?",
-    or one that starts with a pronoun (它, 该公司; it, they)."""
+    """Whether a question only makes sense after another: 「那……呢？」, "What about …?", or
+    one that starts with a pronoun (它, 该公司; it, they)."""
     question = question.strip()
     pronoun = _PRONOUNS.match(question) or _ENGLISH_PRONOUNS.match(question)
     return bool(_FOLLOW_UP.match(question) or pronoun)

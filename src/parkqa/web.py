@@ -34,7 +34,14 @@ from parkqa.errors import (
 )
 from parkqa.indexing import IndexedDocument, IndexReport, PendingChanges
 from parkqa.knowledge_base import KnowledgeBase
-from parkqa.messages import BROWSER_LOCALES, DOCUMENT_COLUMNS, say, say_error, translate
+from parkqa.messages import (
+    BROWSER_LOCALES,
+    DOCUMENT_COLUMNS,
+    GRADIO_WORDS,
+    say,
+    say_error,
+    translate,
+)
 from parkqa.questions import is_follow_up
 from parkqa.retrieval import Filters
 from parkqa.uploads import check_uploads, safe_filename, store_upload
@@ -342,18 +349,20 @@ def _names(names: Sequence[str], language: str) -> str:
 
 
 def parse_filters(
-    tags: Sequence[str] | None, date_from: str | None, date_to: str | None
+    tags: Sequence[str] | None,
+    date_from: str | None,
+    date_to: str | None,
+    language: str = "zh",
 ) -> Filters | None:
     """Filters from the page's tag choice and date boxes (YYYY, YYYY-MM or YYYY-MM-DD)."""
     dates = []
-    for label, value in (("起始日期", date_from), ("截止日期", date_to)):
+    for key, value in (("date_from", date_from), ("date_to", date_to)):
         value = (value or "").strip()
+        label = say(key, language)
         try:
             dates.append(parse_date(value, label) if value else None)
         except DateError:
-            raise QuestionError(
-                f"{label}“{value}”格式不对；请写成 YYYY、YYYY-MM 或 YYYY-MM-DD"
-            ) from None
+            raise QuestionError(say("bad_date", language, label=label, value=value)) from None
     filters = Filters(tags=tuple(tags or ()), date_from=dates[0], date_to=dates[1])
     return filters if filters else None
 
@@ -444,6 +453,9 @@ def build_app(
     gr = _gradio()
     language = kb.config.server.language
 
+    # Mistakes are said where the person looks (the chat, the knowledge panel's status), not in
+    # Gradio's toasts, whose title is always English.
+
     def chat(question, messages, asked, tags, date_from, date_to):
         question = (question or "").strip()
         messages = list(messages or [])
@@ -452,11 +464,12 @@ def build_app(
         messages.append({"role": "user", "content": format_question_html(question)})
         try:
             answer = kb.ask(
-                question, history=asked, filters=parse_filters(tags, date_from, date_to)
+                question,
+                history=asked,
+                filters=parse_filters(tags, date_from, date_to, language),
             )
         except ParkQAError as exc:
             message = say_error(exc, language)
-            gr.Warning(message)
             messages.append({"role": "assistant", "content": format_error_html(message)})
             return "", messages, asked
         messages.append({"role": "assistant", "content": format_answer_html(answer, language)})
@@ -467,7 +480,9 @@ def build_app(
         try:
             return kb.ask(question, history=history or [], k=k or None).to_json()
         except ParkQAError as exc:
-            raise gr.Error(say_error(exc, language), print_exception=False) from None
+            raise gr.Error(
+                say_error(exc, language), title=say("error_title", language), print_exception=False
+            ) from None
 
     def refresh():
         documents = kb.documents()
@@ -501,14 +516,10 @@ def build_app(
     ) -> str:
         """Run a change that ends with an index update; say what was stored, replaced, refused
         and removed, and what the update did."""
-        if outcome.refused:
-            separator = say("sentence_separator", language)
-            gr.Warning(separator.join(translate(m, language) for m in outcome.refused))
         try:
             report, removed = change()
         except ParkQAError as exc:
             message = say_error(exc, language)
-            gr.Warning(message)
             return "\n\n".join(
                 [
                     *(refused_line(m, language) for m in outcome.refused),
@@ -835,7 +846,7 @@ def create_server(
     def ask(body: AskRequest) -> dict[str, Any]:
         """The same object as one line of `parkqa ask --json`."""
         try:
-            filters = parse_filters(body.tags, body.date_from, body.date_to)
+            filters = parse_filters(body.tags, body.date_from, body.date_to, server.language)
             return kb.ask(body.question, history=body.history, k=body.k, filters=filters).to_json()
         except ParkQAError as exc:
             raise HTTPException(400, say_error(exc, server.language)) from None
@@ -866,6 +877,7 @@ def create_server(
         theme=theme(),
         css=CSS,
         footer_links=[],
+        i18n=gr.I18n(**GRADIO_WORDS),
     )
 
 
