@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -540,7 +541,14 @@ def one_line_error(response, status: int) -> str:
 
 
 @pytest.mark.slow
-def test_json_api_refuses_bad_requests_with_one_line(api):
+def test_json_api_refuses_bad_requests_with_one_line(park_kb):
+    from fastapi.testclient import TestClient
+
+    from parkqa.config import with_overrides
+    from parkqa.web import create_server
+
+    park_kb.config = with_overrides(park_kb.config, server={"language": "en"})
+    api = TestClient(create_server(park_kb))
     response = api.get("/api/ask")
     assert "POST" in one_line_error(response, 405) and response.headers["allow"] == "POST"
     form = api.post("/api/ask", data={"question": "阿里巴巴在永川投资了多少钱？"})
@@ -554,7 +562,7 @@ def test_json_api_refuses_bad_requests_with_one_line(api):
     assert "'k'" in one_line_error(api.post("/api/ask", json={"question": "x", "k": 0}), 400)
     assert "object" in one_line_error(api.post("/api/ask", json=["x"]), 400)
     unknown = api.post("/api/ask", json={"question": "阿里巴巴投资了多少钱？", "tags": ["招商"]})
-    detail = one_line_error(unknown, 400)  # in the page's language: the tag, then the known ones
+    detail = one_line_error(unknown, 400)  # the tag, then the known ones
     assert "'招商'" in detail and detail.endswith("产业政策, 招商引资, 永川大数据产业园")
     answer = api.post(
         "/api/ask",
@@ -566,6 +574,29 @@ def test_json_api_refuses_bad_requests_with_one_line(api):
         headers={"Content-Type": "application/json; charset=utf-8"},
     )
     assert answer.status_code == 200 and "3亿元" in answer.json()["answer"]
+
+
+@pytest.mark.slow
+def test_json_api_refuses_bad_requests_in_the_interface_language(api):
+    # The default interface is Chinese: so are the API's refusals, whatever their status.
+    assert "POST" in one_line_error(api.get("/api/ask"), 405)
+    form = api.post("/api/ask", data={"question": "阿里巴巴在永川投资了多少钱？"})
+    broken = api.post(
+        "/api/ask", content=b'{"question": "x",}', headers={"Content-Type": "application/json"}
+    )
+    details = [
+        one_line_error(api.get("/api/ask"), 405),
+        one_line_error(form, 415),
+        one_line_error(broken, 400),
+        one_line_error(api.post("/api/ask", json={"k": 3}), 400),
+        one_line_error(api.post("/api/ask", json={"question": "x", "k": 0}), 400),
+        one_line_error(api.post("/api/ask", json=["x"]), 400),
+    ]
+    for detail in details:
+        assert re.search(r"[\u4e00-\u9fff]", detail), detail
+        assert not re.search(r"\b(?:the|use|must|send|should|input)\b", detail, re.I), detail
+    assert "第 1 行第 18 列" in details[2]
+    assert "“question”" in details[3] and "“k”" in details[4]
 
 
 def test_serve_on_a_busy_port_says_so_before_any_address(capsys, config_path, encoder, monkeypatch):

@@ -32,6 +32,15 @@ _TYPES = " ".join(SUPPORTED_SUFFIXES)
 
 WORDS: dict[str, dict[str, str]] = {
     "zh": {
+        "api_post_only": '请用 POST 发送 JSON 请求体：{{"question": "..."}}',
+        "api_not_json": "请以 JSON 发送问题，并带上请求头 Content-Type: application/json",
+        "api_bad_json": "请求体不是有效的 JSON",
+        "api_bad_json_at": "请求体不是有效的 JSON（第 {line} 行第 {column} 列）",
+        "api_not_object": '请求体应是一个 JSON 对象，例如 {{"question": "..."}}',
+        "api_unreadable": "无法读取这个请求",
+        "api_missing_field": "缺少字段“{name}”",
+        "api_bad_field": "字段“{name}”的值不合要求",
+        "api_login": "需要用户名和密码",
         "chat_tab": "问答",
         "knowledge_tab": "知识库",
         "chat_placeholder": "就知识库中的文档提问；每个回答都标出处，点开可看原文。",
@@ -90,6 +99,15 @@ WORDS: dict[str, dict[str, str]] = {
         "list_separator": "、",
     },
     "en": {
+        "api_post_only": 'use POST with a JSON body: {{"question": "..."}}',
+        "api_not_json": "send the question as JSON, with the header Content-Type: application/json",
+        "api_bad_json": "the body is not valid JSON",
+        "api_bad_json_at": "the body is not valid JSON at line {line}, column {column}",
+        "api_not_object": 'the body must be a JSON object such as {{"question": "..."}}',
+        "api_unreadable": "the request could not be read",
+        "api_missing_field": "'{name}': Field required",
+        "api_bad_field": "'{name}': {problem}",
+        "api_login": "username and password required",
         "chat_tab": "Ask",
         "knowledge_tab": "Knowledge",
         "chat_placeholder": "Ask about the documents in the knowledge base; every answer cites "

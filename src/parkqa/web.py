@@ -793,24 +793,28 @@ class AskRequest(BaseModel):
 
 
 def request_problem(
-    content_type: str, body: bytes, errors: Sequence[dict[str, Any]]
+    content_type: str, body: bytes, errors: Sequence[dict[str, Any]], language: str
 ) -> tuple[int, str]:
-    """Why a POST /api/ask body was refused, as an HTTP status and one line: not JSON (415),
-    JSON that does not parse, is not an object, or has a bad field (400)."""
+    """Why a POST /api/ask body was refused, as an HTTP status and one line in the interface
+    language: not JSON (415), JSON that does not parse, is not an object, or has a bad field
+    (400)."""
     media = content_type.split(";")[0].strip().lower()
     if media != "application/json" and not media.endswith("+json"):
-        return 415, "send the question as JSON, with the header Content-Type: application/json"
+        return 415, say("api_not_json", language)
     try:
         data = json.loads(body)
-    except ValueError as exc:
-        where = f" at line {exc.lineno}, column {exc.colno}" if hasattr(exc, "lineno") else ""
-        return 400, f"the body is not valid JSON{where}"
+    except json.JSONDecodeError as exc:
+        return 400, say("api_bad_json_at", language, line=exc.lineno, column=exc.colno)
+    except ValueError:
+        return 400, say("api_bad_json", language)
     if not isinstance(data, dict):
-        return 400, 'the body must be a JSON object such as {"question": "..."}'
+        return 400, say("api_not_object", language)
     if not errors:
-        return 400, "the request could not be read"
+        return 400, say("api_unreadable", language)
     name = ".".join(str(part) for part in errors[0]["loc"][1:])
-    return 400, f"'{name}': {errors[0]['msg']}"
+    if errors[0].get("type") == "missing":
+        return 400, say("api_missing_field", language, name=name)
+    return 400, say("api_bad_field", language, name=name, problem=errors[0]["msg"])
 
 
 def create_server(
@@ -826,6 +830,7 @@ def create_server(
     from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
     gr = _gradio()
+    server = kb.config.server
     basic = HTTPBasic(auto_error=False)
 
     def authorised(credentials: HTTPBasicCredentials | None = Depends(basic)) -> None:  # noqa: B008
@@ -836,10 +841,9 @@ def create_server(
             and secrets.compare_digest(credentials.password.encode(), password.encode())
         ):
             raise HTTPException(
-                401, "username and password required", {"WWW-Authenticate": "Basic"}
+                401, say("api_login", server.language), {"WWW-Authenticate": "Basic"}
             )
 
-    server = kb.config.server
     api = FastAPI(title="parkqa", docs_url=None, redoc_url=None, openapi_url=None)
 
     @api.post("/api/ask", dependencies=[Depends(authorised)])
@@ -853,14 +857,15 @@ def create_server(
 
     @api.api_route("/api/ask", methods=["GET", "HEAD", "PUT", "PATCH", "DELETE"])
     def ask_needs_post() -> None:
-        raise HTTPException(
-            405, 'use POST with a JSON body: {"question": "..."}', {"Allow": "POST"}
-        )
+        raise HTTPException(405, say("api_post_only", server.language), {"Allow": "POST"})
 
     @api.exception_handler(RequestValidationError)
     async def refuse_request(request, exc) -> JSONResponse:
         status, message = request_problem(
-            request.headers.get("content-type", ""), await request.body(), exc.errors()
+            request.headers.get("content-type", ""),
+            await request.body(),
+            exc.errors(),
+            server.language,
         )
         return JSONResponse({"detail": message}, status)
 
