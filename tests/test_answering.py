@@ -247,6 +247,19 @@ def test_filters_refuse_what_is_not_a_date(value):
     assert Filters(date_from="2020-02-29", date_to="2020").date_to == "2020"
 
 
+@pytest.mark.parametrize(
+    ("date_from", "date_to"), [("2021", "2019"), ("2020-05", "2020-04-30"), ("2020-01-02", "2020-01-01")]
+)
+def test_filters_refuse_a_range_that_ends_before_it_starts(date_from, date_to):
+    with pytest.raises(QuestionError, match=f"{date_from} is after {date_to}; swap"):
+        Filters(date_from=date_from, date_to=date_to)
+
+
+def test_filters_take_one_tag_given_as_text_as_one_tag():
+    assert Filters(tags="产业政策").tags == ("产业政策",)
+    assert Filters(tags=["产业政策", "园区"]).tags == ("产业政策", "园区")
+
+
 def test_an_unknown_tag_is_refused_with_the_known_ones(park_kb):
     with pytest.raises(TagError) as error:
         park_kb.ask(

@@ -99,6 +99,7 @@ def test_index_add_and_docs(capsys, park_kb, tmp_path):
     [
         (["ask", "   "], "the question is empty"),
         (["ask", "x", "--since", "last year"], "--since 'last year' is not a date"),
+        (["ask", "x", "--since", "2021", "--until", "2019"], "2021 is after 2019"),
         (["add", "/nonexistent/file.txt"], "no such file"),
         (["eval", "/nonexistent/q.yaml"], "question file not found"),
     ],
@@ -369,3 +370,24 @@ def test_ask_lists_more_sources_when_asked(capsys, park_kb):
     assert code == 0 and out.count(f"{PARK_DOC}, lines") == 5
     assert f"{PARK_DOC}, lines 1-10" in out  # the whole passage, its sentence marked
     assert "阿里巴巴集团" in out and "【而在今年3月9日" in out
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "70000"])
+def test_serve_refuses_a_port_out_of_range(capsys, port):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["serve", "--port", port])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2
+    assert f"'{port}' is not a port; use a number from 1 to 65535" in err
+
+
+@pytest.mark.parametrize("command", [["docs"], ["index"], ["ask", "园区有多少家企业？"]])
+def test_an_index_dir_that_is_a_file_is_named(capsys, tmp_path, command):
+    from conftest import write_knowledge_base
+
+    config = write_knowledge_base(tmp_path)
+    config.write_text("knowledge_dir: knowledge\nindex_dir: parkqa.yaml\n", encoding="utf-8")
+    code, _, err = run(capsys, "--config", str(config), *command)
+    assert code == 1 and "Traceback" not in err
+    assert "index_dir" in err and "is not a folder" in err and len(err.splitlines()) == 1
+    assert config.read_text(encoding="utf-8").startswith("knowledge_dir: knowledge\n")

@@ -43,6 +43,18 @@ def test_bad_keys_and_values_are_named(tmp_path, text, named):
         load_config(write(tmp_path, text))
 
 
+def test_an_unquoted_date_is_text_where_text_is_wanted(tmp_path):
+    config = load_config(write(tmp_path, "server:\n  title: 2020-02-30\n  examples: [2021-01-02]\n"))
+    assert config.server.title == "2020-02-30"
+    assert config.server.examples == ("2021-01-02",)
+
+
+def test_fewer_candidates_than_top_k_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="candidates .*1.* top_k .*8"):
+        load_config(write(tmp_path, "retrieval:\n  candidates: 1\n  top_k: 8\n"))
+    assert load_config(write(tmp_path, "retrieval:\n  candidates: 8\n  top_k: 8\n"))
+
+
 def test_malformed_yaml_and_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="malformed YAML at line 2"):
         load_config(write(tmp_path, "knowledge_dir: k\n  - : [\n"))

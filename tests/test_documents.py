@@ -119,6 +119,33 @@ def test_bad_date_in_sidecar_is_refused(tmp_path: Path) -> None:
         read_document(path)
 
 
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("a.md" + SIDECAR_SUFFIX, "date: 2020-02-30\n"),
+        ("a.md", "---\ntitle: 报告\ndate: 2020-02-30\n---\n正文\n"),
+    ],
+)
+def test_an_impossible_unquoted_date_is_refused_by_value(tmp_path: Path, name, text) -> None:
+    path = write(tmp_path / "a.md", "正文\n") if name.endswith(SIDECAR_SUFFIX) else None
+    written = write(tmp_path / name, text)
+    with pytest.raises(DocumentError, match="date '2020-02-30' is not a date; write YYYY"):
+        read_document(path or written)
+
+
+def test_unquoted_dates_keep_the_text_as_written(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.txt", "text\n")
+    write(tmp_path / ("a.txt" + SIDECAR_SUFFIX), "date: 2020-04-08\ntitle: 2021-01-02\n")
+    document = read_document(path)
+    assert (document.date, document.title) == ("2020-04-08", "2021-01-02")
+
+
+def test_malformed_front_matter_names_the_line_and_column_of_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.md", "---\ntitle: 报告\nsource: a: b\n---\n正文\n")
+    with pytest.raises(DocumentError, match=r"malformed metadata YAML at line 3, column 10; fix"):
+        read_document(path)
+
+
 # Encodings
 
 

@@ -66,6 +66,19 @@ def test_questions_without_kind_or_history_still_load(tmp_path):
     assert load_questions(path) == [EvalQuestion(ALIBABA, ("3亿元",))]
 
 
+def test_unquoted_dates_in_a_question_file_are_read_as_text(tmp_path):
+    path = tmp_path / "q.yaml"
+    path.write_text("- question: 哪天开园？\n  answers: [2020-02-30, 2020-04-08]\n", encoding="utf-8")
+    assert load_questions(path) == [EvalQuestion("哪天开园？", ("2020-02-30", "2020-04-08"))]
+
+
+def test_a_question_file_of_the_wrong_shape_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "q.json"
+    path.write_text('{"data": [{"paragraphs": [{"qas": 3}]}]}', encoding="utf-8")
+    with pytest.raises(EvalFileError, match="SQuAD"):
+        load_questions(path)
+
+
 def test_a_bad_history_is_refused_by_name(tmp_path):
     path = tmp_path / "q.yaml"
     path.write_text("- question: 那百度呢？\n  answers: []\n  history: {a: 1}\n", encoding="utf-8")

@@ -7,7 +7,10 @@ import threading
 from itertools import count
 from types import FrameType
 
+import pytest
+
 from parkqa import KnowledgeBase
+from parkqa.errors import ConfigError
 from parkqa.store import load_index
 
 
@@ -74,3 +77,10 @@ def test_index_is_never_older_than_the_manifest_committed_before_the_call(park_k
         if not paused:
             break
     assert line > 3
+
+
+def test_an_index_dir_replaced_by_a_file_is_named(make_kb):
+    kb = make_kb()
+    kb.config.index_dir.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(ConfigError, match="set index_dir to a folder"):
+        kb.index()

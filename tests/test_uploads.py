@@ -244,3 +244,132 @@ def test_add_checks_every_file_before_copying_any(park_kb, tmp_path):
     with pytest.raises(UploadError, match="unsupported file type"):
         park_kb.add([good, bad])
     assert not (park_kb.config.knowledge_dir / "good.txt").exists()
+
+
+# -- nothing is lost when a change cannot go through ----------------------------------------------
+
+HEADINGS_ONLY = "# 标题\n\n## 小节\n"
+ARTICLE = "yongchuan-big-data-park.txt"
+PARK_QUESTION = "永川大数据产业园有哪些企业？"
+
+
+def cites_article(kb) -> bool:
+    answer = kb.ask(PARK_QUESTION)
+    return any(c.doc.endswith(ARTICLE) for c in answer.citations + answer.related)
+
+
+def test_remove_is_refused_when_only_files_the_index_skips_would_be_left(park_kb):
+    knowledge = park_kb.config.knowledge_dir
+    write(knowledge / "outline.md", HEADINGS_ONLY)
+    park_kb.update()
+    with pytest.raises(UploadError, match="every document"):
+        park_kb.remove([ARTICLE])
+    assert (knowledge / ARTICLE).is_file() and (knowledge / (ARTICLE + ".meta.yaml")).is_file()
+    assert cites_article(park_kb)
+
+
+def test_remove_while_the_index_is_busy_deletes_nothing(park_kb):
+    from parkqa.errors import IndexBusyError
+    from parkqa.store import index_lock
+
+    knowledge = park_kb.config.knowledge_dir
+    park_kb.add([write(knowledge.parent / "in" / "bus.txt", NOTICE)])
+    with index_lock(park_kb.config.index_dir), pytest.raises(IndexBusyError):
+        park_kb.remove(["bus.txt"])
+    assert (knowledge / "bus.txt").is_file()
+    removed, report = park_kb.remove(["bus.txt"])
+    assert report.removed == ("knowledge/bus.txt",) and not (knowledge / "bus.txt").exists()
+
+
+def test_remove_says_so_when_the_index_update_fails_after_deleting(park_kb, monkeypatch):
+    from parkqa.errors import IndexWriteError
+
+    knowledge = park_kb.config.knowledge_dir
+    park_kb.add([write(knowledge.parent / "in" / "bus.txt", NOTICE)])
+
+    def full_disk(staged):
+        raise IndexWriteError("disk full while writing the index")
+
+    monkeypatch.setattr("parkqa.indexing.commit_generation", full_disk)
+    message = r"^removed knowledge/bus.txt; the index was not updated.*run parkqa index"
+    with pytest.raises(UploadError, match=message):
+        park_kb.remove(["bus.txt"])
+    assert park_kb.pending_changes().deleted == ("knowledge/bus.txt",)
+
+
+def test_replace_with_a_file_that_gives_no_passages_is_refused(park_kb, tmp_path):
+    knowledge = park_kb.config.knowledge_dir
+    park_kb.add([write(tmp_path / "v1" / "hidden.md", NOTICE)])
+    with pytest.raises(UploadError, match=r"hidden.md: no text found"):
+        park_kb.add([write(tmp_path / "v2" / "hidden.md", HEADINGS_ONLY)], replace=True)
+    assert (knowledge / "hidden.md").read_text(encoding="utf-8") == NOTICE
+    assert "knowledge/hidden.md" in [d.doc for d in park_kb.documents()]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("园区通知" * 20 + ".md", "园区通知" * 20 + "X.md"),
+        ("  .md", "..md"),
+    ],
+    ids=["cut-long-names", "dot-names"],
+)
+def test_a_cleaned_name_taken_by_another_document_is_refused_without_replace(
+    tmp_path, first, second
+):
+    from parkqa.messages import translate
+
+    knowledge = tmp_path / "knowledge"
+    stored = store_upload(check_upload(knowledge, write(tmp_path / "a" / first, NOTICE)))
+    with pytest.raises(UploadError, match=r"would be stored as .*another document") as refused:
+        check_upload(knowledge, write(tmp_path / "b" / second, REVISED))
+    assert "--replace" not in str(refused.value) and "rename" in str(refused.value)
+    assert stored.target.read_text(encoding="utf-8") == NOTICE
+    assert "另一篇文档" in translate(str(refused.value), "zh")
+    same = check_upload(knowledge, write(tmp_path / "c" / first, NOTICE))
+    assert same.unchanged
+
+
+def test_a_sidecar_travels_with_its_document(park_kb, tmp_path):
+    knowledge = park_kb.config.knowledge_dir
+    room = write(tmp_path / "sc" / "room.txt", NOTICE)
+    write(tmp_path / "sc" / "room.txt.meta.yaml", "title: 房租通知\ndate: 2024-05\ntags: [房租]\n")
+    (stored,), _ = park_kb.add([room])
+    assert stored.sidecar_copied and (knowledge / "room.txt.meta.yaml").is_file()
+    listed = {d.doc: d for d in park_kb.documents()}["knowledge/room.txt"]
+    assert (listed.title, listed.date, listed.tags) == ("房租通知", "2024-05", ("房租",))
+
+    revised = write(tmp_path / "v2" / "room.txt", REVISED)
+    write(tmp_path / "v2" / "room.txt.meta.yaml", "title: 新通知\ndate: 2025-01\n")
+    (stored,), _ = park_kb.add([revised], replace=True)
+    assert stored.replaces and stored.sidecar_copied
+    listed = {d.doc: d for d in park_kb.documents()}["knowledge/room.txt"]
+    assert (listed.title, listed.date, listed.tags) == ("新通知", "2025-01", ())
+
+    bare = write(tmp_path / "v3" / "room.txt", NOTICE)
+    (stored,), _ = park_kb.add([bare], replace=True)
+    assert stored.sidecar_removed and not (knowledge / "room.txt.meta.yaml").exists()
+    listed = {d.doc: d for d in park_kb.documents()}["knowledge/room.txt"]
+    assert listed.date is None and listed.tags == ()
+
+
+def test_a_bad_sidecar_is_refused_before_anything_is_copied(park_kb, tmp_path):
+    room = write(tmp_path / "sc" / "room.txt", NOTICE)
+    write(tmp_path / "sc" / "room.txt.meta.yaml", "tags: {a: 1}\n")
+    with pytest.raises(UploadError, match="room.txt"):
+        park_kb.add([room])
+    assert not (park_kb.config.knowledge_dir / "room.txt").exists()
+
+
+def test_add_reports_every_refused_file_and_a_folder_as_a_folder(park_kb, tmp_path):
+    good = write(tmp_path / "good.txt")
+    empty = write(tmp_path / "empty.md", HEADINGS_ONLY)
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    with pytest.raises(UploadError) as refused:
+        park_kb.add([good, folder, empty, tmp_path / "missing.txt"])
+    lines = str(refused.value).splitlines()
+    assert len(lines) == 3
+    assert "papers" in lines[0] and "folder" in lines[0]
+    assert "empty.md" in lines[1] and "missing.txt: no such file" in lines[2]
+    assert not (park_kb.config.knowledge_dir / "good.txt").exists()

@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 
 from parkqa import Answer, Citation, KnowledgeBase, ParkQAError, load_config
-from parkqa.errors import QuestionError
+from parkqa.errors import (
+    DateError,
+    EncoderError,
+    IndexBusyError,
+    IndexCorruptError,
+    IndexMissingError,
+    QuestionError,
+    TagError,
+)
 from parkqa.questions import is_follow_up
 from parkqa.web import (
     example_questions,
@@ -304,7 +312,7 @@ def test_messages_about_documents_follow_the_interface_language(tmp_path):
     chinese = [say_error(error, "zh") for error in errors]
     assert chinese[0] == "知识库中没有这些文档：missing.txt"
     assert chinese[1].startswith("不能删除全部文档")
-    assert chinese[2].startswith("notice.txt：无法保存到知识库文件夹（Not a directory）")
+    assert chinese[2] == "notice.txt：无法保存到知识库文件夹（路径中有一项不是文件夹）"
     assert "改名" in chinese[3]
     english = say_error(errors[0], "en")
     assert english == "no such document in the knowledge base: missing.txt"
@@ -758,3 +766,60 @@ def test_page_date_mistakes_follow_the_interface_language():
         parse_filters([], "2020-13", "", "en")
     with pytest.raises(QuestionError, match="^截止日期“2020-02-31”格式不对"):
         parse_filters([], "", "2020-02-31")
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (QuestionError("the question is empty"), 400),
+        (DateError("date_from", "2020-13"), 400),
+        (TagError(["x"], ["y"]), 400),
+        (IndexMissingError("no index yet"), 503),
+        (IndexBusyError("the index is being updated"), 503),
+        (EncoderError("the model cannot be loaded"), 503),
+        (IndexCorruptError("the index is damaged"), 500),
+        (ParkQAError("something else"), 500),
+    ],
+)
+def test_json_api_status_says_whose_fault_a_refusal_is(error, status):
+    from parkqa.web import api_status
+
+    assert api_status(error) == status
+
+
+@pytest.mark.slow
+def test_json_api_reports_a_missing_or_damaged_index_as_the_server_s(make_kb):
+    from fastapi.testclient import TestClient
+
+    from parkqa.web import create_server
+
+    kb = make_kb()
+    api = TestClient(create_server(kb))
+    question = {"question": "园区有多少家企业？"}
+    one_line_error(api.post("/api/ask", json=question), 503)
+    kb.update()
+    (kb.config.index_dir / "manifest.json").write_text("{", encoding="utf-8")
+    one_line_error(api.post("/api/ask", json=question), 500)
+
+
+def test_filters_refuse_a_reversed_range_in_the_interface_language():
+    with pytest.raises(QuestionError) as error:
+        parse_filters([], "2021", " 2019", "zh")
+    assert str(error.value).startswith("起始日期“2021”晚于截止日期“2019”")
+    with pytest.raises(QuestionError, match="From '2021' is after Until '2019'"):
+        parse_filters([], "2021", "2019", "en")
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:7999/"),
+        ("localhost", "http://localhost:7999/"),
+        ("::1", "http://[::1]:7999/"),
+        ("fe80::1%eth0", "http://[fe80::1%25eth0]:7999/"),
+    ],
+)
+def test_the_printed_address_brackets_ipv6_hosts(host, url):
+    from parkqa.web import address_url
+
+    assert address_url(host, 7999) == url

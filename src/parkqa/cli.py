@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         "another address needs server.username and server.password (or PARKQA_USERNAME/PARKQA_PASSWORD).",
     )
     serve.add_argument("--host", help="address to listen on (default: server.host, 127.0.0.1)")
-    serve.add_argument("--port", type=_positive, help="port (default: server.port, 7860)")
+    serve.add_argument("--port", type=_port, help="port (default: server.port, 7860)")
     serve.set_defaults(handler=cmd_serve)
 
     documents = commands.add_parser(
@@ -158,6 +158,16 @@ def _version() -> str:
         return version("parkqa")
     except PackageNotFoundError:
         return "unknown"
+
+
+def _port(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 65_535:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a port; use a number from 1 to 65535")
+    return number
 
 
 def _positive(value: str) -> int:

@@ -13,6 +13,7 @@ from pydantic import dataclasses as checked
 from pydantic.fields import FieldInfo
 
 from parkqa.errors import ConfigError
+from parkqa.yaml_reading import read_yaml
 
 CONFIG_FILE = "parkqa.yaml"
 CONFIG_ENV = "PARKQA_CONFIG"
@@ -56,6 +57,15 @@ class RetrievalConfig:
         if not (self.keyword_weight or self.dense_weight):
             raise ValueError(
                 "keyword_weight and dense_weight are both 0; make one of them greater than 0"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _enough_candidates(self) -> RetrievalConfig:
+        if self.candidates < self.top_k:
+            raise ValueError(
+                f"candidates ({self.candidates}) is fewer than top_k ({self.top_k}); "
+                "make candidates at least top_k"
             )
         return self
 
@@ -143,21 +153,16 @@ def find_config(explicit: str | os.PathLike | None = None) -> Path:
 
 def load_config(path: str | os.PathLike | None = None) -> Config:
     """Read and validate a parkqa.yaml; relative paths resolve against its folder."""
-    import yaml
-
     path = find_config(path)
     if not path.is_file():
         raise ConfigError(
             f"config file not found: {path}; create it (see README) or pass --config PATH"
         )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(
-            f"{path}: malformed YAML{yaml_error_place(exc)}; fix the syntax"
-        ) from None
+        text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    raw = read_yaml(text, str(path), error=ConfigError)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -179,6 +184,9 @@ def config_from_dict(raw: dict[str, Any], root: Path, source: str = "config") ->
         key: (root / os.path.expanduser(getattr(folders, key))).resolve()
         for key in _Folders.__pydantic_fields__
     }
+    for key, folder in dirs.items():
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"{source}: {key} {folder} is not a folder; set {key} to a folder")
     sections = {}
     for name, cls in _SECTIONS.items():
         value = raw.get(name)
@@ -198,12 +206,6 @@ def with_overrides(config: Config, **sections: dict[str, Any]) -> Config:
         current.update(values)
         updated[name] = _checked(_SECTIONS[name], current, f"{name}.", "override")
     return dataclasses.replace(config, **updated)
-
-
-def yaml_error_place(exc: Exception) -> str:
-    """Where a YAML parser stopped, as " at line L, column C" (empty when it does not say)."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    return f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
 
 
 def _checked(cls: type, values: dict[Any, Any], prefix: str, source: str) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import datetime
 import hashlib
 import io
 import logging
@@ -17,13 +16,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from parkqa.dates import parse_date
 from parkqa.errors import DateError, DocumentError
+from parkqa.yaml_reading import read_yaml
 
 logger = logging.getLogger(__name__)
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader when built
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".pdf", ".docx", ".html", ".htm")
 SIDECAR_SUFFIX = ".meta.yaml"
@@ -366,13 +363,11 @@ def _read_sidecar(path: Path) -> _Metadata:
     return _parse_metadata(sidecar, text)
 
 
-def _parse_metadata(origin: Path, text: str) -> _Metadata:
-    try:
-        raw = yaml.load(text, Loader=_SafeLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise DocumentError(f"{origin}: malformed metadata YAML{where}") from error
+def _parse_metadata(origin: Path, text: str, first_line: int = 1) -> _Metadata:
+    """The metadata in text (YAML), which starts at line first_line of origin."""
+    raw = read_yaml(
+        text, str(origin), error=DocumentError, what="metadata YAML", first_line=first_line
+    )
     if raw is None:
         return _Metadata()
     if not isinstance(raw, dict):
@@ -397,10 +392,6 @@ def _optional_text(origin: Path, key: str, value: Any) -> str | None:
 def _parse_date(origin: Path, value: Any) -> str | None:
     if value is None:
         return None
-    if isinstance(value, datetime.datetime):
-        return value.date().isoformat()
-    if isinstance(value, datetime.date):
-        return value.isoformat()
     try:
         return parse_date(str(value).strip())
     except DateError as exc:
@@ -434,7 +425,7 @@ def _read_markdown(path: Path, text: str, encoding: str) -> _Extracted:
             None,
         )
         if end is not None:
-            metadata = _parse_metadata(path, "\n".join(lines[1:end]))
+            metadata = _parse_metadata(path, "\n".join(lines[1:end]), first_line=2)
             lines[: end + 1] = [""] * (end + 1)
     headings: set[int] = set()
     fence: str | None = None

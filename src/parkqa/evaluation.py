@@ -14,6 +14,7 @@ from typing import Any
 from parkqa.citations import Answer
 from parkqa.errors import ParkQAError
 from parkqa.keywords import normalize
+from parkqa.yaml_reading import read_yaml
 
 
 class EvalFileError(ParkQAError):
@@ -182,40 +183,23 @@ def load_questions(path: str | os.PathLike) -> list[EvalQuestion]:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise EvalFileError(f"{path}: not UTF-8 text; save it as UTF-8") from None
-    try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            records = _yaml_records(path, text)
-        elif path.suffix.lower() == ".json" and '"paragraphs"' in text[:200000]:
-            return list(squad_questions(_json(path, text)))
-        else:
-            records = [
-                _json(path, line, number)
-                for number, line in enumerate(text.splitlines(), start=1)
-                if line.strip()
-            ]
-    except (ValueError, Exception) as exc:
-        if isinstance(exc, ParkQAError):
-            raise
-        raise EvalFileError(
-            f"{path}: cannot parse question file ({type(exc).__name__}); "
-            "use YAML, JSON Lines or SQuAD JSON"
-        ) from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        records = _yaml_records(path, text)
+    elif path.suffix.lower() == ".json" and '"paragraphs"' in text[:200000]:
+        return _squad_file(path, _json(path, text))
+    else:
+        records = [
+            _json(path, line, number)
+            for number, line in enumerate(text.splitlines(), start=1)
+            if line.strip()
+        ]
     if not isinstance(records, list):
         raise EvalFileError(f"{path}: expected a list of questions")
     return [_question(record, f"{path}: entry {i}") for i, record in enumerate(records, start=1)]
 
 
 def _yaml_records(path: Path, text: str) -> Any:
-    import yaml
-
-    from parkqa.config import yaml_error_place
-
-    try:
-        records = yaml.safe_load(text) or []
-    except yaml.YAMLError as exc:
-        raise EvalFileError(
-            f"{path}: malformed YAML{yaml_error_place(exc)}; fix the syntax"
-        ) from None
+    records = read_yaml(text, str(path), error=EvalFileError) or []
     return records.get("questions", []) if isinstance(records, dict) else records
 
 
@@ -252,6 +236,16 @@ def _question(record: Any, where: str) -> EvalQuestion:
     if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
         raise EvalFileError(f"{where}: 'history' must be a list of earlier questions")
     return EvalQuestion(record["question"], tuple(answers), kind.strip(), tuple(history))
+
+
+def _squad_file(path: Path, data: Any) -> list[EvalQuestion]:
+    try:
+        return list(squad_questions(data))
+    except (KeyError, IndexError, TypeError, AttributeError):
+        raise EvalFileError(
+            f"{path}: not SQuAD JSON (data, paragraphs, qas with question and answers); "
+            "use YAML, JSON Lines or SQuAD JSON"
+        ) from None
 
 
 def squad_questions(data: dict[str, Any]) -> Iterable[EvalQuestion]:

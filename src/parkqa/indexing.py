@@ -14,8 +14,14 @@ import numpy as np
 
 from parkqa import documents
 from parkqa.cleaning import clean_lines
-from parkqa.config import Config
-from parkqa.documents import SUPPORTED_SUFFIXES, knowledge_files, read_document, sidecar_path
+from parkqa.config import ChunkingConfig, Config
+from parkqa.documents import (
+    SUPPORTED_SUFFIXES,
+    SourceText,
+    knowledge_files,
+    read_document,
+    sidecar_path,
+)
 from parkqa.encoders import Encoder, Progress
 from parkqa.errors import ConfigError, DocumentError, IndexCorruptError
 from parkqa.keywords import TOKENIZER_VERSION, KeywordIndex, tokenize
@@ -214,12 +220,13 @@ def plan_update(
             )
             _skip(file, reason, skipped, warnings)
             continue
+        record = indexed.get(file.doc)
         try:
             digest = documents.content_hash(file.path)
         except OSError as exc:
-            _skip(file, f"{file.doc}: cannot be read ({exc.strerror}); skipped", skipped, warnings)
+            reason = f"{file.doc}: cannot be read ({exc.strerror})"
+            _skip(file, _skip_reason(reason, record is not None), skipped, warnings)
             continue
-        record = indexed.get(file.doc)
         if record is not None and record.hash == digest:
             kept[file.doc] = dataclasses.replace(record, file=file.state)
             restamped = restamped or record.file != file.state
@@ -242,15 +249,20 @@ def _skip(
     skipped[file.doc] = SkippedFile(reason, file.state)
 
 
+def _skip_reason(problem: str, indexed: bool) -> str:
+    """Why a file is left out: a document already indexed keeps its indexed version."""
+    return f"kept the indexed version: {problem}" if indexed else f"{problem}; skipped"
+
+
 def read_changed(plan: UpdatePlan, config: Config) -> ReadResult:
     """Read and cut into passages the files the plan names; a file that cannot be read as a
-    document is skipped with a warning."""
+    document is skipped with a warning (one the index holds keeps its indexed version)."""
     passages, records, skipped, warnings = {}, {}, {}, []
     for file, digest in plan.to_read:
         try:
             passages[file.doc], records[file.doc] = _read_passages(file, digest, config)
         except DocumentError as exc:
-            _skip(file, f"{exc}; skipped", skipped, warnings)
+            _skip(file, _skip_reason(str(exc), file.doc in plan.known), skipped, warnings)
     return ReadResult(passages, records, skipped, tuple(warnings))
 
 
@@ -267,65 +279,75 @@ def update_index(
     document is read and embedded again. The steps: plan (what changed), read, embed,
     write the new generation beside the committed one, and commit it.
     """
-    started = time.perf_counter()
     if not config.knowledge_dir.is_dir():
         raise ConfigError(
             f"knowledge folder not found: {config.knowledge_dir}; create it and put documents "
             "in it, or set knowledge_dir in the config"
         )
     with index_lock(config.index_dir, wait=wait):
-        settings = index_settings(config, encoder)
-        manifest, previous, reason = _previous_index(config.index_dir, settings, rebuild)
-        indexed = {
-            doc: record
-            for doc, record in (manifest.documents if manifest else {}).items()
-            if doc in previous.passages
-        }
-        scan_warnings: list[str] = []
-        plan = plan_update(scan_knowledge(config, scan_warnings), indexed)
-        read = read_changed(plan, config)
-        records = {**plan.kept, **read.records}
-        skipped = {**plan.skipped, **read.skipped}
-        warnings = (*scan_warnings, *plan.warnings, *read.warnings)
-        for message in warnings:
-            logger.info(message)
-        if not records:
-            _refuse_empty(config.knowledge_dir, sorted(skipped))
-        by_doc = {**{doc: previous.passages[doc] for doc in plan.kept}, **read.passages}
-        passages = [p for doc in sorted(by_doc) for p in by_doc[doc]]
-        removed = sorted(doc for doc in plan.known if doc not in records)
-        report = IndexReport(
-            added=tuple(doc for doc in read.records if doc not in plan.known),
-            changed=tuple(doc for doc in read.records if doc in plan.known),
-            removed=tuple(removed),
-            unchanged=tuple(plan.kept),
-            skipped=tuple(sorted(skipped)),
-            warnings=warnings,
-            passages=len(passages),
-            rebuilt_because=reason,
-        )
-        if manifest is not None and not (read.records or removed):
-            if plan.restamped or skipped != manifest.skipped:
-                rewrite_manifest(
-                    config.index_dir,
-                    dataclasses.replace(manifest, documents=records, skipped=skipped),
-                )
-            return dataclasses.replace(report, seconds=time.perf_counter() - started)
-        sentence_vectors, embedded = embed_sentences(
-            passages, previous.sentence_vectors, encoder, config, progress
-        )
-        new_manifest = Manifest(
-            settings=settings,
-            documents=records,
-            passages=len(passages),
-            skipped=skipped,
-            built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        )
-        staged = write_index(config, new_manifest, passages, sentence_vectors, previous)
-        commit_generation(staged)
-        return dataclasses.replace(
-            report, embedded=embedded, written=True, seconds=time.perf_counter() - started
-        )
+        return update_locked_index(config, encoder, rebuild=rebuild, progress=progress)
+
+
+def update_locked_index(
+    config: Config, encoder: Encoder, rebuild: bool = False, progress: Progress | None = None
+) -> IndexReport:
+    """update_index for a caller that already holds the index folder's lock (index_lock),
+    e.g. to change the knowledge folder and update the index as one step."""
+    started = time.perf_counter()
+    settings = index_settings(config, encoder)
+    manifest, previous, reason = _previous_index(config.index_dir, settings, rebuild)
+    indexed = {
+        doc: record
+        for doc, record in (manifest.documents if manifest else {}).items()
+        if doc in previous.passages
+    }
+    scan_warnings: list[str] = []
+    plan = plan_update(scan_knowledge(config, scan_warnings), indexed)
+    read = read_changed(plan, config)
+    skipped = {**plan.skipped, **read.skipped}
+    held = {doc: indexed[doc] for doc in skipped if doc in indexed}
+    records = {**plan.kept, **held, **read.records}
+    warnings = (*scan_warnings, *plan.warnings, *read.warnings)
+    for message in warnings:
+        logger.info(message)
+    if not records:
+        _refuse_empty(config.knowledge_dir, sorted(skipped))
+    by_doc = {doc: previous.passages[doc] for doc in (*plan.kept, *held)}
+    by_doc.update(read.passages)
+    passages = [p for doc in sorted(by_doc) for p in by_doc[doc]]
+    removed = sorted(doc for doc in plan.known if doc not in records)
+    report = IndexReport(
+        added=tuple(doc for doc in read.records if doc not in plan.known),
+        changed=tuple(doc for doc in read.records if doc in plan.known),
+        removed=tuple(removed),
+        unchanged=tuple(plan.kept),
+        skipped=tuple(sorted(skipped)),
+        warnings=warnings,
+        passages=len(passages),
+        rebuilt_because=reason,
+    )
+    if manifest is not None and not (read.records or removed):
+        if plan.restamped or skipped != manifest.skipped:
+            rewrite_manifest(
+                config.index_dir,
+                dataclasses.replace(manifest, documents=records, skipped=skipped),
+            )
+        return dataclasses.replace(report, seconds=time.perf_counter() - started)
+    sentence_vectors, embedded = embed_sentences(
+        passages, previous.sentence_vectors, encoder, config, progress
+    )
+    new_manifest = Manifest(
+        settings=settings,
+        documents=records,
+        passages=len(passages),
+        skipped=skipped,
+        built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    staged = write_index(config, new_manifest, passages, sentence_vectors, previous)
+    commit_generation(staged)
+    return dataclasses.replace(
+        report, embedded=embedded, written=True, seconds=time.perf_counter() - started
+    )
 
 
 def _previous_index(
@@ -451,28 +473,38 @@ class _Previous:
         )
 
 
-def _read_passages(
-    file: KnowledgeFile, digest: str, config: Config
-) -> tuple[list[Passage], DocumentRecord]:
-    source = read_document(file.path)
+def document_passages(
+    path: Path, doc: str, chunking: ChunkingConfig | None = None
+) -> tuple[SourceText, list[Passage]]:
+    """Read a file (and its sidecar), clean it and cut it into passages named doc, as the
+    index holds them. Raises DocumentError when it cannot be read or gives no passage."""
+    chunking = chunking or ChunkingConfig()
+    source = read_document(path)
     sections = clean_lines(source.lines, source.heading_lines)
     title = source.title
-    if title == file.path.stem and sections and sections[0].heading:
+    if title == path.stem and sections and sections[0].heading:
         title = sections[0].heading
     passages = make_passages(
         sections,
-        doc=file.doc,
+        doc=doc,
         title=title,
-        max_chars=config.chunking.max_chars,
-        overlap_sentences=config.chunking.overlap_sentences,
+        max_chars=chunking.max_chars,
+        overlap_sentences=chunking.overlap_sentences,
         date=source.date,
         tags=source.tags,
     )
     if not passages:
-        raise DocumentError(f"{file.doc}: no text found")
+        raise DocumentError(f"{doc}: no text found")
+    return source, passages
+
+
+def _read_passages(
+    file: KnowledgeFile, digest: str, config: Config
+) -> tuple[list[Passage], DocumentRecord]:
+    source, passages = document_passages(file.path, file.doc, config.chunking)
     record = DocumentRecord(
         hash=digest,
-        title=title,
+        title=passages[0].title,
         passages=tuple(p.id for p in passages),
         date=source.date,
         source=source.source,

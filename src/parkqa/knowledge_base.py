@@ -25,7 +25,13 @@ from parkqa.chinese import has_cjk, to_traditional
 from parkqa.citations import Answer, Citation, SupportSignals, cite
 from parkqa.config import Config, load_config
 from parkqa.encoders import Encoder, Progress, make_encoder
-from parkqa.errors import IndexCorruptError, IndexMissingError
+from parkqa.errors import (
+    ConfigError,
+    IndexCorruptError,
+    IndexMissingError,
+    ParkQAError,
+    UploadError,
+)
 from parkqa.indexing import (
     IndexedDocument,
     IndexReport,
@@ -280,10 +286,16 @@ class _Loaded:
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
+    """The inode and modification time of the manifest at path (None when there is none)."""
     try:
         status = path.stat()
     except FileNotFoundError:
         return None
+    except OSError as error:
+        raise ConfigError(
+            f"cannot read the index in {path.parent} ({error.strerror}); "
+            "set index_dir to a folder parkqa can read"
+        ) from None
     return status.st_ino, status.st_mtime_ns
 
 

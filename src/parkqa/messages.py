@@ -7,6 +7,8 @@ interface language without the terminal's commands. Pure functions over text.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from dataclasses import dataclass
 
@@ -21,6 +23,7 @@ from parkqa.errors import (
     IndexWriteError,
     ParkQAError,
     QuestionError,
+    TagError,
     UploadError,
 )
 
@@ -55,6 +58,7 @@ WORDS: dict[str, dict[str, str]] = {
         "date_to": "截止日期",
         "date_format": "YYYY、YYYY-MM 或 YYYY-MM-DD",
         "bad_date": "{label}“{value}”格式不对；请写成 YYYY、YYYY-MM 或 YYYY-MM-DD",
+        "dates_reversed": "{label}“{value}”晚于{label_to}“{value_to}”；请交换这两个日期",
         "documents": "已索引的文档",
         "no_documents": "还没有已索引的文档：上传文档并更新索引。",
         "upload": "上传文档（{types}，每个不超过 {mb} MB）",
@@ -123,6 +127,7 @@ WORDS: dict[str, dict[str, str]] = {
         "date_to": "Until",
         "date_format": "YYYY, YYYY-MM or YYYY-MM-DD",
         "bad_date": "{label} '{value}' is not a date; write YYYY, YYYY-MM or YYYY-MM-DD",
+        "dates_reversed": "{label} '{value}' is after {label_to} '{value_to}'; swap the two dates",
         "documents": "Indexed documents",
         "no_documents": "No documents are indexed yet: upload documents and update the index.",
         "upload": "Upload documents ({types}, up to {mb} MB each)",
@@ -240,11 +245,31 @@ _MESSAGES = (
         "{name}：元数据中的日期“{date}”不对；请写成 YYYY、YYYY-MM 或 YYYY-MM-DD",
     ),
     _message(
+        _NAME + r"malformed metadata YAML at line (?P<line>\d+), column (?P<column>\d+)",
+        "{name}：元数据（文档开头的 front matter 或 .meta.yaml 文件）第 {line} 行第 {column} 列"
+        "写得不对；请检查 title、date、source、tags",
+    ),
+    _message(
+        _NAME + r"malformed metadata YAML at line (?P<line>\d+)",
+        "{name}：元数据（文档开头的 front matter 或 .meta.yaml 文件）第 {line} 行写得不对；"
+        "请检查 title、date、source、tags",
+    ),
+    _message(
         _NAME + r"(?:malformed metadata|metadata |cannot read metadata)",
         "{name}：元数据（文档开头的 front matter 或 .meta.yaml 文件）写得不对；"
         "请检查 title、date、source、tags",
     ),
+    _message(
+        _NAME + r"cannot (?:read file|be read) \((?P<reason>[^()]+)\)",
+        "{name}：无法读取文件（{reason}）",
+    ),
     _message(_NAME + r"cannot (?:read file|be read)", "{name}：无法读取文件"),
+    _message(_NAME + r"no text found", "{name}：没有找到文字"),
+    _message(
+        _NAME + r"skipped, it links to (?P<target>.+) outside the knowledge folder",
+        "{name}：链接指向知识库文件夹以外的 {target}；已跳过",
+    ),
+    _message(_NAME + r"skipped, it is a broken link", "{name}：链接已失效；已跳过"),
     _message(_NAME + r"not a plain file name", "{name}：不是一个普通的文件名"),
     _message(_NAME + r"no such file", "{name}：文件不存在"),
     _message(
@@ -253,7 +278,7 @@ _MESSAGES = (
         "{name}: two uploaded files would get this name; rename one and upload it again",
     ),
     _message(
-        _NAME + r"cannot store it in .*?: (?P<reason>[^:]+)$",
+        _NAME + r"cannot store it in .*?: (?P<reason>.+)$",
         "{name}：无法保存到知识库文件夹（{reason}）",
         "{name}: cannot be saved in the knowledge folder ({reason})",
     ),
@@ -267,28 +292,26 @@ _MESSAGES = (
         "不能删除全部文档：索引至少需要一篇；请先上传别的文档。",
         "cannot delete every document: the index needs at least one; upload another first",
     ),
-    _message(_NAME + r"cannot remove it \((?P<reason>.+)\)", "{name}：无法删除（{reason}）"),
     _message(
-        _NAME + r"two files would have this name",
-        "{name}：有两个文件会得到这个文件名；请重命名其中一个",
+        _NAME + r"cannot look into .*?: (?P<reason>.+)$",
+        "{name}：无法查看知识库文件夹（{reason}）",
+        "{name}: cannot look into the knowledge folder ({reason})",
     ),
+    _message(_NAME + r"cannot remove it \((?P<reason>.+)\)", "{name}：无法删除（{reason}）"),
     _message(
         r"^(?P<name>.+?) already exists with other content",
         "{name} 已存在，内容不同；替换它才能保存这个文件",
         "{name} already exists with other content; replace it to store this file",
     ),
-    _message(
-        _NAME + r"no such document in the knowledge folder",
-        "知识库中没有这篇文档：{name}",
-        "no such document in the knowledge base: {name}",
-    ),
-    _message(
-        r"^cannot remove every document",
-        "不能删除全部文档：索引至少需要一篇；请先添加其他文档",
-        "cannot remove every document: the index needs at least one; add another first",
-    ),
     _message(_NAME + r"cannot (?:remove|store) it", "{name}：无法在服务器上写入或删除这个文件"),
     _message(r"^(?P<name>.+?): knowledge folder not found", "找不到知识库文件夹 {name}"),
+    _message(
+        r"^knowledge folder not found: (?P<name>.+?); ",
+        "找不到知识库文件夹 {name}；请在服务器上建立这个文件夹并放入文档，"
+        "或在配置中设置 knowledge_dir",
+        "the knowledge folder {name} is not found; create it on the server and put documents "
+        "in it, or set knowledge_dir in the config",
+    ),
     _message(
         r"^no documents in .+ that parkqa can read",
         f"知识库中没有可读取的文档；请上传文档（{_TYPES}）后再更新索引。原来的索引未改动。",
@@ -362,25 +385,55 @@ _MESSAGES = (
 )
 _SKIPPED = re.compile(r"^(?P<message>.+?); skipped(?: \(.*\))?$", re.DOTALL)
 
-# How Chinese introduces a message the table does not know, by the error's kind.
-_LEADS: tuple[tuple[type[ParkQAError], str], ...] = (
-    (IndexCorruptError, "索引已损坏或与当前配置不符；请管理员在服务器上重建索引。"),
-    (EncoderError, "无法加载嵌入模型（配置项 embedding.model）；请管理员查看服务器日志。"),
-    (IndexMissingError, "知识库还没有建立索引：{message}"),
-    (IndexBusyError, "另一个进程正在更新索引：{message}"),
-    (IndexWriteError, "无法写入索引，原来的索引未改动：{message}"),
-    (UploadError, "文件未被接收：{message}"),
-    (DocumentError, "文档无法读取：{message}"),
-    (QuestionError, "无法回答这个问题：{message}"),
-    (ParkQAError, "出错了：{message}"),
+# How a message the table does not know is introduced, by the error's kind (Chinese, English).
+_LEADS: tuple[tuple[type[ParkQAError], str, str], ...] = (
+    (
+        IndexCorruptError,
+        "索引已损坏或与当前配置不符；请管理员在服务器上重建索引。",
+        "{message}; an administrator needs to rebuild the index on the server",
+    ),
+    (
+        EncoderError,
+        "无法加载嵌入模型（配置项 embedding.model）；请管理员查看服务器日志。",
+        "{message}",
+    ),
+    (IndexMissingError, "知识库还没有建立索引：{message}", "{message}"),
+    (IndexBusyError, "另一个进程正在更新索引：{message}", "{message}"),
+    (IndexWriteError, "无法写入索引，原来的索引未改动：{message}", "{message}"),
+    (UploadError, "文件未被接收：{message}", "{message}"),
+    (DocumentError, "文档无法读取：{message}", "{message}"),
+    (QuestionError, "无法回答这个问题：{message}", "{message}"),
+    (ParkQAError, "出错了：{message}", "{message}"),
 )
+# The operating system's reasons for a failed file operation, as its messages word them.
+_REASONS = {
+    os.strerror(code): reason
+    for code, reason in {
+        errno.EACCES: "没有权限",
+        errno.EPERM: "不允许这个操作",
+        errno.ENOSPC: "磁盘已满",
+        errno.EDQUOT: "超出磁盘配额",
+        errno.EROFS: "文件系统只读",
+        errno.ENAMETOOLONG: "文件名太长",
+        errno.ENOENT: "文件或文件夹不存在",
+        errno.ENOTDIR: "路径中有一项不是文件夹",
+        errno.EISDIR: "这是一个文件夹",
+        errno.EEXIST: "文件已存在",
+        errno.ENOTEMPTY: "文件夹不是空的",
+        errno.EBUSY: "文件正被占用",
+        errno.EIO: "读写出错",
+        errno.ELOOP: "链接层数太多",
+    }.items()
+}
+# A clause of a message that tells the terminal's user what command to run.
+_COMMAND = re.compile(r"\bparkqa (?:index|ask|add|remove|docs|serve|eval)\b|\s--\w|\bpip install\b")
 
 
 def translate(message: str, language: str, kind: type[ParkQAError] = ParkQAError) -> str:
-    """A library message (error, note or index warning) in the interface language: known
-    messages are said in its words; in Chinese, another is introduced by what kind of
-    problem it is (a damaged index or a missing model only by that: its details are the
-    server's)."""
+    """A library message (error, note or index warning) in the interface language, without
+    the terminal's commands: known messages are said in its words; another is introduced by
+    what kind of problem it is (in Chinese, a damaged index or a missing model only by that:
+    its details are the server's)."""
     skipped = _SKIPPED.match(message)
     if skipped:
         inner = translate(skipped["message"], language, DocumentError)
@@ -389,12 +442,39 @@ def translate(message: str, language: str, kind: type[ParkQAError] = ParkQAError
         match = known.pattern.search(message)
         if match:
             wording = known.zh if language == "zh" else known.en
-            return message if wording is None else wording.format(**match.groupdict())
-    if language != "zh" or has_cjk(message):
-        return message
-    return next(lead for cls, lead in _LEADS if issubclass(kind, cls)).format(message=message)
+            if wording is None:
+                return _without_commands(message)
+            return wording.format(**_values(match.groupdict(), language))
+    if language == "zh" and has_cjk(message):
+        return _without_commands(message)
+    lead = next(lead for cls, *lead in _LEADS if issubclass(kind, cls))[language != "zh"]
+    return lead.format(message=_without_commands(message))
+
+
+def _values(values: dict[str, str], language: str) -> dict[str, str]:
+    """A message's values as the language says them: the system's reasons and sizes."""
+    if language != "zh":
+        return values
+    said = dict(values)
+    if "reason" in said:
+        said["reason"] = _REASONS.get(said["reason"], "系统错误")
+    for name in ("size", "limit"):
+        if name in said:
+            said[name] = said[name].replace("bytes", "字节")
+    return said
+
+
+def _without_commands(message: str) -> str:
+    """A message without its clauses that name a command to run (the page has no terminal)."""
+    clauses = [c for c in message.split("; ") if not _COMMAND.search(c)]
+    return "; ".join(clauses) if clauses else message
 
 
 def say_error(error: ParkQAError, language: str) -> str:
-    """An error from the library in the interface language."""
+    """An error from the library in the interface language (an unknown tag from its values)."""
+    if isinstance(error, TagError) and language == "zh":
+        unknown = WORDS["zh"]["list_separator"].join(f"“{tag}”" for tag in error.unknown)
+        known = WORDS["zh"]["list_separator"].join(error.known)
+        where = f"文档中的标签有：{known}" if known else "文档都没有标签"
+        return f"没有这个标签：{unknown}；{where}"
     return translate(str(error), language, type(error))

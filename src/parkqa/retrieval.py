@@ -13,7 +13,7 @@ import numpy as np
 from parkqa.chinese import to_traditional
 from parkqa.config import RetrievalConfig
 from parkqa.dates import parse_date
-from parkqa.errors import TagError
+from parkqa.errors import QuestionError, TagError
 from parkqa.keywords import KeywordIndex, tokenize
 from parkqa.passages import Passage
 from parkqa.questions import Question
@@ -39,19 +39,35 @@ class Searchable(Protocol):
         ...
 
 
+def dates_reversed(date_from: str | None, date_to: str | None) -> bool:
+    """Whether a range from date_from to date_to (YYYY, YYYY-MM or YYYY-MM-DD) holds no day:
+    the dates are compared as far as both go, so 2020-05 to 2020 is a range, 2021 to 2019 not."""
+    if not (date_from and date_to):
+        return False
+    shared = min(len(date_from), len(date_to))
+    return date_from[:shared] > date_to[:shared]
+
+
 @dataclass(frozen=True)
 class Filters:
-    """Restrict retrieval to documents with any of these tags and/or dates in a range
-    (YYYY, YYYY-MM or YYYY-MM-DD; anything else raises DateError)."""
+    """Restrict retrieval to documents with any of these tags (one text is one tag) and/or
+    dates in a range (YYYY, YYYY-MM or YYYY-MM-DD; anything else raises DateError, and a
+    range that ends before it starts raises QuestionError)."""
 
     tags: tuple[str, ...] = ()
     date_from: str | None = None
     date_to: str | None = None
 
     def __post_init__(self) -> None:
+        tags = (self.tags,) if isinstance(self.tags, str) else tuple(self.tags)
+        object.__setattr__(self, "tags", tags)
         for name in ("date_from", "date_to"):
             if getattr(self, name):
                 parse_date(getattr(self, name), name)
+        if dates_reversed(self.date_from, self.date_to):
+            raise QuestionError(
+                f"the date range is empty: {self.date_from} is after {self.date_to}; swap them"
+            )
 
     def __bool__(self) -> bool:
         return bool(self.tags or self.date_from or self.date_to)

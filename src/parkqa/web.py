@@ -28,6 +28,9 @@ from parkqa.documents import SUPPORTED_SUFFIXES
 from parkqa.errors import (
     DateError,
     DocumentError,
+    EncoderError,
+    IndexBusyError,
+    IndexMissingError,
     ParkQAError,
     QuestionError,
     UploadError,
@@ -43,7 +46,7 @@ from parkqa.messages import (
     translate,
 )
 from parkqa.questions import is_follow_up
-from parkqa.retrieval import Filters
+from parkqa.retrieval import Filters, dates_reversed
 from parkqa.uploads import check_uploads, safe_filename, store_upload
 
 if TYPE_CHECKING:
@@ -363,6 +366,11 @@ def parse_filters(
             dates.append(parse_date(value, label) if value else None)
         except DateError:
             raise QuestionError(say("bad_date", language, label=label, value=value)) from None
+    if dates_reversed(*dates):
+        words = {"label": say("date_from", language), "label_to": say("date_to", language)}
+        raise QuestionError(
+            say("dates_reversed", language, **words, value=dates[0], value_to=dates[1])
+        )
     filters = Filters(tags=tuple(tags or ()), date_from=dates[0], date_to=dates[1])
     return filters if filters else None
 
@@ -817,6 +825,16 @@ def request_problem(
     return 400, say("api_bad_field", language, name=name, problem=errors[0]["msg"])
 
 
+def api_status(error: ParkQAError) -> int:
+    """The HTTP status for a refused question: 400 when the question itself is at fault,
+    503 while the index or the model is not available, 500 when the server's data is damaged."""
+    if isinstance(error, QuestionError):
+        return 400
+    if isinstance(error, (IndexMissingError, IndexBusyError, EncoderError)):
+        return 503
+    return 500
+
+
 def create_server(
     kb: KnowledgeBase, username: str | None = None, password: str | None = None
 ) -> Any:
@@ -853,7 +871,7 @@ def create_server(
             filters = parse_filters(body.tags, body.date_from, body.date_to, server.language)
             return kb.ask(body.question, history=body.history, k=body.k, filters=filters).to_json()
         except ParkQAError as exc:
-            raise HTTPException(400, say_error(exc, server.language)) from None
+            raise HTTPException(api_status(exc), say_error(exc, server.language)) from None
 
     @api.api_route("/api/ask", methods=["GET", "HEAD", "PUT", "PATCH", "DELETE"])
     def ask_needs_post() -> None:
@@ -916,6 +934,14 @@ def _next_free(host: str, port: int) -> int:
     return port + 1
 
 
+def address_url(host: str, port: int) -> str:
+    """The address a browser opens for host and port, with an IPv6 host in brackets
+    (a zone such as %eth0 written %25eth0)."""
+    if ":" in host:
+        host = "[" + host.replace("%", "%25", 1) + "]"
+    return f"http://{host}:{port}/"
+
+
 def serve(
     kb: KnowledgeBase,
     host: str | None = None,
@@ -943,5 +969,5 @@ def serve(
     except DocumentError as exc:
         logger.warning("%s; serving without an index until documents are uploaded", exc)
     app = create_server(kb, username, password)
-    print(f"parkqa: serving on http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+    print(f"parkqa: serving on {address_url(host, port)} (Ctrl-C to stop)", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")
