@@ -248,7 +248,8 @@ def test_filters_refuse_what_is_not_a_date(value):
 
 
 @pytest.mark.parametrize(
-    ("date_from", "date_to"), [("2021", "2019"), ("2020-05", "2020-04-30"), ("2020-01-02", "2020-01-01")]
+    ("date_from", "date_to"),
+    [("2021", "2019"), ("2020-05", "2020-04-30"), ("2020-01-02", "2020-01-01")],
 )
 def test_filters_refuse_a_range_that_ends_before_it_starts(date_from, date_to):
     with pytest.raises(QuestionError, match=f"{date_from} is after {date_to}; swap"):

@@ -391,3 +391,54 @@ def test_an_index_dir_that_is_a_file_is_named(capsys, tmp_path, command):
     assert code == 1 and "Traceback" not in err
     assert "index_dir" in err and "is not a folder" in err and len(err.splitlines()) == 1
     assert config.read_text(encoding="utf-8").startswith("knowledge_dir: knowledge\n")
+
+
+def test_add_reports_sidecars_every_refused_file_and_folders(capsys, park_kb, tmp_path):
+    config = str(park_kb.config.root / "parkqa.yaml")
+    knowledge = park_kb.config.knowledge_dir
+    (tmp_path / "sc").mkdir()
+    room = tmp_path / "sc" / "room.txt"
+    room.write_text(NOTICE, encoding="utf-8")
+    (tmp_path / "sc" / "room.txt.meta.yaml").write_text("title: 房租通知\ndate: 2024-05\n", "utf-8")
+    code, _, err = run(capsys, "--config", config, "add", str(room))
+    assert code == 0 and "copied knowledge/room.txt with its metadata room.txt.meta.yaml" in err
+    code, out, _ = run(capsys, "--config", config, "docs")
+    assert "knowledge/room.txt\t房租通知\t2024-05" in out
+
+    bare = tmp_path / "v2" / "room.txt"
+    bare.parent.mkdir()
+    bare.write_text(NOTICE.replace("三年", "五年"), encoding="utf-8")
+    code, _, err = run(capsys, "--config", config, "add", "--replace", str(bare))
+    assert code == 0 and "replaced knowledge/room.txt; removed its old metadata" in err
+    assert not (knowledge / "room.txt.meta.yaml").exists()
+
+    empty = tmp_path / "outline.md"
+    empty.write_text("# 标题\n\n## 小节\n", encoding="utf-8")
+    good = tmp_path / "good.txt"
+    good.write_text(NOTICE, encoding="utf-8")
+    code, _, err = run(
+        capsys, "--config", config, "add", str(good), str(tmp_path / "sc"), str(empty)
+    )
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 2 and all(x.startswith("parkqa: error: ") for x in lines)
+    assert "sc: is a folder" in lines[0] and "outline.md: no text found" in lines[1]
+    assert not (knowledge / "good.txt").exists()
+
+
+def test_remove_while_busy_keeps_the_file_and_docs_lists_skipped_files(capsys, park_kb):
+    from parkqa.store import index_lock
+
+    config = str(park_kb.config.root / "parkqa.yaml")
+    knowledge = park_kb.config.knowledge_dir
+    (knowledge / "outline.md").write_text("# 标题\n\n## 小节\n", encoding="utf-8")
+    code, _, err = run(capsys, "--config", config, "index")
+    code, out, _ = run(capsys, "--config", config, "docs")
+    assert "knowledge/outline.md\t-\t-\t0 passages\t(skipped: knowledge/outline.md: no text" in out
+
+    code, _, err = run(capsys, "--config", config, "remove", "yongchuan-big-data-park.txt")
+    assert code == 1 and "cannot remove every document" in err
+    assert (knowledge / "yongchuan-big-data-park.txt").is_file()
+    with index_lock(park_kb.config.index_dir):
+        code, _, err = run(capsys, "--config", config, "remove", "outline.md")
+    assert code == 1 and "another parkqa is updating" in err
+    assert (knowledge / "outline.md").is_file()

@@ -44,7 +44,9 @@ def test_bad_keys_and_values_are_named(tmp_path, text, named):
 
 
 def test_an_unquoted_date_is_text_where_text_is_wanted(tmp_path):
-    config = load_config(write(tmp_path, "server:\n  title: 2020-02-30\n  examples: [2021-01-02]\n"))
+    config = load_config(
+        write(tmp_path, "server:\n  title: 2020-02-30\n  examples: [2021-01-02]\n")
+    )
     assert config.server.title == "2020-02-30"
     assert config.server.examples == ("2021-01-02",)
 

@@ -68,7 +68,9 @@ def test_questions_without_kind_or_history_still_load(tmp_path):
 
 def test_unquoted_dates_in_a_question_file_are_read_as_text(tmp_path):
     path = tmp_path / "q.yaml"
-    path.write_text("- question: 哪天开园？\n  answers: [2020-02-30, 2020-04-08]\n", encoding="utf-8")
+    path.write_text(
+        "- question: 哪天开园？\n  answers: [2020-02-30, 2020-04-08]\n", encoding="utf-8"
+    )
     assert load_questions(path) == [EvalQuestion("哪天开园？", ("2020-02-30", "2020-04-08"))]
 
 

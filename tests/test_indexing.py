@@ -281,3 +281,27 @@ def test_each_update_step_works_alone_and_only_the_commit_switches(make_kb, enco
     switched = load_index(config.index_dir)
     assert switched.generation == committed.generation + 1
     assert set(switched.manifest.documents) == {"knowledge/talent.txt"}
+
+
+def test_a_changed_document_that_cannot_be_read_keeps_its_indexed_version(make_kb):
+    kb = make_kb()
+    kb.update()
+    before = [p.id for p in load_index(kb.config.index_dir).passages if p.doc == PARK_DOC]
+    sidecar = kb.config.knowledge_dir / "yongchuan-big-data-park.txt.meta.yaml"
+    sidecar.write_text(sidecar.read_text(encoding="utf-8") + "tags: {a: 1}\n", encoding="utf-8")
+    (kb.config.knowledge_dir / "room.txt").write_text(
+        "会议室预订\n\n园区会议室需提前一天预订。\n", encoding="utf-8"
+    )
+    report = kb.update()
+    assert report.removed == () and report.added == ("knowledge/room.txt",)
+    kept = [w for w in report.warnings if w.startswith("kept the indexed version: ")]
+    assert len(kept) == 1 and "yongchuan-big-data-park.txt" in kept[0] and "tags" in kept[0]
+    after = [p.id for p in load_index(kb.config.index_dir).passages if p.doc == PARK_DOC]
+    assert after == before and len(after) > 10
+    assert PARK_DOC in [d.doc for d in kb.documents()]
+    assert kb.skipped()[PARK_DOC].startswith("kept the indexed version")
+    assert kb.pending_changes().changed == (PARK_DOC,)  # still to be indexed once it reads
+
+    sidecar.write_text(sidecar.read_text(encoding="utf-8").replace("tags: {a: 1}\n", ""), "utf-8")
+    report = kb.update()
+    assert PARK_DOC in report.unchanged and PARK_DOC not in kb.skipped()

@@ -23,6 +23,7 @@ from parkqa.uploads import (
     check_upload,
     check_uploads,
     find_documents,
+    refuse_all,
     remove_documents,
     store_all,
     store_upload,
@@ -182,10 +183,16 @@ def upload_errors(tmp_path: Path) -> list[ParkQAError]:
     _, refused = check_uploads(knowledge, [revised, twin])
     upload = check_upload(knowledge, revised)
     blocked = check_upload(tmp_path / "file" / "knowledge", revised)
+    long_name = write(tmp_path / "long" / ("园区通知" * 20 + ".md"), "长名字的通知。\n")
+    store_upload(check_upload(tmp_path / "named", long_name))
+    cut_to_it = write(tmp_path / "cut" / ("园区通知" * 20 + "X.md"), "另一篇长名字的通知。\n")
     write(tmp_path / "file", "不是文件夹")
     return [
         raised(check_upload, knowledge, tmp_path / "gone.md"),
         raised(check_upload, tmp_path / ("k" * 300), revised),
+        raised(check_upload, knowledge, tmp_path / "new"),
+        raised(check_upload, tmp_path / "named", cut_to_it),
+        raised(refuse_all, refused * 2),
         *refused,
         raised(store_all, [upload]),
         raised(store_upload, blocked),
@@ -231,6 +238,7 @@ def index_warnings(tmp_path: Path, encoder) -> tuple[list[str], list[ParkQAError
     root = tmp_path / "kb"
     knowledge = root / "knowledge"
     write(knowledge / "good.md", "# 通知\n\n园区本周三下午停电两小时。\n")
+    write(knowledge / "later.md", "# 通知\n\n园区下周一恢复供水。\n")
     write(knowledge / "a.exe", b"MZ\x90\x00")
     write(knowledge / "h.md", "# h\n")
     write(knowledge / "empty.txt", " \n")
@@ -240,8 +248,12 @@ def index_warnings(tmp_path: Path, encoder) -> tuple[list[str], list[ParkQAError
     (knowledge / "broken.md").symlink_to(tmp_path / "nowhere.md")
     write(root / "parkqa.yaml", "knowledge_dir: knowledge\nindex_dir: index\n")
     config = load_config(root / "parkqa.yaml")
+    update_index(config, encoder)
+    write(knowledge / "later.md", " \n")
     warnings = list(update_index(config, encoder).warnings)
+    assert any(w.startswith("kept the indexed version") for w in warnings), warnings
     (knowledge / "good.md").unlink()
+    (knowledge / "later.md").unlink()
     refused = raised(update_index, config, encoder)
     shutil.rmtree(knowledge)
     return warnings, [refused, raised(update_index, config, encoder)]
@@ -261,7 +273,7 @@ def test_every_message_the_page_shows_is_said_in_chinese(tmp_path, encoder):
         *question_errors(),
         *refusals,
     ]
-    assert len(warnings) == 6, warnings
+    assert len(warnings) == 7, warnings
     messages = [(str(e), type(e)) for e in errors]
     messages += [(m, ParkQAError) for m in [*warnings, *answer_notes()]]
     wrong = []

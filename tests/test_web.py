@@ -477,8 +477,11 @@ def test_knowledge_tab_replaces_and_deletes_documents(server, tmp_path):
         confirm = page.locator("#pq-confirm")
 
         def upload(path: Path) -> None:
+            # The name shows whole only while the file is uploading; once uploaded, the
+            # widget lists it as a table row whose cell is labelled with the name.
             page.locator("#pq-upload input[type=file]").set_input_files([path])
-            expect(page.locator("#pq-upload")).to_contain_text(path.name, timeout=30_000)
+            uploaded = page.locator("#pq-upload").get_by_role("cell", name=path.name, exact=True)
+            expect(uploaded).to_be_visible(timeout=30_000)
             page.locator("#pq-update").click()
 
         knowledge_tab.click()

@@ -316,7 +316,7 @@ def _mostly_unknown(question: Question, keywords: KeywordIndex) -> bool:
 # how close to the best score a runner-up must be to be kept as a second sentence.
 SEMANTIC_WEIGHT = 0.5
 TYPE_BONUS = 0.3
-UNIT_BONUS = 0.6  # more when the quantity is counted in the unit asked for (多少人: 1.4万人)
+UNIT_BONUS = 0.6  # more when the quantity is counted in the unit asked for (多少人: 2万人)
 CANDIDATE_PASSAGES = 3
 RANK_PENALTY = 0.3
 RUNNER_UP = 0.85
@@ -374,7 +374,7 @@ _DIGITS = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
 
 
 def _items_asked_for(question: Question) -> int:
-    """How many items a question asks for by number (「三个原因」: 3), else 0."""
+    """How many items a question asks for by number (「两个条件」: 2), else 0."""
     match = _COUNT.search(question.simplified)
     if not match:
         return 0
@@ -515,8 +515,8 @@ _ENGLISH_UNITS = {
 
 
 def english_fact(fact: str) -> str:
-    """A quantity or date as an English reader writes it: 3亿元 → 300 million yuan,
-    3月9日 → March 9, 2020年4月8日 → April 8, 2020."""
+    """A quantity or date as an English reader writes it: 5亿元 → 500 million yuan,
+    6月1日 → June 1, 2019年6月1日 → June 1, 2019."""
     text = fact.replace(" ", "")
     date = re.fullmatch(r"(?:(\d{4})年)?(\d{1,2})月(?:(\d{1,2})[日号])?", text)
     if date:

@@ -261,9 +261,20 @@ def cmd_add(args: argparse.Namespace) -> int:
     stored, report = kb.add(args.files, progress=_progress("embedding"), replace=args.replace)
     for upload in stored:
         done = "unchanged" if upload.unchanged else "replaced" if upload.replaces else "copied"
-        print(f"{done} {kb.config.relative(upload.target)}", file=sys.stderr)
+        print(
+            f"{done} {kb.config.relative(upload.target)}{_metadata_note(upload)}", file=sys.stderr
+        )
     _print_report(report)
     return 0
+
+
+def _metadata_note(upload) -> str:
+    """What became of a stored document's metadata file (its sidecar), if anything."""
+    if upload.sidecar_copied:
+        return f" with its metadata {upload.sidecar.name}"
+    if upload.sidecar_removed:
+        return f"; removed its old metadata {upload.target.name}.meta.yaml (the new file has none)"
+    return ""
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -372,11 +383,17 @@ def cmd_docs(args: argparse.Namespace) -> int:
     changes = kb.pending_changes()
     marks = {doc: "changed, not yet indexed" for doc in changes.changed}
     marks.update({doc: "deleted, still in the index" for doc in changes.deleted})
+    skipped = kb.skipped()
+    marks.update({doc: reason for doc, reason in skipped.items() if doc in changes.changed})
     for document in documents:
         line = f"{document.doc}\t{document.title}\t{document.date or '-'}\t{document.passages} passages"
         print(line + (f"\t({marks[document.doc]})" if document.doc in marks else ""))
     for doc in changes.new:
         print(f"{doc}\t-\t-\t0 passages\t(new, not yet indexed)")
+    listed = {d.doc for d in documents} | set(changes.new)
+    for doc, reason in skipped.items():
+        if doc not in listed:
+            print(f"{doc}\t-\t-\t0 passages\t(skipped: {reason.removesuffix('; skipped')})")
     if not documents:
         print("no documents indexed yet; run: parkqa index", file=sys.stderr)
     elif changes:
@@ -399,7 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except ParkQAError as exc:
-        print(f"parkqa: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"parkqa: error: {line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(

@@ -39,13 +39,21 @@ from parkqa.indexing import (
     pending_changes,
     scan_knowledge,
     update_index,
+    update_locked_index,
 )
 from parkqa.lexicon import lexicon
 from parkqa.passages import Passage
 from parkqa.questions import Question, analyse, clean_question
 from parkqa.retrieval import Filters, in_knowledge_base_script, search
-from parkqa.store import MANIFEST, LoadedIndex, check_encoder, load_index, read_manifest
-from parkqa.uploads import Upload, check_uploads, remove_documents, store_all
+from parkqa.store import (
+    MANIFEST,
+    LoadedIndex,
+    check_encoder,
+    index_lock,
+    load_index,
+    read_manifest,
+)
+from parkqa.uploads import Upload, check_uploads, refuse_all, remove_documents, store_all
 
 logger = logging.getLogger(__name__)
 
@@ -118,22 +126,43 @@ class KnowledgeBase:
         progress: Progress | None = None,
         replace: bool = False,
     ) -> tuple[list[Upload], IndexReport]:
-        """Copy documents into the knowledge folder and update the index. A document whose name
-        is taken by a different file is refused unless replace; nothing is copied unless every
-        document can be."""
-        uploads, refused = check_uploads(self.config.knowledge_dir, [Path(p) for p in paths])
-        if refused:
-            raise refused[0]
-        stored = store_all(uploads, replace=replace)
-        return stored, self.update(progress=progress)
+        """Copy documents (with their metadata files) into the knowledge folder and update the
+        index. A document whose name is taken by a different file is refused unless replace;
+        nothing is copied unless every document can be, nor while another update runs."""
+        cfg = self.config
+        sources = [Path(p) for p in paths]
+        uploads, refused = check_uploads(cfg.knowledge_dir, sources, chunking=cfg.chunking)
+        refuse_all(refused)
+        with index_lock(cfg.index_dir):
+            stored = store_all(uploads, replace=replace)
+            return stored, update_locked_index(cfg, self.encoder, progress=progress)
 
     def remove(
         self, names: Sequence[str], progress: Progress | None = None
     ) -> tuple[list[Path], IndexReport]:
         """Delete documents (and their metadata files) from the knowledge folder by name, e.g.
-        'notice.md' or 'knowledge/notice.md', and update the index."""
-        removed = remove_documents(self.config.knowledge_dir, self.config.root, names)
-        return removed, self.update(progress=progress)
+        'notice.md' or 'knowledge/notice.md', and update the index. Nothing is deleted while
+        another update runs, nor when no indexed document would be left."""
+        cfg = self.config
+        with index_lock(cfg.index_dir):
+            removed = remove_documents(cfg.knowledge_dir, cfg.root, names, self._indexed_paths())
+            try:
+                return removed, update_locked_index(cfg, self.encoder, progress=progress)
+            except ParkQAError as exc:
+                files = ", ".join(cfg.relative(path) for path in removed)
+                raise UploadError(
+                    f"removed {files}; the index was not updated ({exc}): run parkqa index"
+                ) from None
+
+    def _indexed_paths(self) -> list[Path] | None:
+        """The files of the indexed documents, or None without a readable index."""
+        try:
+            manifest = read_manifest(self.config.index_dir)
+        except IndexCorruptError:
+            return None
+        if manifest is None:
+            return None
+        return [self.config.root / doc for doc in manifest.documents]
 
     def ensure_index(self, progress: Progress | None = None) -> IndexReport | None:
         """Build the index if none exists yet."""
@@ -241,6 +270,14 @@ class KnowledgeBase:
             for doc, record in sorted(manifest.documents.items())
         ]
 
+    def skipped(self) -> dict[str, str]:
+        """The knowledge files the index left out or kept an older version of, and why."""
+        try:
+            manifest = self.index().manifest
+        except IndexMissingError:
+            return {}
+        return {doc: skipped.reason for doc, skipped in sorted(manifest.skipped.items())}
+
     def pending_changes(self) -> PendingChanges:
         """Documents added, changed or deleted in the knowledge folder since the index was
         built, told by file names, sizes and modification times (unchanged files are not read).
@@ -300,7 +337,7 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 
 def _compose(asked: Question, support: Support, citations: tuple[Citation, ...]) -> str:
-    """The answer text: the fact asked for first (3亿元。), a note when the question asks
+    """The answer text: the fact asked for first (5千万元。), a note when the question asks
     about a year the documents do not cover, then the answering sentences with their [n]."""
     parts = []
     for citation in citations:

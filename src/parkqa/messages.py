@@ -299,6 +299,13 @@ _MESSAGES = (
     ),
     _message(_NAME + r"cannot remove it \((?P<reason>.+)\)", "{name}：无法删除（{reason}）"),
     _message(
+        r"^(?P<given>.+?) would be stored as (?P<name>.+?), which another document already has",
+        "{given} 会被保存为 {name}，而另一篇文档已经用了这个名字；请把 {given} 改名后再上传",
+        "{given} would be stored as {name}, which another document already has; "
+        "rename {given} and upload it again",
+    ),
+    _message(_NAME + r"is a folder", "{name}：这是一个文件夹；请选择其中的文档"),
+    _message(
         r"^(?P<name>.+?) already exists with other content",
         "{name} 已存在，内容不同；替换它才能保存这个文件",
         "{name} already exists with other content; replace it to store this file",
@@ -383,7 +390,35 @@ _MESSAGES = (
         "去掉了 {count} 句没有出处支持的生成内容",
     ),
 )
-_SKIPPED = re.compile(r"^(?P<message>.+?); skipped(?: \(.*\))?$", re.DOTALL)
+_KEPT = re.compile(r"^kept the indexed version: (?P<message>.+)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """A message about what became of a file, around the library message saying why."""
+
+    pattern: re.Pattern[str]
+    zh: str
+    en: str
+    kind: type[ParkQAError] = DocumentError
+
+
+_OUTCOMES = (
+    _Outcome(
+        re.compile(r"^(?P<message>.+?); skipped(?: \(.*\))?$", re.DOTALL),
+        "{message}；已跳过",
+        "{message}; skipped",
+    ),
+    _Outcome(
+        re.compile(
+            r"^removed (?P<files>.+?); the index was not updated \((?P<message>.+)\)(?::[^()]*)?$",
+            re.DOTALL,
+        ),
+        "已删除 {files}，但索引没有更新：{message}。请再更新一次索引。",
+        "removed {files}, but the index was not updated: {message}; update the index again",
+        ParkQAError,
+    ),
+)
 
 # How a message the table does not know is introduced, by the error's kind (Chinese, English).
 _LEADS: tuple[tuple[type[ParkQAError], str, str], ...] = (
@@ -434,10 +469,20 @@ def translate(message: str, language: str, kind: type[ParkQAError] = ParkQAError
     the terminal's commands: known messages are said in its words; another is introduced by
     what kind of problem it is (in Chinese, a damaged index or a missing model only by that:
     its details are the server's)."""
-    skipped = _SKIPPED.match(message)
-    if skipped:
-        inner = translate(skipped["message"], language, DocumentError)
-        return inner + ("；已跳过" if language == "zh" else "; skipped")
+    kept = _KEPT.match(message)
+    if kept:
+        inner = translate(kept["message"], language, DocumentError)
+        return (
+            "已保留索引中的原版本：" if language == "zh" else "kept the indexed version: "
+        ) + inner
+    if "\n" in message:
+        return "\n".join(translate(line, language, kind) for line in message.splitlines())
+    for outcome in _OUTCOMES:
+        match = outcome.pattern.match(message)
+        if match:
+            values = match.groupdict()
+            values["message"] = translate(values["message"], language, outcome.kind).rstrip("。")
+            return (outcome.zh if language == "zh" else outcome.en).format(**values)
     for known in _MESSAGES:
         match = known.pattern.search(message)
         if match:

@@ -53,7 +53,7 @@ class Passage:
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Character spans of the sentences of text, split on Chinese and Latin end punctuation.
 
-    Numbers such as 244.7 are not split; a newline always ends a sentence.
+    Numbers such as 3.14 are not split; a newline always ends a sentence.
     """
     spans: list[tuple[int, int]] = []
     start = 0

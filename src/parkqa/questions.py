@@ -273,7 +273,7 @@ def _is_name(word: str, tag: str, language: str) -> bool:
         return False
     if has_cjk(word):
         return tag in NAME_TAGS and len(word) >= 2
-    # Inside a Chinese question, a Latin acronym or code (IBM, BAT, 5G) names something; a
+    # Inside a Chinese question, a Latin acronym or code (IBM, GPS, 5G) names something; a
     # capitalised English word may be the translation of a Chinese name, so it does not.
     return tag == "eng" and language == "zh" and len(word) >= 2 and word.upper() == word
 
@@ -288,7 +288,7 @@ def question_type(question: str) -> str:
 
 
 def resolve_follow_up(question: str, history: Sequence[str]) -> str:
-    """Rewrite a follow-up against the most recent earlier question: 「那百度呢？」 takes the
+    """Rewrite a follow-up against the most recent earlier question: 「那图书馆呢？」 takes the
     earlier question with its subject replaced; a pronoun (它, 他们; it, they) is replaced
     by the earlier question's subject."""
     if not history or not history[-1] or len(question) > 60:

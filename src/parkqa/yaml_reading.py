@@ -12,7 +12,7 @@ _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe lo
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
-class _TextDatesLoader(_SafeLoader):  # type: ignore[misc, valid-type]
+class _DatesAsTextSafeLoader(_SafeLoader):  # type: ignore[misc, valid-type]
     """The safe loader without the timestamp resolver: `date: 2020-02-30` is the text
     '2020-02-30', for parkqa's own date check, rather than a Python date or a crash."""
 
@@ -33,7 +33,7 @@ def read_yaml(
     """text parsed as YAML; a syntax error raises error with one line naming source and the
     line and column (counted from first_line, where text starts in its file)."""
     try:
-        return yaml.load(text, Loader=_TextDatesLoader)
+        return yaml.load(text, Loader=_DatesAsTextSafeLoader)
     except yaml.YAMLError as exc:
         raise error(
             f"{source}: malformed {what}{error_place(exc, first_line)}; fix the syntax"
