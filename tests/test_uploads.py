@@ -277,7 +277,7 @@ def test_remove_while_the_index_is_busy_deletes_nothing(park_kb):
     with index_lock(park_kb.config.index_dir), pytest.raises(IndexBusyError):
         park_kb.remove(["bus.txt"])
     assert (knowledge / "bus.txt").is_file()
-    removed, report = park_kb.remove(["bus.txt"])
+    _, report = park_kb.remove(["bus.txt"])
     assert report.removed == ("knowledge/bus.txt",) and not (knowledge / "bus.txt").exists()
 
 
@@ -373,3 +373,27 @@ def test_add_reports_every_refused_file_and_a_folder_as_a_folder(park_kb, tmp_pa
     assert "papers" in lines[0] and "folder" in lines[0]
     assert "empty.md" in lines[1] and "missing.txt: no such file" in lines[2]
     assert not (park_kb.config.knowledge_dir / "good.txt").exists()
+
+
+def test_the_page_says_when_a_replacement_drops_the_old_metadata(park_kb, tmp_path):
+    from parkqa.web import format_report, store_uploads
+
+    knowledge = park_kb.config.knowledge_dir
+    park_kb.add([write(tmp_path / "sc" / "room.txt", NOTICE)])
+    write(knowledge / "room.txt.meta.yaml", "title: 房租通知\n")
+    outcome = store_uploads(park_kb, [write(tmp_path / "v2" / "room.txt", REVISED)], replace=True)
+    assert outcome.replaced == [knowledge / "room.txt"]
+    assert outcome.metadata_removed == [knowledge / "room.txt.meta.yaml"]
+    report = format_report(
+        park_kb.update(), [], [], "zh", metadata_removed=outcome.metadata_removed
+    )
+    assert "已删除原来的：room.txt.meta.yaml" in report
+
+
+def test_the_page_refuses_a_cleaned_name_another_document_has(park_kb, tmp_path):
+    from parkqa.web import store_uploads
+
+    park_kb.add([write(tmp_path / "a" / "  .md", NOTICE)])
+    outcome = store_uploads(park_kb, [write(tmp_path / "b" / "..md", REVISED)])
+    assert not outcome.waiting and "would be stored as document.md" in outcome.refused[0]
+    assert (park_kb.config.knowledge_dir / "document.md").read_text(encoding="utf-8") == NOTICE

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from parkqa.citations import Answer, Citation
 from parkqa.dates import parse_date
-from parkqa.documents import SUPPORTED_SUFFIXES
+from parkqa.documents import SUPPORTED_SUFFIXES, sidecar_path
 from parkqa.errors import (
     DateError,
     DocumentError,
@@ -297,6 +297,7 @@ def format_report(
     *,
     replaced: Sequence[Path] = (),
     removed: Sequence[str] = (),
+    metadata_removed: Sequence[Path] = (),
 ) -> str:
     """What an upload, replacement or deletion and the index update did, for the knowledge
     panel (markdown, escaped)."""
@@ -304,6 +305,7 @@ def format_report(
     for key, names in (
         ("saved", [p.name for p in stored]),
         ("replaced", [p.name for p in replaced]),
+        ("metadata_removed", [p.name for p in metadata_removed]),
         ("removed", removed),
     ):
         if names:
@@ -377,11 +379,13 @@ def parse_filters(
 
 @dataclass(frozen=True)
 class StoredUploads:
-    """What became of uploaded files: stored, replaced, refused (one message each), and those
-    whose name a different document already has, waiting for the person to confirm."""
+    """What became of uploaded files: stored, replaced (and the old metadata files removed with
+    them), refused (one message each), and those whose name a different document already has,
+    waiting for the person to confirm."""
 
     stored: list[Path] = field(default_factory=list)
     replaced: list[Path] = field(default_factory=list)
+    metadata_removed: list[Path] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     waiting: list[Path] = field(default_factory=list)
 
@@ -404,6 +408,8 @@ def store_uploads(
             outcome.refused.append(str(exc))
             continue
         (outcome.replaced if upload.replaces else outcome.stored).append(upload.target)
+        if upload.sidecar_removed:
+            outcome.metadata_removed.append(sidecar_path(upload.target))
     return outcome
 
 
@@ -541,6 +547,7 @@ def build_app(
             language,
             replaced=outcome.replaced,
             removed=removed,
+            metadata_removed=outcome.metadata_removed,
         )
 
     def confirmation(action: str, items: Sequence[Any]) -> tuple[Any, ...]:
