@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Callable
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -130,3 +136,43 @@ def make_hit(passage: Passage, similarities: tuple[float, ...] = (), score: floa
         evidence=0.0,
         similarities=similarities,
     )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_server(config: Path, cwd: Path) -> Iterator[str]:
+    """`parkqa serve` from this interpreter on a free port, run until the port answers;
+    yields its URL and stops it afterwards. Its output goes to cwd/serve.log."""
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("PARKQA_USERNAME", None)
+    env.pop("PARKQA_PASSWORD", None)
+    command = [sys.executable, "-m", "parkqa", "--config", str(config), "serve"]
+    with (cwd / "serve.log").open("wb") as log:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)], cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                if process.poll() is not None:
+                    pytest.fail(f"parkqa serve exited: {(cwd / 'serve.log').read_text()[-2000:]}")
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        pytest.fail("parkqa serve did not open its port within 120 s")
+                    time.sleep(0.2)
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()

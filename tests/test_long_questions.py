@@ -3,13 +3,9 @@
 
 from __future__ import annotations
 
-import os
 import random
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import running_server
 from parkqa import KnowledgeBase
 
 QUESTION = "阿里巴巴在永川投资了多少钱？"
@@ -51,36 +48,8 @@ def served(park_index: Path, tmp_path: Path) -> Iterator[str]:
     """`parkqa serve` over a copy of the indexed park article; yields the URL of /api/ask."""
     root = tmp_path / "kb"
     shutil.copytree(park_index, root)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = (tmp_path / "serve.log").open("wb")
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("PARKQA_USERNAME", None)
-    env.pop("PARKQA_PASSWORD", None)
-    command = [sys.executable, "-m", "parkqa", "--config", str(root / "parkqa.yaml"), "serve"]
-    process = subprocess.Popen(
-        [*command, "--port", str(port)], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, env=env
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"parkqa serve exited: {(tmp_path / 'serve.log').read_text()[-2000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "parkqa serve did not open its port in 120 s"
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}/api/ask"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    with running_server(root / "parkqa.yaml", tmp_path) as url:
+        yield url + "api/ask"
 
 
 @pytest.mark.slow

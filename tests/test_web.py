@@ -1,18 +1,15 @@
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from conftest import free_port, running_server
 from parkqa import Answer, Citation, KnowledgeBase, ParkQAError, load_config
 from parkqa.errors import (
     DateError,
@@ -73,52 +70,11 @@ def config_path(tmp_path: Path) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve_command(config: Path, port: int) -> list[str]:
-    """`parkqa serve` from this interpreter."""
-    return [sys.executable, "-m", "parkqa", "--config", str(config), "serve", "--port", str(port)]
-
-
 @pytest.fixture
 def server(config_path: Path, tmp_path: Path) -> Iterator[str]:
     """`parkqa serve` on a free port, run until the port answers; yields its URL."""
-    port = free_port()
-    log = (tmp_path / "serve.log").open("wb")
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("PARKQA_USERNAME", None)
-    env.pop("PARKQA_PASSWORD", None)
-    process = subprocess.Popen(
-        serve_command(config_path, port),
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"parkqa serve exited: {(tmp_path / 'serve.log').read_text()[-2000:]}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("parkqa serve did not open its port within 120 s")
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+    with running_server(config_path, tmp_path) as url:
+        yield url
 
 
 def ask_on_page(page, question: str):
