@@ -237,6 +237,19 @@ def test_add_replace_and_remove_change_the_answers(park_kb, tmp_path):
     assert [d.doc for d in park_kb.documents()] == ["knowledge/yongchuan-big-data-park.txt"]
 
 
+@pytest.mark.slow
+def test_a_document_deleted_by_hand_can_still_be_removed_from_the_index(park_kb, tmp_path):
+    question = "软件企业房租减免几年？"
+    park_kb.add([write(tmp_path / "v1" / "notice.md", NOTICE)])
+    (park_kb.config.knowledge_dir / "notice.md").unlink()
+    assert "三年房租减免" in park_kb.ask(question).answer  # still in the index
+    removed, report = park_kb.remove(["notice.md"])
+    assert [p.name for p in removed] == ["notice.md"] and report.removed == ("knowledge/notice.md",)
+    assert "房租减免" not in park_kb.ask(question).answer
+    with pytest.raises(DocumentNotFoundError, match="no such document"):
+        park_kb.remove(["notice.md"])  # gone from the folder and from the index
+
+
 def test_add_checks_every_file_before_copying_any(park_kb, tmp_path):
     good = write(tmp_path / "good.txt")
     bad = tmp_path / "payload.exe"

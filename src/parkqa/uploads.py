@@ -248,13 +248,21 @@ def _name_taken(upload: Upload) -> DocumentExistsError:
     )
 
 
-def find_documents(knowledge_dir: Path, root: Path, names: Sequence[str]) -> list[Path]:
+def find_documents(
+    knowledge_dir: Path,
+    root: Path,
+    names: Sequence[str],
+    indexed: Collection[Path] | None = None,
+) -> list[Path]:
     """The documents of the knowledge folder that names point to: a name inside the folder
-    ('notice.md'), a path from the config's folder ('knowledge/notice.md') or any path to it.
-    Raises DocumentNotFoundError naming every name that is not a document there."""
+    ('notice.md'), a path from the config's folder ('knowledge/notice.md') or any path to it;
+    also an indexed document whose file is already gone. Raises DocumentNotFoundError naming
+    every name that is neither."""
     found, missing = [], []
     for name in names:
-        path = _find_document(knowledge_dir, root, name)
+        path = _find_document(knowledge_dir, root, name) or _find_indexed(
+            knowledge_dir, root, name, indexed or ()
+        )
         if path is None:
             missing.append(shown(name))
         elif path not in found:
@@ -280,6 +288,18 @@ def _find_document(knowledge_dir: Path, root: Path, name: str) -> Path | None:
     return None
 
 
+def _find_indexed(
+    knowledge_dir: Path, root: Path, name: str, indexed: Collection[Path]
+) -> Path | None:
+    """An indexed document the name points to whose file is no longer in the folder."""
+    wanted = {Path(os.path.abspath(path)) for path in indexed}
+    for base in (knowledge_dir, root, Path.cwd()):
+        path = Path(os.path.abspath(base / name))
+        if path in wanted and not path.exists():
+            return path
+    return None
+
+
 def _is_document(path: Path, folder: Path) -> bool:
     parts = path.relative_to(folder).parts
     return (
@@ -298,7 +318,7 @@ def remove_documents(
     """Delete the named documents and their metadata sidecars from the knowledge folder; returns
     the files deleted. Nothing is deleted when a name is wrong or no document would be left:
     none of indexed (the index's documents), or without an index, no supported file."""
-    documents = find_documents(knowledge_dir, root, names)
+    documents = find_documents(knowledge_dir, root, names, indexed)
     if not _documents_left(knowledge_dir, documents, indexed):
         raise UploadError(
             "cannot remove every document: the index needs at least one; add another first"
@@ -307,7 +327,7 @@ def remove_documents(
     for path in documents:
         for file in [path, sidecar_path(path)] if has_sidecar(path) else [path]:
             try:
-                file.unlink()
+                file.unlink(missing_ok=True)  # an indexed document may be gone already
             except OSError as exc:
                 raise UploadError(f"{file}: cannot remove it ({exc.strerror or exc})") from None
             removed.append(file)
