@@ -240,6 +240,23 @@ def test_an_upload_of_a_taken_name_waits_for_confirmation(config_path, tmp_path)
     assert "删除" in question and "<b>" not in question
 
 
+def test_an_upload_without_text_is_refused_on_the_page_before_it_replaces_anything(
+    config_path, tmp_path
+):
+    kb = KnowledgeBase.open(config_path)
+    first = tmp_path / "v1" / "notice.md"
+    empty = tmp_path / "v2" / "notice.md"
+    for path, text in ((first, NOTICE), (empty, "# 通知\n\n## 小节\n")):
+        path.parent.mkdir()
+        path.write_text(text, encoding="utf-8")
+    stored = kb.config.knowledge_dir / "notice.md"
+    assert store_uploads(kb, [first]).stored == [stored]
+    outcome = store_uploads(kb, [empty], replace=True)
+    assert outcome.replaced == [] and len(outcome.refused) == 1
+    assert "no text found" in outcome.refused[0]
+    assert "三年" in stored.read_text(encoding="utf-8")
+
+
 def test_messages_about_documents_follow_the_interface_language(tmp_path):
     from parkqa.messages import say_error
     from parkqa.uploads import check_upload, check_uploads, remove_documents, store_upload
