@@ -24,7 +24,7 @@ def test_two_keys_are_enough_and_paths_resolve_against_the_file(tmp_path):
 
 def test_the_repository_default_config_loads():
     config = load_config(Path(__file__).resolve().parents[1] / "parkqa.yaml")
-    assert config.retrieval.vector_index == "flat"
+    assert config.retrieval.vector_index == "auto"
 
 
 @pytest.mark.parametrize(

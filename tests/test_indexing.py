@@ -59,17 +59,18 @@ def test_incremental_add_change_delete(make_kb, encoder):
     assert changed.embedded == counting.embedded == 1  # only the edited sentence
 
     before = load_index(kb.config.index_dir)
-    assert "指南" in before.keywords.vocabulary and keyword_hits(before, "指南") == 1
+    assert "指南" in before.keywords and keyword_hits(before, "指南") == 1
     (knowledge / "talent.txt").unlink()
     removed = update_index(kb.config, counting)
     assert removed.removed == ("knowledge/talent.txt",) and removed.embedded == 0
     after = load_index(kb.config.index_dir)
     assert all(p.doc != "knowledge/talent.txt" for p in after.passages)
-    assert "指南" not in after.keywords.vocabulary and keyword_hits(after, "指南") == 0
+    assert "指南" not in after.keywords and keyword_hits(after, "指南") == 0
     assert after.vectors.ntotal == len(after.passages) == before.vectors.ntotal - 1
     vector = encoder.encode([TALENT])[0]
-    _, rows = after.vectors.search(vector.reshape(1, -1), after.vectors.ntotal)
-    assert all(after.passages[r].doc != "knowledge/talent.txt" for r in rows[0])
+    _, rows = after.vectors.search(vector, after.vectors.ntotal)
+    assert len(rows) == after.vectors.ntotal
+    assert all(after.passage(int(r)).doc != "knowledge/talent.txt" for r in rows)
 
     again = update_index(kb.config, counting)
     assert not again.written and again.embedded == 0
@@ -82,12 +83,11 @@ def test_kept_vectors_are_the_ones_embedded(make_kb, encoder):
     kb.update()
     index = load_index(kb.config.index_dir)
     texts = [t for p in index.passages for t in p.sentence_embedding_texts()]
-    np.testing.assert_allclose(index.sentence_vectors, encoder.encode(texts), atol=1e-5)
-    stored = index.vectors.reconstruct_n(0, index.vectors.ntotal)
-    means = [
-        index.sentence_vectors[index.sentence_starts[r] : index.sentence_starts[r + 1]].mean(0)
-        for r in range(len(index.passages))
-    ]
+    rows = index.passages.rows()
+    kept = np.concatenate([index.sentence_vectors(int(r)) for r in rows])
+    np.testing.assert_allclose(kept, encoder.encode(texts), atol=1e-5)
+    stored = np.array([index.vectors.vector(int(r)) for r in rows])
+    means = [index.sentence_vectors(int(r)).mean(0) for r in rows]
     means = np.array(means) / np.linalg.norm(means, axis=1, keepdims=True)
     np.testing.assert_allclose(stored, means, atol=1e-5)
 
@@ -144,8 +144,10 @@ def test_manifest_describes_the_index(make_kb):
     assert (
         record["title"].startswith("中国互联网前三企业已有两家落地") and record["date"] == "2020-04"
     )
-    assert len(record["passages"]) == manifest["passages"]
-    assert (kb.config.index_dir / manifest["files"]["passages"]).exists()
+    assert record["passages"] == manifest["passages"]
+    (segment,) = manifest["segments"]
+    assert record["segment"] == segment["name"] and segment["rows"] == manifest["passages"]
+    assert (kb.config.index_dir / f"{segment['name']}.passages").exists()
 
 
 def test_an_edit_re_embeds_only_the_passages_it_touched(make_kb, encoder):
@@ -174,10 +176,13 @@ def test_updated_keyword_index_equals_a_fresh_build(make_kb):
     kb.update()
     index = load_index(kb.config.index_dir)
     fresh = KeywordIndex.build([_keyword_tokens(p) for p in index.passages])
+    live = index.passages.rows()
     for question in ("人才公寓申请", "阿里巴巴投资3亿元", "软件企业房租减免"):
         tokens = tokenize(question)
-        np.testing.assert_allclose(index.keywords.scores(tokens), fresh.scores(tokens), rtol=1e-5)
-    assert set(index.keywords.vocabulary) == set(fresh.vocabulary)
+        scores = index.keywords.scores(tokens)
+        np.testing.assert_allclose(scores[live], fresh.scores(tokens), rtol=1e-5)
+        assert scores.sum() == pytest.approx(scores[live].sum())
+        assert all(index.keywords.token_idf(t) == fresh.token_idf(t) for t in tokens)
 
 
 def test_pending_changes_come_from_names_sizes_and_times_without_hashing(make_kb, monkeypatch):
@@ -242,7 +247,6 @@ def test_an_index_without_file_times_still_loads_and_is_checked_by_content(make_
 
 def test_each_update_step_works_alone_and_only_the_commit_switches(make_kb, encoder):
     from parkqa.indexing import (
-        _Previous,
         embed_sentences,
         index_settings,
         plan_update,
@@ -267,14 +271,14 @@ def test_each_update_step_works_alone_and_only_the_commit_switches(make_kb, enco
 
     read = read_changed(plan, config)
     talent = read.passages["knowledge/talent.txt"]
-    assert read.records["knowledge/talent.txt"].passages == tuple(p.id for p in talent)
+    assert read.records["knowledge/talent.txt"].passages == len(talent)
     assert "2600余套" in talent[0].text
 
     vectors, embedded = embed_sentences(talent, {}, encoder, config, None)
     assert embedded == len(vectors) == len(talent[0].sentence_embedding_texts())
 
     manifest = Manifest(index_settings(config, encoder), dict(read.records), len(talent))
-    staged = write_index(config, manifest, talent, vectors, _Previous())
+    staged = write_index(config, manifest, talent, vectors)
     assert staged.staged.exists() and read_manifest(config.index_dir) == committed
     assert load_index(config.index_dir).generation == committed.generation
     commit_generation(staged)

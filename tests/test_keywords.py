@@ -5,7 +5,7 @@ import random
 
 import numpy as np
 
-from parkqa.keywords import KeywordIndex, tokenize
+from parkqa.keywords import KeywordIndex, Postings, token_hashes, tokenize
 
 
 def test_tokens_for_chinese_latin_and_numbers():
@@ -46,31 +46,53 @@ def test_bm25_matches_brute_force():
 
 def test_round_trip_through_arrays_and_mask():
     index = KeywordIndex.build([tokenize("阿里巴巴投资3亿元"), tokenize("百度投资10亿元")])
-    copy = KeywordIndex.from_arrays(index.meta(), index.arrays())
+    ((postings, base),) = index.parts
+    copy = KeywordIndex([(Postings.from_arrays(postings.arrays()), base)])
     np.testing.assert_array_equal(copy.scores(tokenize("百度")), index.scores(tokenize("百度")))
     masked = index.scores(tokenize("投资"), mask=np.array([True, False]))
     assert masked[0] > 0 and masked[1] == 0
 
 
-def test_an_updated_index_equals_one_built_from_scratch():
+def test_segments_with_deleted_rows_score_as_one_index_built_from_scratch():
+    """Postings in several segments, some rows deleted: document frequencies, the corpus size
+    and the average length are those of the live passages, so every score is exact."""
     rng = random.Random(11)
     vocabulary = list("永川大数据产业园阿里百度投资政策呼叫电商人才公寓")
-    old = [[rng.choice(vocabulary) for _ in range(rng.randint(1, 25))] for _ in range(30)]
-    new = [[rng.choice(vocabulary) + "新" for _ in range(rng.randint(1, 25))] for _ in range(7)]
-    kept = [i for i in range(30) if i % 4]  # drop every fourth passage
-    final = [old[i] for i in kept] + new
-    order = list(range(len(final)))
-    rng.shuffle(order)  # final rows in another order, as passages sorted by document are
-    final = [final[i] for i in order]
-    position = {source: row for row, source in enumerate(order)}
-    new_row_of_old = np.full(30, -1)
-    for slot, i in enumerate(kept):
-        new_row_of_old[i] = position[slot]
-    rows = np.array([position[len(kept) + j] for j in range(len(new))])
-    updated = KeywordIndex.build(old).updated(new_row_of_old, new, rows, len(final))
+    segments = [
+        [[rng.choice(vocabulary) for _ in range(rng.randint(1, 25))] for _ in range(size)]
+        for size in (30, 7, 12)
+    ]
+    deleted = [{i for i in range(30) if i % 4 == 0}, {2}, set(range(0, 12, 3))]
+    parts, base, live = [], 0, []
+    for documents, gone in zip(segments, deleted):
+        parts.append((Postings.build(documents), base))
+        live.extend(i not in gone for i in range(len(documents)))
+        base += len(documents)
+    index = KeywordIndex(parts, np.array(live))
+    final = [
+        d
+        for documents, gone in zip(segments, deleted)
+        for i, d in enumerate(documents)
+        if i not in gone
+    ]
     rebuilt = KeywordIndex.build(final)
-    assert updated.count == rebuilt.count and set(updated.vocabulary) == set(rebuilt.vocabulary)
+    assert index.count == rebuilt.count == len(final)
+    assert index.total_length == rebuilt.total_length
+    for token in vocabulary:
+        assert index.token_idf(token) == rebuilt.token_idf(token)
     for _ in range(10):
-        query = [rng.choice(vocabulary) for _ in range(2)] + [rng.choice(vocabulary) + "新"]
-        np.testing.assert_allclose(updated.scores(query), rebuilt.scores(query), rtol=1e-5)
-        np.testing.assert_allclose(updated.scores(query), brute_force_bm25(query, final), rtol=1e-5)
+        query = [rng.choice(vocabulary) for _ in range(3)]
+        scores = index.scores(query)
+        assert not scores[~np.array(live)].any()
+        np.testing.assert_allclose(scores[np.array(live)], rebuilt.scores(query), rtol=1e-6)
+        np.testing.assert_allclose(rebuilt.scores(query), brute_force_bm25(query, final), rtol=1e-5)
+    assert set(index.rows_with_all(["永", "川"]).tolist()) <= set(np.flatnonzero(live).tolist())
+
+
+def test_tokens_are_found_by_hash_without_a_vocabulary():
+    postings = Postings.build([tokenize("阿里巴巴投资3亿元"), tokenize("百度投资10亿元")])
+    assert postings.tokens.dtype == np.uint64 and (np.diff(postings.tokens) > 0).all()
+    (hashed,) = token_hashes(["百度"]).tolist()
+    rows, tf = postings.posting(hashed)
+    assert rows.tolist() == [1] and tf.tolist() == [1]
+    assert len(postings.posting(int(token_hashes(["特斯拉"])[0]))[0]) == 0

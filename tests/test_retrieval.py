@@ -107,8 +107,10 @@ def test_scoring_does_not_import_the_index_store() -> None:
 
 
 def test_search_scores_passages_held_in_memory(encoder) -> None:
-    """Scoring needs passages, their keyword index, passage vectors and sentence similarities,
-    not an index folder: a plain object holding them is searched like a loaded index."""
+    """Scoring needs passages, their keyword index, passage vectors, a filter's rows and sentence
+    similarities, not an index folder: a plain object holding them is searched like a loaded
+    index, filters included."""
+    import dataclasses
     from dataclasses import dataclass
     from typing import Any
 
@@ -117,8 +119,8 @@ def test_search_scores_passages_held_in_memory(encoder) -> None:
     from parkqa.keywords import KeywordIndex
     from parkqa.passages import Passage, make_passages
     from parkqa.questions import analyse
-    from parkqa.retrieval import search
-    from parkqa.vectors import build_vector_index
+    from parkqa.retrieval import Filters, search
+    from parkqa.vectors import VectorSet
 
     @dataclass
     class InMemory:
@@ -126,6 +128,12 @@ def test_search_scores_passages_held_in_memory(encoder) -> None:
         keywords: KeywordIndex
         vectors: Any
         sentences: list[np.ndarray]
+
+        def passage(self, row: int) -> Passage:
+            return self.passages[row]
+
+        def allowed(self, filters: Filters) -> np.ndarray:
+            return np.array([filters.allows(p) for p in self.passages])
 
         def sentence_similarities(self, row: int, query: np.ndarray) -> np.ndarray:
             return self.sentences[row] @ query
@@ -145,8 +153,10 @@ def test_search_scores_passages_held_in_memory(encoder) -> None:
     index = InMemory(
         passages=passages,
         keywords=KeywordIndex.build([_keyword_tokens(p) for p in passages]),
-        vectors=build_vector_index(
-            passage_vectors(np.concatenate(sentences), passages), encoder.dimension, config
+        vectors=VectorSet(
+            [(passage_vectors(np.concatenate(sentences), passages), 0, len(passages))],
+            None,
+            encoder.dimension,
         ),
         sentences=sentences,
     )
@@ -156,3 +166,9 @@ def test_search_scores_passages_held_in_memory(encoder) -> None:
     assert hits[0].passage.doc == "rent.txt"
     assert hits[0].score > hits[1].score and hits[0].keyword > 0
     np.testing.assert_allclose(hits[0].similarities, sentences[hits[0].row] @ vector, rtol=1e-5)
+    dated = [
+        dataclasses.replace(p, date="2020" if p.doc == "bus.txt" else "2023") for p in passages
+    ]
+    index.passages = dated
+    hits = search(index, vector, analyse(question), config, k=3, filters=Filters(date_to="2021"))
+    assert [hit.passage.doc for hit in hits] == ["bus.txt"]

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from parkqa import knowledge_base
@@ -484,19 +483,10 @@ def _edit_manifest(index: Path, change) -> None:
     path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
 
 
-def _file(index: Path, kind: str) -> Path:
-    return index / json.loads((index / "manifest.json").read_text(encoding="utf-8"))["files"][kind]
-
-
-def _fewer_vectors(index: Path) -> None:
-    import faiss
-
-    path = _file(index, "vectors")
-    vectors = faiss.read_index(str(path))
-    matrix = vectors.reconstruct_n(0, vectors.ntotal)[:-1]
-    smaller = faiss.IndexFlatIP(vectors.d)
-    smaller.add(np.ascontiguousarray(matrix))
-    faiss.write_index(smaller, str(path))
+def _file(index: Path, suffix: str) -> Path:
+    """A file of the index's first segment: its passages or its arrays."""
+    manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    return index / f"{manifest['segments'][0]['name']}.{suffix}"
 
 
 def _drop_last_passage(index: Path) -> None:
@@ -505,14 +495,23 @@ def _drop_last_passage(index: Path) -> None:
     path.write_text("".join(lines[:-1]), encoding="utf-8")
 
 
+def _unreadable_deleted_rows(index: Path) -> None:
+    (index / "seg000001-0000.deleted000001.npy").write_bytes(b"\x93NUMPY garbage")
+
+    def point_to_it(manifest: dict) -> None:
+        manifest["segments"][0].update(deleted="seg000001-0000.deleted000001.npy", deleted_rows=1)
+
+    _edit_manifest(index, point_to_it)
+
+
 DAMAGE = {
-    "truncated-faiss": (
-        lambda index: _truncate(_file(index, "vectors")),
-        "FAISS file is truncated",
+    "truncated-arrays": (
+        lambda index: _truncate(_file(index, "arrays")),
+        "truncated or unreadable",
     ),
-    "faiss-replaced-by-text": (
-        lambda index: _file(index, "vectors").write_text("not faiss"),
-        "not a FAISS index",
+    "arrays-replaced-by-text": (
+        lambda index: _file(index, "arrays").write_text("not a segment"),
+        "truncated or unreadable",
     ),
     "truncated-manifest": (lambda index: _truncate(index / "manifest.json"), "manifest"),
     "empty-manifest": (lambda index: (index / "manifest.json").write_bytes(b""), "manifest"),
@@ -521,25 +520,28 @@ DAMAGE = {
         "the manifest says",
     ),
     "manifest-key-removed": (
-        lambda index: _edit_manifest(index, lambda m: m.pop("files")),
+        lambda index: _edit_manifest(index, lambda m: m.pop("segments")),
         "manifest",
     ),
     "manifest-file-outside": (
         lambda index: _edit_manifest(
             index,
-            lambda m: m["files"].update(passages="../../knowledge/yongchuan-big-data-park.txt"),
+            lambda m: m["segments"][0].update(name="../../knowledge/yongchuan-big-data-park.txt"),
         ),
         "manifest",
     ),
     "manifest-names-missing-file": (
         lambda index: _edit_manifest(
-            index, lambda m: m["files"].update(vectors="vectors.99.faiss")
+            index, lambda m: m["segments"][0].update(name="seg000099-0000")
         ),
         "missing files",
     ),
-    "fewer-passages-than-vectors": (_drop_last_passage, "passages on disk"),
-    "fewer-vectors-than-passages": (_fewer_vectors, "vectors for"),
-    "truncated-keywords": (lambda index: _truncate(_file(index, "keywords")), "keyword index"),
+    "fewer-passages-than-offsets": (_drop_last_passage, "passages on disk"),
+    "segment-rows-edited": (
+        lambda index: _edit_manifest(index, lambda m: m["segments"][0].update(rows=3)),
+        "do not match",
+    ),
+    "unreadable-deleted-rows": (_unreadable_deleted_rows, "deleted rows"),
     "dimension-edited": (
         lambda index: _edit_manifest(index, lambda m: m["encoder"].update(dimension=512)),
         "dimensions",
@@ -551,6 +553,50 @@ DAMAGE = {
         "was built with the encoder sentence-transformers/all-MiniLM-L6-v2",
     ),
 }
+
+
+def test_an_index_of_the_previous_format_is_named_and_rebuilt(
+    capsys: pytest.CaptureFixture[str], config_path: Path
+) -> None:
+    """An index written by an older parkqa (format 2: one passages file, one FAISS file)
+    is refused in one line naming the rebuild, and `parkqa index` rebuilds it, removing the
+    old files."""
+    knowledge, index = folders(config_path)
+    for path in list(index.iterdir()):
+        if path.name != ".lock":
+            path.unlink()
+    old = (
+        "passages.1.jsonl",
+        "vectors.1.faiss",
+        "keywords.1.npz",
+        "keywords.1.json",
+        "sentences.1.npy",
+    )
+    for name in old:
+        (index / name).write_bytes(b"old")
+    files = {
+        key: name
+        for key, name in zip(("passages", "vectors", "keywords", "vocabulary", "sentences"), old)
+    }
+    manifest = {
+        "format": 2,
+        "generation": 1,
+        "files": files,
+        "encoder": {"name": "builtin:e5-small", "dimension": 384},
+        "chunking": {"max_chars": 300, "overlap_sentences": 1},
+        "documents": {},
+        "passages": 0,
+    }
+    (index / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with untouched(knowledge, index):
+        rc, out, err = run(capsys, "--config", config_path, "ask", QUESTION)
+    error_line(rc, err, REBUILD, "has format 2, this parkqa reads 3")
+    assert out == ""
+
+    rc, _, err = run(capsys, "--config", config_path, "index")
+    assert rc == 0 and err.startswith("full rebuild: "), err
+    assert ANSWER in ask_json(capsys, config_path, QUESTION)["answer"]
+    assert not any((index / name).exists() for name in old)
 
 
 @pytest.mark.parametrize("damage", list(DAMAGE))

@@ -93,7 +93,11 @@ def test_search_with_a_filter_matching_few_passages_returns_k(kind: str, make_kb
     )
     kb.update()
     index = load_index(kb.config.index_dir)
-    assert kind.upper() in type(index.vectors).__name__.upper()
+    (searcher, _, _), *_ = index.vectors.parts
+    if kind == "flat":  # searched exactly over the memory-mapped vectors
+        assert isinstance(searcher, np.ndarray)
+    else:
+        assert kind.upper() in type(searcher).__name__.upper()
     tagged = [p for p in index.passages if "细则" in p.tags]
     assert 5 <= len(tagged) <= len(index.passages) / 2
     question = analyse("阿里巴巴在永川投资了多少钱？")
@@ -103,3 +107,46 @@ def test_search_with_a_filter_matching_few_passages_returns_k(kind: str, make_kb
     assert all("细则" in hit.passage.tags for hit in hits)
     everything = search(index, vector, question, kb.config.retrieval, 5)
     assert len(everything) == 5 and "3亿元" in everything[0].passage.text
+
+
+def test_inverted_lists_find_the_closest_vector_and_honour_filters(vectors: np.ndarray) -> None:
+    """Inverted lists over the stored vectors: the nearest vector is found unfiltered, and a
+    filter that few rows pass still gives min(k, matching) allowed rows, best first."""
+    from parkqa.vectors import ListIndex
+
+    index = ListIndex.from_arrays({**ListIndex.build(vectors), "vectors": vectors})
+    assert len(index.centroids) >= 16 and len(index) == COUNT
+    for row in (0, 1234, COUNT - 1):
+        scores, rows = index.search(vectors[row], 5)
+        assert rows[0] == row and scores[0] == pytest.approx(1.0, abs=1e-2)
+    rng = np.random.default_rng(3)
+    for matching in (3, 5, 40):
+        for query in unit_vectors(rng, 10):
+            allowed = np.zeros(COUNT, dtype=bool)
+            allowed[rng.choice(COUNT, matching, replace=False)] = True
+            _, rows = index.search(query, 5, allowed)
+            assert len(rows) == min(5, matching) and allowed[rows].all()
+
+
+@pytest.mark.slow
+def test_the_vector_search_follows_the_segment_size(make_kb) -> None:
+    """auto: a segment below exact_below passages is scanned exactly; one at or above it is
+    searched through inverted lists, with the same answers and filters."""
+    kb = make_kb(
+        {"notice.md": f"---\ntitle: 房租减免细则\ntags: [细则]\n---\n{NOTICE}\n"},
+        config="retrieval:\n  exact_below: 10\n",
+    )
+    kb.update()
+    index = load_index(kb.config.index_dir)
+    (searcher, _, rows), *_ = index.vectors.parts
+    assert rows >= 10 and type(searcher).__name__ == "ListIndex"
+    question = analyse("阿里巴巴在永川投资了多少钱？")
+    vector = kb.encoder.query([question.simplified])[0]
+    hits = search(index, vector, question, kb.config.retrieval, 5, Filters(tags=("细则",)))
+    assert len(hits) == 5 and all("细则" in hit.passage.tags for hit in hits)
+    assert "3亿元" in kb.ask("阿里巴巴在永川投资了多少钱？").answer
+
+    (kb.config.knowledge_dir / "room.txt").write_text("会议室预订\n\n园区会议室需提前一天预订。\n")
+    kb.update()
+    small = load_index(kb.config.index_dir).vectors.parts[-1]
+    assert small[2] == 1 and isinstance(small[0], np.ndarray)

@@ -48,7 +48,8 @@ class RetrievalConfig:
     evidence_weight: float = Field(0.0, ge=0, le=1)
     fusion: Literal["weighted", "rrf"] = "weighted"
     rrf_k: int = Field(60, ge=1, le=1000)
-    vector_index: Literal["flat", "hnsw", "ivf"] = "flat"
+    vector_index: Literal["auto", "flat", "hnsw", "ivf"] = "auto"
+    exact_below: int = Field(10_000, ge=1)  # auto: segments this large search inverted lists
     hnsw_m: int = Field(32, ge=2, le=256)
     ivf_lists: int = Field(256, ge=1, le=65_536)
 

@@ -23,22 +23,37 @@ from parkqa.documents import (
     sidecar_path,
 )
 from parkqa.encoders import Encoder, Progress
-from parkqa.errors import ConfigError, DocumentError, IndexCorruptError
-from parkqa.keywords import TOKENIZER_VERSION, KeywordIndex, tokenize
-from parkqa.manifest import DocumentRecord, FileState, IndexSettings, Manifest, SkippedFile
+from parkqa.errors import ConfigError, DocumentError, IndexCorruptError, IndexWriteError
+from parkqa.keywords import TOKENIZER_VERSION, Postings, tokenize
+from parkqa.manifest import (
+    DocumentRecord,
+    FileState,
+    IndexSettings,
+    Manifest,
+    SegmentEntry,
+    SkippedFile,
+)
 from parkqa.passages import Passage, make_passages
 from parkqa.store import (
+    GenerationWriter,
+    LoadedIndex,
     StagedGeneration,
+    StagedVectors,
     commit_generation,
     index_lock,
     load_index,
     read_manifest,
     rewrite_manifest,
-    write_generation,
 )
-from parkqa.vectors import build_vector_index
+from parkqa.vectors import ListIndex, build_vector_index
 
 logger = logging.getLogger(__name__)
+
+# Passages per segment that a build writes: bounds the memory a build needs, however large the
+# knowledge base (a segment's postings and vectors are assembled in memory before written).
+SEGMENT_PASSAGES = 20_000
+# Kept segments that are small or mostly deleted are merged once there are more than this.
+MERGE_AFTER = 8
 
 
 @dataclass(frozen=True)
@@ -292,84 +307,156 @@ def update_locked_index(
     config: Config, encoder: Encoder, rebuild: bool = False, progress: Progress | None = None
 ) -> IndexReport:
     """update_index for a caller that already holds the index folder's lock (index_lock),
-    e.g. to change the knowledge folder and update the index as one step."""
+    e.g. to change the knowledge folder and update the index as one step.
+
+    New and changed documents are written as new segments, in batches of SEGMENT_PASSAGES
+    passages, so memory stays bounded however many there are; the rows of changed and
+    deleted documents are marked deleted in the segments that hold them, which are kept as
+    they are. What it costs follows the change, not the size of the index."""
     started = time.perf_counter()
     settings = index_settings(config, encoder)
     manifest, previous, reason = _previous_index(config.index_dir, settings, rebuild)
-    indexed = {
-        doc: record
-        for doc, record in (manifest.documents if manifest else {}).items()
-        if doc in previous.passages
-    }
+    indexed = manifest.documents if manifest else {}
     scan_warnings: list[str] = []
     plan = plan_update(scan_knowledge(config, scan_warnings), indexed)
-    read = read_changed(plan, config)
-    skipped = {**plan.skipped, **read.skipped}
+    writer = GenerationWriter(config.index_dir)
+    report = IndexReport(rebuilt_because=reason, warnings=tuple(scan_warnings))
+    try:
+        return _write_update(
+            config, encoder, plan, manifest, previous, writer, progress, report, started
+        )
+    except IndexWriteError:
+        writer.discard()
+        raise
+    except BaseException:  # interrupted: the next build reuses the segments' vectors
+        writer.keep_segments()
+        raise
+
+
+def _write_update(
+    config: Config,
+    encoder: Encoder,
+    plan: UpdatePlan,
+    manifest: Manifest | None,
+    previous: LoadedIndex | None,
+    writer: GenerationWriter,
+    progress: Progress | None,
+    report: IndexReport,
+    started: float,
+) -> IndexReport:
+    """Read and write the plan's documents as new segments, delete the rows they replace,
+    and commit the generation (or only restamp the manifest when no document changed)."""
+    indexed = manifest.documents if manifest else {}
+    staged = StagedVectors(config.index_dir, writer.previous) if plan.to_read else None
+    builder = _SegmentBuilder(config, encoder, writer, progress, staged)
+    skipped_read: dict[str, SkippedFile] = {}
+    read_warnings: list[str] = []
+    for file, digest in plan.to_read:
+        try:
+            passages, record = _read_passages(file, digest, config)
+        except DocumentError as exc:
+            reason = _skip_reason(str(exc), file.doc in plan.known)
+            _skip(file, reason, skipped_read, read_warnings)
+            continue
+        builder.add(passages, record, _known_vectors(previous, file.doc))
+    builder.flush()
+    skipped = {**plan.skipped, **skipped_read}
     held = {doc: indexed[doc] for doc in skipped if doc in indexed}
-    records = {**plan.kept, **held, **read.records}
-    warnings = (*scan_warnings, *plan.warnings, *read.warnings)
+    records = {**plan.kept, **held, **builder.records}
+    warnings = (*report.warnings, *plan.warnings, *read_warnings)
     for message in warnings:
         logger.info(message)
     if not records:
         _refuse_empty(config.knowledge_dir, sorted(skipped))
-    by_doc = {doc: previous.passages[doc] for doc in (*plan.kept, *held)}
-    by_doc.update(read.passages)
-    passages = [p for doc in sorted(by_doc) for p in by_doc[doc]]
     removed = sorted(doc for doc in plan.known if doc not in records)
-    report = IndexReport(
-        added=tuple(doc for doc in read.records if doc not in plan.known),
-        changed=tuple(doc for doc in read.records if doc in plan.known),
+    report = dataclasses.replace(
+        report,
+        added=tuple(doc for doc in builder.records if doc not in plan.known),
+        changed=tuple(doc for doc in builder.records if doc in plan.known),
         removed=tuple(removed),
         unchanged=tuple(plan.kept),
         skipped=tuple(sorted(skipped)),
         warnings=warnings,
-        passages=len(passages),
-        rebuilt_because=reason,
+        passages=sum(record.passages for record in records.values()),
+        embedded=builder.embedded,
     )
-    if manifest is not None and not (read.records or removed):
+    if manifest is not None and not (builder.records or removed):
         if plan.restamped or skipped != manifest.skipped:
             rewrite_manifest(
                 config.index_dir,
                 dataclasses.replace(manifest, documents=records, skipped=skipped),
             )
         return dataclasses.replace(report, seconds=time.perf_counter() - started)
-    sentence_vectors, embedded = embed_sentences(
-        passages, previous.sentence_vectors, encoder, config, progress
-    )
+    gone = {doc for doc in (*builder.records, *removed) if doc in indexed}
+    kept = _delete_rows(previous, gone, writer) if previous else []
+    segments, records = _compact(kept, builder.segments, records, previous, builder)
     new_manifest = Manifest(
-        settings=settings,
+        settings=index_settings(config, encoder),
         documents=records,
-        passages=len(passages),
+        passages=sum(entry.live for entry in segments),
         skipped=skipped,
         built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        segments=tuple(segments),
     )
-    staged = write_index(config, new_manifest, passages, sentence_vectors, previous)
-    commit_generation(staged)
-    return dataclasses.replace(
-        report, embedded=embedded, written=True, seconds=time.perf_counter() - started
-    )
+    commit_generation(writer.stage(new_manifest))
+    return dataclasses.replace(report, written=True, seconds=time.perf_counter() - started)
+
+
+def _known_vectors(previous: LoadedIndex | None, doc: str) -> dict[str, np.ndarray]:
+    """The sentence vectors of the indexed version of a document, by embedded text, so that
+    a changed document re-embeds only its new sentences."""
+    if previous is None or doc not in previous.manifest.documents:
+        return {}
+    known = {}
+    for row in previous.document_rows(doc).tolist():
+        texts = previous.passage(row).sentence_embedding_texts()
+        known.update(zip(texts, previous.sentence_vectors(row)))
+    return known
+
+
+def _delete_rows(
+    previous: LoadedIndex, gone: set[str], writer: GenerationWriter
+) -> list[SegmentEntry]:
+    """The committed segments with the rows of the gone documents deleted: a segment that
+    loses rows gets a new deletion set, one that loses all of them is dropped."""
+    documents = previous.manifest.documents
+    by_segment: dict[str, list[str]] = {}
+    for doc in gone:
+        by_segment.setdefault(documents[doc].segment, []).append(doc)
+    kept = []
+    for segment in previous.segments:
+        entry = segment.entry
+        docs = by_segment.get(entry.name)
+        if docs:
+            rows = [segment.document_rows(doc) for doc in docs]
+            deleted = np.union1d(segment.deleted, np.concatenate(rows))
+            if len(deleted) >= entry.rows:
+                continue
+            entry = writer.write_deleted(entry, deleted)
+        kept.append(entry)
+    return kept
 
 
 def _previous_index(
     directory: Path, settings: IndexSettings, rebuild: bool
-) -> tuple[Manifest | None, _Previous, str | None]:
-    """The committed manifest and what an update keeps of its index, or (None, nothing, why)
-    when the update must start from scratch."""
+) -> tuple[Manifest | None, LoadedIndex | None, str | None]:
+    """The committed manifest and index an update builds on, or (None, None, why) when the
+    update must start from scratch."""
     if rebuild:
-        return None, _Previous(), "--rebuild was asked for"
+        return None, None, "--rebuild was asked for"
     try:
         manifest = read_manifest(directory)
     except IndexCorruptError as exc:
-        return None, _Previous(), f"the previous index is damaged ({exc})"
+        return None, None, f"the previous index is damaged ({exc})"
     if manifest is None:
-        return None, _Previous(), None
+        return None, None, None
     reason = settings.rebuild_reason(manifest.settings)
     if reason:
-        return None, _Previous(), reason
+        return None, None, reason
     try:
-        return manifest, _Previous.load(directory), None
+        return manifest, load_index(directory), None
     except IndexCorruptError as exc:
-        return None, _Previous(), f"the previous index is damaged ({str(exc).split(';')[0]})"
+        return None, None, f"the previous index is damaged ({str(exc).split(';')[0]})"
 
 
 def _refuse_empty(knowledge_dir: Path, skipped: list[str]) -> None:
@@ -383,23 +470,37 @@ def _refuse_empty(knowledge_dir: Path, skipped: list[str]) -> None:
 
 
 def write_index(
-    config: Config,
-    manifest: Manifest,
+    config: Config, manifest: Manifest, passages: list[Passage], sentence_vectors: np.ndarray
+) -> StagedGeneration:
+    """Write passages and their sentence vectors as one segment of a new generation that
+    holds only them, beside the committed one and not yet switched in."""
+    writer = GenerationWriter(config.index_dir)
+    try:
+        dimension = manifest.settings.dimension
+        entry = _write_segment(writer, passages, sentence_vectors, config, dimension)
+        return writer.stage(dataclasses.replace(manifest, segments=(entry,)))
+    except BaseException:
+        writer.discard()
+        raise
+
+
+def _write_segment(
+    writer: GenerationWriter,
     passages: list[Passage],
     sentence_vectors: np.ndarray,
-    previous: _Previous,
-) -> StagedGeneration:
-    """Build the vector and keyword indexes of the passages and write them as a new
-    generation beside the committed one, not yet switched in."""
-    vectors = build_vector_index(
-        passage_vectors(sentence_vectors, passages),
-        manifest.settings.dimension,
-        config.retrieval,
-    )
-    keywords = previous.keyword_index(passages)
-    return write_generation(
-        config.index_dir, manifest, passages, vectors, keywords, sentence_vectors
-    )
+    config: Config,
+    dimension: int,
+) -> SegmentEntry:
+    """One segment of passages: their vectors, keyword postings and approximate vector
+    index when the configuration asks for one."""
+    vectors = passage_vectors(sentence_vectors, passages)
+    postings = Postings.build([_keyword_tokens(p) for p in passages])
+    retrieval, approximate, lists = config.retrieval, None, None
+    if retrieval.vector_index in ("hnsw", "ivf"):
+        approximate = build_vector_index(vectors, dimension, retrieval)
+    elif retrieval.vector_index == "auto" and len(passages) >= retrieval.exact_below:
+        lists = ListIndex.build(vectors)
+    return writer.write_segment(passages, sentence_vectors, vectors, postings, approximate, lists)
 
 
 def embed_sentences(
@@ -438,39 +539,101 @@ def _keyword_tokens(passage: Passage) -> list[str]:
     return tokenize(f"{passage.title}\n{passage.section}\n{passage.text}")
 
 
-@dataclass
-class _Previous:
-    """What an update keeps from the committed index."""
+class _SegmentBuilder:
+    """Collects documents' passages and writes them as segments of SEGMENT_PASSAGES or so
+    (a document is never split), embedding the sentences whose vectors are not known."""
 
-    passages: dict[str, list[Passage]] = field(default_factory=dict)  # by document
-    sentence_vectors: dict[str, np.ndarray] = field(default_factory=dict)  # by embedded text
-    keywords: KeywordIndex | None = None
-    ids: list[str] = field(default_factory=list)  # passage id of each row
+    def __init__(
+        self,
+        config: Config,
+        encoder: Encoder,
+        writer: GenerationWriter,
+        progress: Progress | None,
+        staged: StagedVectors | None = None,
+    ) -> None:
+        self.config, self.encoder, self.writer = config, encoder, writer
+        self.progress, self.staged = progress, staged
+        self.records: dict[str, DocumentRecord] = {}
+        self.segments: list[SegmentEntry] = []
+        self.embedded = 0
+        self._passages: list[Passage] = []
+        self._records: list[DocumentRecord] = []
+        self._docs: list[str] = []
+        self._known: dict[str, np.ndarray] = {}
 
-    @classmethod
-    def load(cls, directory: Path) -> _Previous:
-        loaded = load_index(directory)
-        previous = cls(keywords=loaded.keywords, ids=[p.id for p in loaded.passages])
-        texts = [text for p in loaded.passages for text in p.sentence_embedding_texts()]
-        previous.sentence_vectors = dict(zip(texts, np.asarray(loaded.sentence_vectors)))
-        for passage in loaded.passages:
-            previous.passages.setdefault(passage.doc, []).append(passage)
-        return previous
+    def add(
+        self, passages: list[Passage], record: DocumentRecord, known: dict[str, np.ndarray]
+    ) -> None:
+        self._passages.extend(passages)
+        self._docs.append(passages[0].doc)
+        self._records.append(record)
+        self._known.update(known)
+        if len(self._passages) >= SEGMENT_PASSAGES:
+            self.flush()
 
-    def keyword_index(self, passages: list[Passage]) -> KeywordIndex:
-        """The keyword index of passages, tokenizing only those that are new."""
-        if self.keywords is None:
-            return KeywordIndex.build([_keyword_tokens(p) for p in passages])
-        position = {p.id: row for row, p in enumerate(passages)}
-        new_row_of_old = np.array([position.get(i, -1) for i in self.ids], dtype=np.int64)
-        known = set(self.ids)
-        rows = [row for row, p in enumerate(passages) if p.id not in known]
-        return self.keywords.updated(
-            new_row_of_old,
-            [_keyword_tokens(passages[row]) for row in rows],
-            np.array(rows, dtype=np.int64),
-            len(passages),
+    def flush(self) -> None:
+        """Write the passages collected so far as one segment."""
+        if not self._passages:
+            return
+        done = self.embedded
+
+        def overall(count: int, total: int) -> None:
+            if self.progress:
+                self.progress(done + count, done + total)
+
+        if self.staged:
+            texts = [t for p in self._passages for t in p.sentence_embedding_texts()]
+            unknown = [t for t in dict.fromkeys(texts) if t not in self._known]
+            self._known.update(self.staged.find(unknown))
+        vectors, embedded = embed_sentences(
+            self._passages, self._known, self.encoder, self.config, overall
         )
+        self.embedded += embedded
+        entry = _write_segment(
+            self.writer, self._passages, vectors, self.config, int(self.encoder.dimension)
+        )
+        self.segments.append(entry)
+        for doc, record in zip(self._docs, self._records):
+            self.records[doc] = dataclasses.replace(record, segment=entry.name)
+        self._passages, self._records, self._docs, self._known = [], [], [], {}
+
+
+def _compact(
+    kept: list[SegmentEntry],
+    written: list[SegmentEntry],
+    records: dict[str, DocumentRecord],
+    previous: LoadedIndex | None,
+    builder: _SegmentBuilder,
+) -> tuple[list[SegmentEntry], dict[str, DocumentRecord]]:
+    """The segments of the new generation: the kept ones and those just written, with the
+    small or mostly deleted kept segments merged into one when there are more than
+    MERGE_AFTER of them, so that many small updates do not leave many small segments."""
+    small = SEGMENT_PASSAGES // 4
+    mergeable = [e for e in kept if e.live < small or e.deleted_rows * 2 > e.rows]
+    if previous is None or len(mergeable) <= MERGE_AFTER:
+        return [*kept, *written], records
+    names = {entry.name for entry in mergeable}
+    segments = {segment.entry.name: segment for segment in previous.segments}
+    builder.segments = []
+    builder.records = {}
+    for doc, record in records.items():
+        if record.segment not in names:
+            continue
+        segment = segments[record.segment]
+        rows = segment.document_rows(doc)
+        rows = rows[~np.isin(rows, segment.deleted)]
+        starts = segment.arrays["sentence_starts"]
+        known = {}
+        passages = []
+        for row in rows.tolist():
+            passage = segment.passage(row)
+            vectors = segment.arrays["sentences"][int(starts[row]) : int(starts[row + 1])]
+            known.update(zip(passage.sentence_embedding_texts(), np.asarray(vectors)))
+            passages.append(passage)
+        builder.add(passages, record, known)
+    builder.flush()
+    merged = [entry for entry in kept if entry.name not in names]
+    return [*merged, *written, *builder.segments], {**records, **builder.records}
 
 
 def document_passages(
@@ -505,7 +668,7 @@ def _read_passages(
     record = DocumentRecord(
         hash=digest,
         title=passages[0].title,
-        passages=tuple(p.id for p in passages),
+        passages=len(passages),
         date=source.date,
         source=source.source,
         tags=tuple(source.tags),

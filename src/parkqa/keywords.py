@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,182 +103,231 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
-@dataclass
-class KeywordIndex:
-    """BM25 over passages, stored as postings in numpy arrays (no pickle). The term
-    frequencies and passage lengths are kept, so an update recomputes the weights for the
-    new passage set and tokenizes only the passages that are new."""
+def token_hashes(tokens: Iterable[str]) -> np.ndarray:
+    """Each token as a 64-bit hash: segments keep sorted hashes instead of a vocabulary, so
+    opening one reads no token text and builds no dictionary."""
+    return np.fromiter(
+        (
+            int.from_bytes(hashlib.blake2b(t.encode("utf-8"), digest_size=8).digest(), "little")
+            for t in tokens
+        ),
+        dtype=np.uint64,
+    )
 
-    vocabulary: dict[str, int]
-    indptr: np.ndarray  # int64, len(vocabulary) + 1
-    rows: np.ndarray  # int32 passage rows, grouped by token
-    weights: np.ndarray  # float32 BM25 term weights
-    idf: np.ndarray  # float32 per token
-    count: int
+
+@dataclass(frozen=True)
+class Postings:
+    """The keyword postings of one segment: sorted token hashes, and for each its passages
+    (local rows) and term frequencies; also every passage's length in tokens. BM25 weights
+    are not stored: they depend on the whole corpus and are computed when a question is asked."""
+
+    tokens: np.ndarray  # uint64, sorted
+    indptr: np.ndarray  # int64, len(tokens) + 1
+    rows: np.ndarray  # int32 local rows, grouped by token
     tf: np.ndarray  # int32 term frequency of each posting
     lengths: np.ndarray  # int32 tokens per passage
-    k1: float = 1.2
-    b: float = 0.75
+
+    @classmethod
+    def build(cls, documents: Sequence[Sequence[str]]) -> Postings:
+        """Postings of token lists; local row i is documents[i]."""
+        vocabulary: dict[str, int] = {}
+        token_ids, rows, tf, lengths = _count(documents, np.arange(len(documents)), vocabulary)
+        hashes = token_hashes(vocabulary)
+        unique, rank = np.unique(hashes, return_inverse=True)
+        ids = rank.reshape(-1)[token_ids]
+        if len(unique) < len(hashes):  # two tokens share a hash: count them as one
+            size = max(len(documents), 1)
+            pairs, inverse = np.unique(ids * size + rows, return_inverse=True)
+            tf = np.bincount(inverse.reshape(-1), weights=tf).astype(np.int64)
+            ids, rows = pairs // size, pairs % size
+        order = np.argsort(ids, kind="stable")
+        ids, rows, tf = ids[order], rows[order], tf[order]
+        indptr = np.zeros(len(unique) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(ids, minlength=len(unique)), out=indptr[1:])
+        return cls(
+            tokens=unique.astype(np.uint64),
+            indptr=indptr,
+            rows=rows.astype(np.int32),
+            tf=tf.astype(np.int32),
+            lengths=lengths.astype(np.int32),
+        )
+
+    def posting(self, token: int) -> tuple[np.ndarray, np.ndarray]:
+        """(local rows, term frequencies) of the passages holding a token hash."""
+        i = int(np.searchsorted(self.tokens, np.uint64(token)))
+        if i >= len(self.tokens) or int(self.tokens[i]) != token:
+            return _NO_ROWS, _NO_ROWS
+        lo, hi = int(self.indptr[i]), int(self.indptr[i + 1])
+        return self.rows[lo:hi], self.tf[lo:hi]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "tokens": self.tokens,
+            "indptr": self.indptr,
+            "rows": self.rows,
+            "tf": self.tf,
+            "lengths": self.lengths,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Postings:
+        return cls(*(arrays[key] for key in ("tokens", "indptr", "rows", "tf", "lengths")))
+
+
+_NO_ROWS = np.zeros(0, dtype=np.int32)
+
+
+@dataclass(frozen=True)
+class Posting:
+    """A token's live passages across segments: global rows, term frequencies, lengths."""
+
+    rows: np.ndarray
+    tf: np.ndarray
+    lengths: np.ndarray
+
+
+class KeywordIndex:
+    """BM25 over segments of postings, some of whose passages may be deleted. Document
+    frequencies are counted over live passages and the corpus size and total length are
+    those of the live passages, so scores equal those of an index built from scratch."""
+
+    def __init__(
+        self,
+        parts: Sequence[tuple[Postings, int]],
+        live: np.ndarray | None = None,
+        k1: float = 1.2,
+        b: float = 0.75,
+    ) -> None:
+        """parts: each segment's postings and its first global row; live: which global rows
+        hold live passages (None: all of them)."""
+        self.parts = tuple(parts)
+        self.rows = sum(len(p.lengths) for p, _ in self.parts)
+        self.live = live
+        self.count = self.rows if live is None else int(np.count_nonzero(live))
+        self.k1, self.b = k1, b
+        self.total_length = sum(self._live_length(p, base) for p, base in self.parts)
+        self.average_length = self.total_length / self.count if self.count else 1.0
+        self._cache: dict[str, Posting] = {}
+        self._frequencies: dict[str, int] = {}
+        self._whole = {  # segments none of whose rows is deleted, by first row
+            base: live is None or bool(live[base : base + len(p.lengths)].all())
+            for p, base in self.parts
+        }
+
+    def _live_length(self, postings: Postings, base: int) -> int:
+        lengths = np.asarray(postings.lengths, dtype=np.int64)
+        if self.live is None:
+            return int(lengths.sum())
+        return int(lengths[self.live[base : base + len(lengths)]].sum())
 
     @classmethod
     def build(
         cls, documents: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75
     ) -> KeywordIndex:
-        """Index token lists; row i of the result scores documents[i]."""
-        vocabulary: dict[str, int] = {}
-        token_ids, rows, tf, lengths = _count(documents, np.arange(len(documents)), vocabulary)
-        return cls._from_postings(list(vocabulary), token_ids, rows, tf, lengths, k1, b)
+        """Index token lists held in memory; row i of the result scores documents[i]."""
+        return cls([(Postings.build(documents), 0)], k1=k1, b=b)
 
-    def updated(
-        self,
-        new_row_of_old: np.ndarray,
-        documents: Sequence[Sequence[str]],
-        rows: np.ndarray,
-        count: int,
-    ) -> KeywordIndex:
-        """The index of a new set of count passages: old row r becomes new_row_of_old[r]
-        (-1: dropped), and documents[i] (token lists of new passages) becomes row rows[i]."""
-        old_tokens = np.repeat(
-            np.arange(len(self.vocabulary), dtype=np.int64), np.diff(self.indptr)
+    def posting(self, token: str) -> Posting:
+        """The live passages holding a token, across every segment."""
+        found = self._cache.get(token)
+        if found is not None:
+            return found
+        (hashed,) = token_hashes([token]).tolist()
+        rows, tf, lengths = [], [], []
+        for postings, base in self.parts:
+            local, freq = postings.posting(hashed)
+            if not len(local):
+                continue
+            rows_here = local.astype(np.int64) + base
+            if not self._whole[base]:
+                keep = self.live[rows_here]
+                rows_here, local, freq = rows_here[keep], local[keep], freq[keep]
+            rows.append(rows_here)
+            tf.append(np.asarray(freq))
+            lengths.append(np.asarray(postings.lengths)[local])
+        found = (
+            Posting(np.concatenate(rows), np.concatenate(tf), np.concatenate(lengths))
+            if rows
+            else Posting(_NO_ROWS.astype(np.int64), _NO_ROWS, _NO_ROWS)
         )
-        moved = new_row_of_old[self.rows]
-        kept = moved >= 0
-        vocabulary = dict(self.vocabulary)
-        token_ids, new_rows, tf, new_lengths = _count(documents, rows, vocabulary)
-        lengths = np.zeros(count, dtype=np.int64)
-        survivors = new_row_of_old >= 0
-        lengths[new_row_of_old[survivors]] = self.lengths[survivors]
-        lengths[rows] = new_lengths[rows]
-        return self._from_postings(
-            list(vocabulary),
-            np.concatenate([old_tokens[kept], token_ids]),
-            np.concatenate([moved[kept], new_rows]),
-            np.concatenate([self.tf[kept].astype(np.int64), tf]),
-            lengths,
-            self.k1,
-            self.b,
-        )
+        if len(self._cache) > 4096:
+            self._cache.clear()
+        self._cache[token] = found
+        return found
 
-    @classmethod
-    def _from_postings(
-        cls,
-        tokens: list[str],
-        token_ids: np.ndarray,
-        rows: np.ndarray,
-        tf: np.ndarray,
-        lengths: np.ndarray,
-        k1: float,
-        b: float,
-    ) -> KeywordIndex:
-        count = len(lengths)
-        order = np.lexsort((rows, token_ids))
-        token_ids, rows, tf = token_ids[order], rows[order], tf[order]
-        df_all = np.bincount(token_ids, minlength=len(tokens))
-        present = np.flatnonzero(df_all)
-        compact = np.full(len(tokens), -1, dtype=np.int64)
-        compact[present] = np.arange(len(present))
-        token_ids = compact[token_ids]
-        df = df_all[present]
-        idf = np.log1p((count - df + 0.5) / (df + 0.5)).astype(np.float32)
-        average = float(lengths.mean()) if count else 1.0
-        norm = k1 * (1 - b + b * lengths[rows] / max(average, 1e-9))
-        weights = idf[token_ids] * tf * (k1 + 1) / (tf + norm)
-        indptr = np.zeros(len(present) + 1, dtype=np.int64)
-        np.cumsum(df, out=indptr[1:])
-        return cls(
-            vocabulary={tokens[i]: n for n, i in enumerate(present)},
-            indptr=indptr,
-            rows=rows.astype(np.int32),
-            weights=weights.astype(np.float32),
-            idf=idf,
-            count=count,
-            tf=tf.astype(np.int32),
-            lengths=lengths.astype(np.int32),
-            k1=k1,
-            b=b,
-        )
+    def document_frequency(self, token: str) -> int:
+        """How many live passages hold the token: posting lengths, less the deleted rows of
+        segments that have any (the postings themselves are not gathered)."""
+        found = self._cache.get(token)
+        if found is not None:
+            return len(found.rows)
+        df = self._frequencies.get(token)
+        if df is None:
+            (hashed,) = token_hashes([token]).tolist()
+            df = 0
+            for postings, base in self.parts:
+                local, _ = postings.posting(hashed)
+                if self.live is None or self._whole[base]:
+                    df += len(local)
+                elif len(local):
+                    df += int(np.count_nonzero(self.live[local.astype(np.int64) + base]))
+            if len(self._frequencies) > 65536:
+                self._frequencies.clear()
+            self._frequencies[token] = df
+        return df
+
+    def __contains__(self, token: str) -> bool:
+        return self.document_frequency(token) > 0
+
+    def idf_of(self, df: int) -> float:
+        return math.log1p((self.count - df + 0.5) / (df + 0.5))
 
     def scores(self, tokens: Iterable[str], mask: np.ndarray | None = None) -> np.ndarray:
-        """BM25 score of every passage for the query tokens (repeats count once)."""
-        result = np.zeros(self.count, dtype=np.float32)
+        """BM25 score of every row for the query tokens (repeats count once); deleted rows
+        and rows outside mask score 0."""
+        result = np.zeros(self.rows, dtype=np.float32)
+        k1, b = self.k1, self.b
         for token in set(tokens):
-            i = self.vocabulary.get(token)
-            if i is None:
+            posting = self.posting(token)
+            if not len(posting.rows):
                 continue
-            lo, hi = self.indptr[i], self.indptr[i + 1]
-            result[self.rows[lo:hi]] += self.weights[lo:hi]
+            idf = self.idf_of(len(posting.rows))
+            tf = posting.tf.astype(np.float64)
+            norm = k1 * (1 - b + b * posting.lengths / max(self.average_length, 1e-9))
+            result[posting.rows] += (idf * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
         if mask is not None:
             result[~mask] = 0.0
         return result
 
     def rows_with_all(self, tokens: Sequence[str]) -> np.ndarray:
-        """Rows of the passages that contain every token."""
+        """Rows of the live passages that contain every token."""
         rows: np.ndarray | None = None
         for token in dict.fromkeys(tokens):
-            i = self.vocabulary.get(token)
-            if i is None:
-                return np.zeros(0, dtype=np.int32)
-            posting = self.rows[self.indptr[i] : self.indptr[i + 1]]
+            posting = self.posting(token).rows
+            if not len(posting):
+                return np.zeros(0, dtype=np.int64)
             rows = posting if rows is None else np.intersect1d(rows, posting, assume_unique=True)
-        return np.zeros(0, dtype=np.int32) if rows is None else rows
+        return np.zeros(0, dtype=np.int64) if rows is None else rows
 
     def rows_with_at_least(self, tokens: Sequence[str], least: int) -> np.ndarray:
-        """Rows of the passages that contain at least `least` of the distinct tokens, those
-        with the most first."""
-        postings = [
-            self.rows[self.indptr[i] : self.indptr[i + 1]]
-            for i in (self.vocabulary.get(t) for t in dict.fromkeys(tokens))
-            if i is not None
-        ]
+        """Rows of the live passages that contain at least `least` of the distinct tokens,
+        those with the most first."""
+        postings = [self.posting(t).rows for t in dict.fromkeys(tokens)]
+        postings = [p for p in postings if len(p)]
         if len(postings) < least or not postings:
-            return np.zeros(0, dtype=np.int32)
-        counts = np.bincount(np.concatenate(postings), minlength=self.count)
+            return np.zeros(0, dtype=np.int64)
+        counts = np.bincount(np.concatenate(postings), minlength=self.rows)
         rows = np.flatnonzero(counts >= least)
         return rows[np.argsort(-counts[rows], kind="stable")]
 
     def token_idf(self, token: str) -> float | None:
-        """The token's inverse document frequency, or None if no passage contains it."""
-        i = self.vocabulary.get(token)
-        return None if i is None else float(self.idf[i])
+        """The token's inverse document frequency, or None if no live passage contains it."""
+        df = self.document_frequency(token)
+        return None if df == 0 else self.idf_of(df)
 
     @property
     def max_idf(self) -> float:
         return math.log(1 + (self.count + 0.5) / 0.5)
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {
-            "indptr": self.indptr,
-            "rows": self.rows,
-            "weights": self.weights,
-            "idf": self.idf,
-            "tf": self.tf,
-            "lengths": self.lengths,
-        }
-
-    def meta(self) -> dict:
-        return {
-            "tokenizer": TOKENIZER_VERSION,
-            "count": self.count,
-            "k1": self.k1,
-            "b": self.b,
-            "vocabulary": list(self.vocabulary),
-        }
-
-    @classmethod
-    def from_arrays(cls, meta: dict, arrays: dict[str, np.ndarray]) -> KeywordIndex:
-        vocabulary = {token: i for i, token in enumerate(meta["vocabulary"])}
-        return cls(
-            vocabulary=vocabulary,
-            indptr=arrays["indptr"],
-            rows=arrays["rows"],
-            weights=arrays["weights"],
-            idf=arrays["idf"],
-            count=int(meta["count"]),
-            tf=arrays["tf"],
-            lengths=arrays["lengths"],
-            k1=float(meta["k1"]),
-            b=float(meta["b"]),
-        )
 
 
 def _count(

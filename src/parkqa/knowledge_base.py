@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,7 +206,7 @@ class KnowledgeBase:
         index = self.index()
         check_encoder(index, cfg.embedding.model)
         if filters and filters.tags:
-            filters.check_tags(tag for passage in index.passages for tag in passage.tags)
+            filters.check_tags(index.tags())
         asked = analyse(text, history)
         asked, missing, corrected = check_names(asked, index.keywords, index.passage_text)
         if corrected:
@@ -266,7 +266,7 @@ class KnowledgeBase:
         except IndexMissingError:
             return []
         return [
-            IndexedDocument(doc, record.title, record.date, record.tags, len(record.passages))
+            IndexedDocument(doc, record.title, record.date, record.tags, record.passages)
             for doc, record in sorted(manifest.documents.items())
         ]
 
@@ -388,12 +388,20 @@ def no_answer_message(asked: Question, missing: Sequence[str], filtered: bool = 
     return f"The documents in the knowledge base do not answer this question{scope}."
 
 
-def topics(passages: Sequence[Passage], limit: int) -> list[str]:
+def topics(passages: Iterable[Passage], limit: int) -> list[str]:
     """Up to limit headings, taken from each document in turn: its sections' headings in
-    order, or its title when it has no sections."""
+    order, or its title when it has no sections. A document's passages come together, so
+    reading stops once the documents read so far give limit first headings (a large
+    knowledge base is not read to its end)."""
     headings: dict[str, list[str]] = {}
     titles: dict[str, str] = {}
+    firsts: set[str] = set()
     for passage in passages:
+        if passage.doc not in titles and titles:
+            last = next(reversed(titles))
+            firsts.add((headings[last] or [titles[last]])[0])
+            if len(firsts - {""}) >= limit:
+                break
         titles.setdefault(passage.doc, passage.title)
         sections = headings.setdefault(passage.doc, [])
         if passage.section and passage.section not in sections:

@@ -1,6 +1,7 @@
-"""The index manifest: the settings an index was built with, the files of its generation, and
-a record of every document (content hash, metadata, passage ids, and the file's size and
-modification time, which tell cheaply whether it changed since it was indexed)."""
+"""The index manifest: the settings an index was built with, the segments of its generation
+(each with the file of its deleted rows), and a record of every document (content hash,
+metadata, how many passages it has and in which segment, and the file's size and modification
+time, which tell cheaply whether it changed since it was indexed)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class DocumentRecord:
 
     hash: str  # sha256 of the file and its sidecar
     title: str
-    passages: tuple[str, ...]  # ids of its passages, in order
+    passages: int  # how many passages it has
+    segment: str = ""  # the segment that holds them
     date: str | None = None
     source: str | None = None
     tags: tuple[str, ...] = ()
@@ -51,7 +53,8 @@ class DocumentRecord:
             "source": self.source,
             "tags": list(self.tags),
             "encoding": self.encoding,
-            "passages": list(self.passages),
+            "passages": self.passages,
+            "segment": self.segment,
             "file": dataclasses.asdict(self.file) if self.file else None,
         }
 
@@ -60,7 +63,8 @@ class DocumentRecord:
         return cls(
             hash=_text(data["hash"]),
             title=_text(data.get("title") or ""),
-            passages=tuple(_text(i) for i in data["passages"]),
+            passages=_whole(data["passages"]),
+            segment=_text(data["segment"]),
             date=data.get("date"),
             source=data.get("source"),
             tags=tuple(str(tag) for tag in data.get("tags") or ()),
@@ -111,9 +115,43 @@ class IndexSettings:
 
 
 @dataclass(frozen=True)
+class SegmentEntry:
+    """A segment of a generation: its name (the stem of its files), its rows, and the file
+    naming its deleted rows, written by the generation that deleted them."""
+
+    name: str
+    rows: int
+    deleted: str | None = None  # file of deleted local rows, None when none is deleted
+    deleted_rows: int = 0
+    vectors: str | None = None  # its approximate vector index file, None when searched exactly
+
+    @property
+    def live(self) -> int:
+        return self.rows - self.deleted_rows
+
+    def files(self) -> list[str]:
+        """Every file of the segment that this generation reads."""
+        names = [f"{self.name}.passages", f"{self.name}.arrays"]
+        return names + [name for name in (self.deleted, self.vectors) if name]
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SegmentEntry:
+        return cls(
+            name=_text(data["name"]),
+            rows=_whole(data["rows"]),
+            deleted=None if data.get("deleted") is None else _text(data["deleted"]),
+            deleted_rows=_whole(data.get("deleted_rows", 0)),
+            vectors=None if data.get("vectors") is None else _text(data["vectors"]),
+        )
+
+
+@dataclass(frozen=True)
 class Manifest:
-    """What an index holds and how it was built; `generation` and `files` are set when it is
-    written, and manifest.json names the committed generation."""
+    """What an index holds and how it was built; `generation` is set when it is written, and
+    manifest.json names the committed generation."""
 
     settings: IndexSettings
     documents: dict[str, DocumentRecord]
@@ -121,8 +159,12 @@ class Manifest:
     skipped: dict[str, SkippedFile] = field(default_factory=dict)
     built_at: str | None = None
     generation: int = 0
-    files: dict[str, str] = field(default_factory=dict)
+    segments: tuple[SegmentEntry, ...] = ()
     format: int = FORMAT_VERSION
+
+    def files(self) -> set[str]:
+        """Every file this generation reads."""
+        return {name for segment in self.segments for name in segment.files()}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -135,7 +177,7 @@ class Manifest:
             "built_at": self.built_at,
             "format": self.format,
             "generation": self.generation,
-            "files": dict(self.files),
+            "segments": [segment.to_json() for segment in self.segments],
             "passages": self.passages,
         }
 
@@ -164,7 +206,7 @@ class Manifest:
             },
             built_at=data.get("built_at"),
             generation=_whole(data["generation"]),
-            files={_text(key): _text(name) for key, name in data["files"].items()},
+            segments=tuple(SegmentEntry.from_json(entry) for entry in data["segments"]),
             format=_whole(data["format"]),
         )
 

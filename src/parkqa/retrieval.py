@@ -17,22 +17,26 @@ from parkqa.errors import QuestionError, TagError
 from parkqa.keywords import KeywordIndex, tokenize
 from parkqa.passages import Passage
 from parkqa.questions import Question
-from parkqa.vectors import search_vectors
 
 
 class Searchable(Protocol):
-    """What scoring needs of an index, however it is stored: the passages, their keyword
-    index and passage vectors (row i is passages[i]), and how close each passage's sentences
-    are to a question."""
-
-    @property
-    def passages(self) -> Sequence[Passage]: ...
+    """What scoring needs of an index, however it is stored: its keyword index and passage
+    vectors over the same rows, the passage at a row, which rows a filter allows, and how
+    close each passage's sentences are to a question."""
 
     @property
     def keywords(self) -> KeywordIndex: ...
 
     @property
-    def vectors(self) -> Any: ...  # a faiss.Index of passage vectors
+    def vectors(self) -> Any:
+        """Has search(query, k, allowed) -> (scores, rows), best first."""
+        ...
+
+    def passage(self, row: int) -> Passage: ...
+
+    def allowed(self, filters: Filters) -> np.ndarray:
+        """A mask of the rows whose passages the filters allow."""
+        ...
 
     def sentence_similarities(self, row: int, query: np.ndarray) -> np.ndarray:
         """Cosine of each sentence of the passage at row to a normalised question vector."""
@@ -81,14 +85,18 @@ class Filters:
             raise TagError(unknown, sorted(known))
 
     def allows(self, passage: Passage) -> bool:
-        if self.tags and not set(self.tags) & set(passage.tags):
+        return self.allows_fields(passage.date, passage.tags)
+
+    def allows_fields(self, date: str | None, tags: Sequence[str]) -> bool:
+        """Whether a passage of this date and these tags (its document's) passes."""
+        if self.tags and not set(self.tags) & set(tags):
             return False
         if self.date_from or self.date_to:
-            if not passage.date:
+            if not date:
                 return False
-            if self.date_from and passage.date[: len(self.date_from)] < self.date_from:
+            if self.date_from and date[: len(self.date_from)] < self.date_from:
                 return False
-            if self.date_to and passage.date[: len(self.date_to)] > self.date_to:
+            if self.date_to and date[: len(self.date_to)] > self.date_to:
                 return False
         return True
 
@@ -209,21 +217,21 @@ def search(
     allowed: np.ndarray | None = None,
 ) -> list[Hit]:
     """The k best passages for a question, best first."""
-    count = len(index.passages)
-    if count == 0:
+    count = index.keywords.rows
+    if index.keywords.count == 0:
         return []
     if filters:
-        allowed = np.array([filters.allows(p) for p in index.passages], dtype=bool)
+        allowed = index.allowed(filters)
         if not allowed.any():
             return []
     tokens = query_tokens(question, index.keywords)
     keyword_scores = index.keywords.scores(tokens, mask=allowed)
-    width = min(config.candidates, count)
+    width = min(config.candidates, index.keywords.count)
     keyword_rows = (
         np.argpartition(-keyword_scores, width - 1)[:width] if width < count else np.arange(count)
     )
     keyword_rows = keyword_rows[keyword_scores[keyword_rows] > 0]
-    _, dense_rows = search_vectors(index.vectors, query_vector, width, allowed)
+    _, dense_rows = index.vectors.search(query_vector, width, allowed)
     rows = np.unique(np.concatenate([keyword_rows, dense_rows])).astype(np.int64)
     if len(rows) == 0:
         return []
@@ -237,7 +245,7 @@ def search(
     weights = query_weights(tokens, index.keywords)
     hits = []
     for i in order:
-        passage = index.passages[int(rows[i])]
+        passage = index.passage(int(rows[i]))
         shares = sentence_evidence(passage, weights)
         evidence = max(shares) if shares else 0.0
         hits.append(

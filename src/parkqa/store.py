@@ -1,6 +1,9 @@
-"""The index folder on disk: a JSON manifest, passages as JSON Lines, a FAISS file and
-keyword postings. A new generation is written beside the old one and committed by
-atomically replacing manifest.json, so readers never see a half-written index."""
+"""The index folder on disk: a JSON manifest naming immutable segments and the deleted rows of
+each. A segment is written once (its passages as JSON Lines read by offset, and one file of
+arrays that is memory-mapped: vectors, sentence vectors, keyword postings, the document of
+each row) and shared by later generations. A new generation writes only its new segments and
+deletion sets, and is committed by atomically replacing manifest.json, so readers never see a
+half-written index."""
 
 from __future__ import annotations
 
@@ -9,11 +12,10 @@ import errno
 import io
 import json
 import logging
+import mmap
 import os
 import time
-import zipfile
-import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +24,11 @@ from typing import Any
 import numpy as np
 
 from parkqa.errors import IndexBusyError, IndexCorruptError, IndexMissingError, IndexWriteError
-from parkqa.keywords import KeywordIndex
-from parkqa.manifest import FORMAT_VERSION, Manifest
+from parkqa.keywords import KeywordIndex, Postings
+from parkqa.keywords import token_hashes as text_hashes
+from parkqa.manifest import FORMAT_VERSION, Manifest, SegmentEntry
 from parkqa.passages import Passage, Sentence
+from parkqa.vectors import ListIndex, VectorSet
 
 logger = logging.getLogger(__name__)
 
@@ -33,27 +37,141 @@ LOCK = ".lock"
 REBUILD_HINT = "rebuild it with: parkqa index --rebuild"
 
 
-@dataclass(frozen=True)
-class LoadedIndex:
-    """An index read from disk, ready to search."""
+SEGMENT_MAGIC = b"PQSEG01\n"
 
-    directory: Path
-    manifest: Manifest
-    passages: tuple[Passage, ...]
-    vectors: Any  # a faiss.Index of passage vectors
-    keywords: KeywordIndex
-    sentence_vectors: np.ndarray  # every passage's sentences, in passage order (memory-mapped)
-    sentence_starts: np.ndarray  # row of each passage's first sentence; one more at the end
+
+@dataclass(frozen=True)
+class Segment:
+    """One immutable segment opened from disk: its passage records (read by offset when a
+    passage is needed), and memory-mapped arrays of vectors, sentence vectors, postings and
+    the document of each row. Nothing is parsed until asked for."""
+
+    entry: SegmentEntry
+    base: int  # global row of its first passage
+    records: Any  # the passages file, memory-mapped
+    arrays: dict[str, np.ndarray]
+    docs: tuple[str, ...]  # the documents of its rows, by doc_rows index
+    deleted: np.ndarray  # sorted local rows deleted by later generations
+    searcher: Any  # passage vectors (an array searched exactly) or a faiss index
+
+    @property
+    def rows(self) -> int:
+        return self.entry.rows
+
+    def passage(self, local: int) -> Passage:
+        offsets = self.arrays["offsets"]
+        start, end = int(offsets[local]), int(offsets[local + 1])
+        return passage_from_json(json.loads(bytes(self.records[start:end])))
+
+    def document_rows(self, doc: str) -> np.ndarray:
+        """Local rows of a document's passages in this segment, deleted or not."""
+        try:
+            number = self.docs.index(doc)
+        except ValueError:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(np.asarray(self.arrays["doc_rows"]) == number)
+
+
+class LivePassages(Sequence):
+    """The live passages of an index in row order, each read from disk when it is reached."""
+
+    def __init__(self, index: LoadedIndex) -> None:
+        self._index = index
+        self._rows: np.ndarray | None = None
+
+    def rows(self) -> np.ndarray:
+        if self._rows is None:
+            live = self._index.live
+            self._rows = np.arange(self._index.rows) if live is None else np.flatnonzero(live)
+        return self._rows
+
+    def __len__(self) -> int:
+        return self._index.keywords.count
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return [self._index.passage(int(row)) for row in self.rows()[i]]
+        return self._index.passage(int(self.rows()[i]))
+
+    def __iter__(self) -> Iterator[Passage]:
+        for row in self.rows():
+            yield self._index.passage(int(row))
+
+
+class LoadedIndex:
+    """An index read from disk, ready to search: its segments, opened without parsing, and
+    which rows are live (None: every row)."""
+
+    def __init__(
+        self, directory: Path, manifest: Manifest, segments: list[Segment], live: np.ndarray | None
+    ) -> None:
+        self.directory = directory
+        self.manifest = manifest
+        self.segments = tuple(segments)
+        self.live = live
+        self.rows = sum(segment.rows for segment in segments)
+        self._bases = np.array([segment.base for segment in segments], dtype=np.int64)
+        self.keywords = KeywordIndex(
+            [(Postings.from_arrays(s.arrays), s.base) for s in segments], live
+        )
+        self.vectors = VectorSet(
+            [(s.searcher, s.base, s.rows) for s in segments], live, manifest.settings.dimension
+        )
+        self.passages = LivePassages(self)
+
+    def _locate(self, row: int) -> tuple[Segment, int]:
+        segment = self.segments[int(np.searchsorted(self._bases, row, side="right")) - 1]
+        return segment, row - segment.base
+
+    def passage(self, row: int) -> Passage:
+        segment, local = self._locate(row)
+        return segment.passage(local)
+
+    def sentence_vectors(self, row: int) -> np.ndarray:
+        """The vectors of the sentences of the passage at row."""
+        segment, local = self._locate(row)
+        starts = segment.arrays["sentence_starts"]
+        return np.asarray(segment.arrays["sentences"][int(starts[local]) : int(starts[local + 1])])
 
     def sentence_similarities(self, row: int, query: np.ndarray) -> np.ndarray:
         """Cosine of each sentence of the passage at row to a normalised question vector."""
-        start, end = int(self.sentence_starts[row]), int(self.sentence_starts[row + 1])
-        return np.asarray(self.sentence_vectors[start:end]) @ query.reshape(-1)
+        return self.sentence_vectors(row) @ query.reshape(-1)
 
     def passage_text(self, row: int) -> str:
         """The passage's title, section and text, for checking what it holds."""
-        passage = self.passages[row]
+        passage = self.passage(row)
         return f"{passage.title}\n{passage.section}\n{passage.text}"
+
+    def document_rows(self, doc: str) -> np.ndarray:
+        """Global rows of a document's live passages, in order."""
+        record = self.manifest.documents.get(doc)
+        found = [
+            s.base + s.document_rows(doc)
+            for s in self.segments
+            if record is None or s.entry.name == record.segment
+        ]
+        rows = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+        return rows if self.live is None else rows[self.live[rows]]
+
+    def allowed(self, filters: Any) -> np.ndarray:
+        """Which rows pass the filters (an object with allows_fields(date, tags)), told
+        from the documents' dates and tags: no passage text is read."""
+        mask = np.zeros(self.rows, dtype=bool)
+        documents = self.manifest.documents
+        for segment in self.segments:
+            passing = [
+                number
+                for number, doc in enumerate(segment.docs)
+                if doc in documents
+                and filters.allows_fields(documents[doc].date, documents[doc].tags)
+            ]
+            if passing:
+                rows = np.isin(np.asarray(segment.arrays["doc_rows"]), passing)
+                mask[segment.base : segment.base + segment.rows] = rows
+        return mask if self.live is None else mask & self.live
+
+    def tags(self) -> set[str]:
+        return {tag for record in self.manifest.documents.values() for tag in record.tags}
 
     @property
     def generation(self) -> int:
@@ -107,14 +225,14 @@ def read_manifest(directory: Path) -> Manifest | None:
         raise IndexCorruptError(
             f"index manifest {path} is unreadable ({type(exc).__name__}); {REBUILD_HINT}"
         ) from None
-    required = {"format", "generation", "files", "encoder", "chunking", "documents", "passages"}
-    if not isinstance(manifest, dict) or not required <= manifest.keys():
-        raise IndexCorruptError(f"index manifest {path} is incomplete; {REBUILD_HINT}")
-    if manifest["format"] != FORMAT_VERSION:
+    required = {"format", "generation", "segments", "encoder", "chunking", "documents", "passages"}
+    if isinstance(manifest, dict) and manifest.get("format", FORMAT_VERSION) != FORMAT_VERSION:
         raise IndexCorruptError(
             f"index in {directory} has format {manifest['format']}, this parkqa reads "
             f"{FORMAT_VERSION}; {REBUILD_HINT}"
         )
+    if not isinstance(manifest, dict) or not required <= manifest.keys():
+        raise IndexCorruptError(f"index manifest {path} is incomplete; {REBUILD_HINT}")
     try:
         if not _well_formed(manifest):
             raise ValueError("bad values")
@@ -125,7 +243,7 @@ def read_manifest(directory: Path) -> Manifest | None:
 
 def _well_formed(manifest: dict[str, Any]) -> bool:
     """Whether the manifest's values have the right types and name plain files in the folder."""
-    files, encoder = manifest["files"], manifest["encoder"]
+    segments, encoder = manifest["segments"], manifest["encoder"]
     return (
         _whole(manifest["generation"])
         and manifest["generation"] >= 1
@@ -135,14 +253,19 @@ def _well_formed(manifest: dict[str, Any]) -> bool:
         and isinstance(encoder, dict)
         and isinstance(encoder.get("name"), str)
         and _whole(encoder.get("dimension"))
-        and isinstance(files, dict)
+        and isinstance(segments, list)
+        and all(isinstance(entry, dict) for entry in segments)
         and all(
-            isinstance(files.get(key), str)
-            and files[key] == Path(files[key]).name
-            and not files[key].startswith(".")
-            for key in ("passages", "vectors", "keywords", "vocabulary", "sentences")
+            _plain_name(name)
+            for entry in segments
+            for name in (entry.get("name"), entry.get("deleted"), entry.get("vectors"))
+            if name is not None
         )
     )
+
+
+def _plain_name(name: Any) -> bool:
+    return isinstance(name, str) and name == Path(name).name and not name.startswith(".")
 
 
 def _whole(value: Any) -> bool:
@@ -159,7 +282,8 @@ def check_encoder(index: LoadedIndex, encoder_name: str) -> None:
 
 
 def load_index(directory: Path) -> LoadedIndex:
-    """Read the committed index, checking that its parts agree with the manifest."""
+    """Open the committed index, checking that its parts agree with the manifest. Only
+    headers and deletion sets are read; the rest is memory-mapped."""
     for attempt in range(3):
         manifest = read_manifest(directory)
         if manifest is None:
@@ -176,57 +300,137 @@ def load_index(directory: Path) -> LoadedIndex:
 
 
 def _load_generation(directory: Path, manifest: Manifest) -> LoadedIndex:
-    import faiss
-
-    files = manifest.files
-    count = manifest.passages
-
     def damaged(what: str) -> IndexCorruptError:
         return IndexCorruptError(f"index in {directory} is damaged: {what}; {REBUILD_HINT}")
 
+    segments, base = [], 0
+    total = sum(entry.rows for entry in manifest.segments)
+    live = None
+    for entry in manifest.segments:
+        segment = _open_segment(directory, entry, base, manifest.settings.dimension, damaged)
+        if len(segment.deleted):
+            if live is None:
+                live = np.ones(total, dtype=bool)
+            live[base + segment.deleted] = False
+        segments.append(segment)
+        base += entry.rows
+    count = total if live is None else int(np.count_nonzero(live))
+    if count != manifest.passages:
+        raise damaged(f"{count} passages on disk, the manifest says {manifest.passages}")
+    return LoadedIndex(directory, manifest, segments, live)
+
+
+def _open_segment(directory: Path, entry: SegmentEntry, base: int, dimension: int, damaged):
+    """Map a segment's files and check that their shapes agree with its manifest entry."""
+    records = _map(directory / f"{entry.name}.passages")
     try:
-        with open(directory / files["passages"], encoding="utf-8") as handle:
-            passages = tuple(passage_from_json(json.loads(line)) for line in handle if line.strip())
-    except FileNotFoundError:
-        raise
-    except (ValueError, KeyError, TypeError, IndexError):
-        raise damaged("the passages file is not valid JSON Lines") from None
-    if len(passages) != count:
-        raise damaged(f"{len(passages)} passages on disk, the manifest says {count}")
+        arrays, meta = read_arrays(directory / f"{entry.name}.arrays")
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        raise damaged(f"the arrays of segment {entry.name} are truncated or unreadable") from None
+    rows = entry.rows
     try:
-        raw = np.fromfile(directory / files["vectors"], dtype=np.uint8)
-        vectors = faiss.deserialize_index(raw)
+        docs = tuple(str(doc) for doc in meta["docs"])
+        shapes_agree = (
+            arrays["offsets"].shape == (rows + 1,)
+            and arrays["doc_rows"].shape == (rows,)
+            and arrays["lengths"].shape == (rows,)
+            and arrays["sentence_starts"].shape == (rows + 1,)
+            and arrays["indptr"].shape == (len(arrays["tokens"]) + 1,)
+            and len(arrays["rows"]) == len(arrays["tf"]) == int(arrays["indptr"][-1])
+        )
+    except (KeyError, TypeError, IndexError):
+        raise damaged(f"the arrays of segment {entry.name} are incomplete") from None
+    if not shapes_agree:
+        raise damaged(f"the arrays of segment {entry.name} do not match its {rows} passages")
+    if len(records) != int(arrays["offsets"][-1]):
+        raise damaged(f"{entry.name}: the passages on disk do not match their offsets")
+    if arrays["vectors"].shape != (rows, dimension):
+        raise damaged(
+            f"{entry.name}: {arrays['vectors'].shape[0]} vectors of "
+            f"{arrays['vectors'].shape[-1]} dimensions for {rows} passages, the manifest says "
+            f"{dimension} dimensions"
+        )
+    if arrays["sentences"].shape != (int(arrays["sentence_starts"][-1]), dimension):
+        raise damaged(f"{entry.name}: the sentence vectors do not match the passages")
+    deleted = np.zeros(0, dtype=np.int64)
+    if entry.deleted:
+        try:
+            deleted = np.load(directory / entry.deleted, allow_pickle=False).astype(np.int64)
+        except (ValueError, OSError, EOFError):
+            raise damaged(f"the deleted rows of {entry.name} are unreadable") from None
+        if len(deleted) != entry.deleted_rows or (len(deleted) and deleted.max() >= rows):
+            raise damaged(f"the deleted rows of {entry.name} do not match the manifest")
+    searcher: Any = arrays["vectors"]
+    if "list_centroids" in arrays:
+        searcher = ListIndex.from_arrays(arrays)
+    if entry.vectors:
+        searcher = _read_faiss(directory / entry.vectors, rows, dimension, damaged)
+    return Segment(entry, base, records, arrays, docs, deleted, searcher)
+
+
+def _read_faiss(path: Path, rows: int, dimension: int, damaged):
+    import faiss
+
+    try:
+        index = faiss.deserialize_index(np.fromfile(path, dtype=np.uint8))
     except FileNotFoundError:
         raise
     except (RuntimeError, ValueError, MemoryError):
-        raise damaged("the FAISS file is truncated or not a FAISS index") from None
-    if vectors.ntotal != count:
-        raise damaged(f"{vectors.ntotal} vectors for {count} passages")
-    if vectors.d != manifest.settings.dimension:
-        raise damaged(
-            f"vectors have {vectors.d} dimensions, the manifest says {manifest.settings.dimension}"
-        )
-    try:
-        meta = json.loads((directory / files["vocabulary"]).read_text(encoding="utf-8"))
-        with np.load(directory / files["keywords"], allow_pickle=False) as arrays:
-            keywords = KeywordIndex.from_arrays(meta, {k: arrays[k] for k in arrays.files})
-    except FileNotFoundError:
-        raise
-    except (ValueError, KeyError, OSError, TypeError, EOFError, zipfile.BadZipFile, zlib.error):
-        raise damaged("the keyword index is unreadable") from None
-    if keywords.count != count or len(keywords.indptr) != len(keywords.vocabulary) + 1:
-        raise damaged("the keyword index does not match the passages")
-    try:
-        sentences = np.load(directory / files["sentences"], mmap_mode="r", allow_pickle=False)
-    except FileNotFoundError:
-        raise
-    except (ValueError, OSError, EOFError):
-        raise damaged("the sentence vectors are unreadable") from None
-    counts = [len(p.sentence_embedding_texts()) for p in passages]
-    starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
-    if sentences.ndim != 2 or sentences.shape != (int(starts[-1]), vectors.d):
-        raise damaged("the sentence vectors do not match the passages")
-    return LoadedIndex(directory, manifest, passages, vectors, keywords, sentences, starts)
+        raise damaged(f"the FAISS file {path.name} is truncated or not a FAISS index") from None
+    if index.ntotal != rows or index.d != dimension:
+        raise damaged(f"{path.name}: {index.ntotal} vectors for {rows} passages")
+    return index
+
+
+def _map(path: Path) -> Any:
+    """A file's bytes, memory-mapped (an empty file as b""). Questions read scattered rows,
+    so the kernel is told not to read ahead of them."""
+    with open(path, "rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            return b""
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    if hasattr(mmap, "MADV_RANDOM"):
+        mapped.madvise(mmap.MADV_RANDOM)
+    return mapped
+
+
+def pack_arrays(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> list[Any]:
+    """Named arrays as the buffers of one file: a magic line, a JSON header (dtype, shape and
+    offset of each array, and meta), then the arrays, each aligned to 64 bytes so that they
+    can be mapped."""
+    arrays = {name: np.ascontiguousarray(array) for name, array in arrays.items()}
+    layout, offset = {}, 0
+    for name, array in arrays.items():
+        layout[name] = {"dtype": array.dtype.str, "shape": list(array.shape), "offset": offset}
+        offset += -(-array.nbytes // 64) * 64
+    header = json.dumps({"arrays": layout, "meta": meta}, ensure_ascii=False).encode("utf-8")
+    head = SEGMENT_MAGIC + len(header).to_bytes(8, "little") + header
+    chunks: list[Any] = [head + bytes(-len(head) % 64)]
+    for array in arrays.values():
+        chunks.append(memoryview(array.reshape(-1)).cast("B"))
+        chunks.append(bytes(-array.nbytes % 64))
+    return chunks
+
+
+def read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The arrays of a file written by pack_arrays, mapped rather than read, and its meta;
+    raises ValueError when the file is not one or is cut short."""
+    buffer = _map(path)
+    head = len(SEGMENT_MAGIC) + 8
+    if len(buffer) < head or bytes(buffer[: len(SEGMENT_MAGIC)]) != SEGMENT_MAGIC:
+        raise ValueError("not a segment file")
+    size = int.from_bytes(buffer[len(SEGMENT_MAGIC) : head], "little")
+    header = json.loads(bytes(buffer[head : head + size]).decode("utf-8"))
+    start = -(-(head + size) // 64) * 64
+    arrays = {}
+    for name, spec in header["arrays"].items():
+        dtype, shape = np.dtype(spec["dtype"]), tuple(int(n) for n in spec["shape"])
+        count = int(np.prod(shape)) if shape else 1
+        at = start + int(spec["offset"])
+        if at + count * dtype.itemsize > len(buffer):
+            raise ValueError("segment file cut short")
+        arrays[name] = np.frombuffer(buffer, dtype=dtype, count=count, offset=at).reshape(shape)
+    return arrays, header["meta"]
 
 
 @contextmanager
@@ -273,68 +477,167 @@ class StagedGeneration:
     directory: Path
     manifest: Manifest  # what manifest.json will say once committed
     staged: Path  # the new manifest, waiting to replace manifest.json
-    written: tuple[Path, ...]  # every file of the generation, the staged manifest last
+    written: tuple[Path, ...]  # every file the generation wrote, the staged manifest last
+    previous: Manifest | None = None  # the generation it replaces, whose files stay a while
 
 
-def write_generation(
-    directory: Path,
-    manifest: Manifest,
-    passages: list[Passage],
-    vectors: Any,
-    keywords: KeywordIndex,
-    sentence_vectors: np.ndarray,
-) -> StagedGeneration:
-    """Write a new generation's files beside the committed one, switching nothing: readers
-    keep the committed generation until commit_generation. Call with the lock held."""
-    import faiss
+class GenerationWriter:
+    """Writes the files of the next generation, new segments and deletion sets, beside the
+    committed one; segments the generation keeps are referred to, never copied. Call with
+    the lock held; discard() removes what was written when the generation is given up."""
 
-    previous = read_manifest_quietly(directory)
-    generation = previous.generation + 1 if previous else 1
-    files = {
-        "passages": f"passages.{generation}.jsonl",
-        "vectors": f"vectors.{generation}.faiss",
-        "keywords": f"keywords.{generation}.npz",
-        "vocabulary": f"keywords.{generation}.json",
-        "sentences": f"sentences.{generation}.npy",
-    }
-    manifest = dataclasses.replace(
-        manifest,
-        format=FORMAT_VERSION,
-        generation=generation,
-        files=files,
-        passages=len(passages),
-    )
-    staged = directory / f"{MANIFEST}.{generation}.tmp"
-    written: list[Path] = []
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        lines = "".join(json.dumps(passage_to_json(p), ensure_ascii=False) + "\n" for p in passages)
-        _write(directory / files["passages"], lines.encode("utf-8"), written)
-        _write(directory / files["vectors"], faiss.serialize_index(vectors).tobytes(), written)
-        path = directory / files["keywords"]
-        written.append(path)
-        with open(path, "wb") as handle:
-            np.savez(handle, **keywords.arrays())
-            handle.flush()
-            os.fsync(handle.fileno())
-        matrix = io.BytesIO()
-        np.save(matrix, np.ascontiguousarray(sentence_vectors, dtype=np.float32))
-        _write(directory / files["sentences"], matrix.getvalue(), written)
-        vocabulary = json.dumps(keywords.meta(), ensure_ascii=False)
-        _write(directory / files["vocabulary"], vocabulary.encode("utf-8"), written)
-        text = json.dumps(manifest.to_json(), ensure_ascii=False, indent=1)
-        _write(staged, text.encode("utf-8"), written)
-    except OSError as exc:
-        _discard(written)
-        raise _write_error(directory, exc) from None
-    return StagedGeneration(directory, manifest, staged, tuple(written))
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.previous = read_manifest_quietly(directory)
+        self.generation = self.previous.generation + 1 if self.previous else 1
+        self.written: list[Path] = []
+        self._segments = 0
+
+    def write_segment(
+        self,
+        passages: Sequence[Passage],
+        sentence_vectors: np.ndarray,
+        passage_vectors: np.ndarray,
+        postings: Postings,
+        vector_index: Any = None,
+        lists: dict[str, np.ndarray] | None = None,
+    ) -> SegmentEntry:
+        """Write one segment: its passages (JSON Lines read by offset), its arrays (with the
+        inverted lists of its vectors, if given), and its FAISS index if it has one."""
+        import faiss
+
+        name = self._free_name()
+        docs = list(dict.fromkeys(p.doc for p in passages))
+        number = {doc: i for i, doc in enumerate(docs)}
+        lines = [
+            (json.dumps(passage_to_json(p), ensure_ascii=False) + "\n").encode("utf-8")
+            for p in passages
+        ]
+        offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+        np.cumsum([len(line) for line in lines], out=offsets[1:])
+        counts = [len(p.sentence_embedding_texts()) for p in passages]
+        starts = np.zeros(len(passages) + 1, dtype=np.int64)
+        np.cumsum(counts, out=starts[1:])
+        arrays = {
+            "offsets": offsets,
+            "doc_rows": np.array([number[p.doc] for p in passages], dtype=np.int32),
+            "vectors": np.asarray(passage_vectors, dtype=np.float32),
+            "sentences": np.asarray(sentence_vectors, dtype=np.float32),
+            "sentence_starts": starts,
+            "sentence_hashes": text_hashes(
+                [t for p in passages for t in p.sentence_embedding_texts()]
+            ),
+            **postings.arrays(),
+            **(lists or {}),
+        }
+        vectors_file = f"{name}.faiss" if vector_index is not None else None
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            _write(self.directory / f"{name}.passages", b"".join(lines), self.written)
+            _write(
+                self.directory / f"{name}.arrays", pack_arrays(arrays, {"docs": docs}), self.written
+            )
+            if vector_index is not None:
+                data = faiss.serialize_index(vector_index).tobytes()
+                _write(self.directory / vectors_file, data, self.written)
+        except OSError as exc:
+            self.discard()
+            raise _write_error(self.directory, exc) from None
+        return SegmentEntry(name, len(passages), vectors=vectors_file)
+
+    def _free_name(self) -> str:
+        """The next segment name whose files do not exist: segments left by a build that was
+        interrupted are read for their vectors, so they are never written over."""
+        while True:
+            name = f"seg{self.generation:06d}-{self._segments:04d}"
+            self._segments += 1
+            if not (self.directory / f"{name}.arrays").exists():
+                return name
+
+    def write_deleted(self, entry: SegmentEntry, deleted: np.ndarray) -> SegmentEntry:
+        """The entry of a kept segment with more of its rows deleted, written to a new file
+        (the committed generation's file stays as it is)."""
+        name = f"{entry.name}.deleted{self.generation:06d}.npy"
+        data = io.BytesIO()
+        np.save(data, np.unique(deleted).astype(np.int32))
+        try:
+            _write(self.directory / name, data.getvalue(), self.written)
+        except OSError as exc:
+            self.discard()
+            raise _write_error(self.directory, exc) from None
+        return dataclasses.replace(entry, deleted=name, deleted_rows=len(np.unique(deleted)))
+
+    def stage(self, manifest: Manifest) -> StagedGeneration:
+        """Write the new manifest beside manifest.json, switching nothing yet."""
+        manifest = dataclasses.replace(
+            manifest,
+            format=FORMAT_VERSION,
+            generation=self.generation,
+            passages=sum(entry.live for entry in manifest.segments),
+        )
+        staged = self.directory / f"{MANIFEST}.{self.generation}.tmp"
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(manifest.to_json(), ensure_ascii=False, indent=1)
+            _write(staged, text.encode("utf-8"), self.written)
+        except OSError as exc:
+            self.discard()
+            raise _write_error(self.directory, exc) from None
+        return StagedGeneration(
+            self.directory, manifest, staged, tuple(self.written), self.previous
+        )
+
+    def discard(self) -> None:
+        _discard(self.written)
+        self.written.clear()
+
+    def keep_segments(self) -> None:
+        """Give the generation up but keep the segments it wrote, whose vectors the next
+        build reuses instead of embedding them again (the next commit removes them)."""
+        _discard([path for path in self.written if not path.name.startswith("seg")])
+        self.written.clear()
+
+
+class StagedVectors:
+    """Sentence vectors of segments that no committed generation names (written by a build
+    that was interrupted), found by the hash of their text; memory-mapped, so a build that
+    resumes reuses what was embedded without holding it in memory."""
+
+    def __init__(self, directory: Path, committed: Manifest | None) -> None:
+        named = committed.files() if committed else set()
+        self._parts = []
+        for path in sorted(directory.glob("seg*.arrays")) if directory.is_dir() else []:
+            if path.name in named:
+                continue
+            try:
+                arrays, _ = read_arrays(path)
+                hashes = arrays["sentence_hashes"]
+                order = np.argsort(hashes, kind="stable")
+                self._parts.append((np.asarray(hashes)[order], order, arrays["sentences"]))
+            except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
+                continue
+
+    def __bool__(self) -> bool:
+        return bool(self._parts)
+
+    def find(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The staged vectors of those texts that have one."""
+        found: dict[str, np.ndarray] = {}
+        if not self._parts or not texts:
+            return found
+        wanted = text_hashes(texts)
+        for hashes, order, sentences in self._parts:
+            at = np.minimum(np.searchsorted(hashes, wanted), len(hashes) - 1)
+            for i in np.flatnonzero(hashes[at] == wanted).tolist():
+                found.setdefault(texts[i], np.asarray(sentences[int(order[at[i]])]))
+        return found
 
 
 def commit_generation(generation: StagedGeneration) -> None:
     """Switch readers to a staged generation by atomically replacing manifest.json, the only
-    step that changes which generation is committed; then remove generations older than the
-    one before it. If the replace fails, the staged files are removed and the committed
-    generation stays as it was."""
+    step that changes which generation is committed; then remove the files that neither it
+    nor the generation it replaced reads. If the replace fails, the staged files are removed
+    and the committed generation stays as it was."""
     directory = generation.directory
     try:
         os.replace(generation.staged, directory / MANIFEST)
@@ -351,8 +654,10 @@ def commit_generation(generation: StagedGeneration) -> None:
             directory,
             exc.strerror or exc,
         )
-    number = generation.manifest.generation
-    _remove_stale(directory, keep={number, number - 1})
+    keep = generation.manifest.files()
+    if generation.previous is not None:
+        keep |= generation.previous.files()
+    _remove_stale(directory, keep)
 
 
 def rewrite_manifest(directory: Path, manifest: Manifest) -> None:
@@ -390,10 +695,13 @@ def read_manifest_quietly(directory: Path) -> Manifest | None:
         return None
 
 
-def _write(path: Path, data: bytes, written: list[Path]) -> None:
+def _write(path: Path, data: bytes | Sequence[Any], written: list[Path]) -> None:
+    """Write a file and sync it to disk; data is bytes or a sequence of buffers (a segment's
+    arrays are written from where they are, not joined into one copy first)."""
     written.append(path)
     with open(path, "wb") as handle:
-        handle.write(data)
+        for chunk in [data] if isinstance(data, bytes) else data:
+            handle.write(chunk)
         handle.flush()
         os.fsync(handle.fileno())
 
@@ -415,33 +723,34 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _remove_stale(directory: Path, keep: set[int]) -> None:
-    """Remove files of generations other than `keep`; one that cannot be removed is only left over."""
+# The files of the index format before segments, removed once a segmented index is committed.
+LEGACY_FILES = ("passages.", "vectors.", "keywords.", "sentences.")
+
+
+def _remove_stale(directory: Path, keep: set[str]) -> None:
+    """Remove index files that no kept generation reads (segments, deletion sets, staged
+    manifests of builds that died, files of the previous format); one that cannot be
+    removed is only left over."""
     try:
-        paths = list(directory.iterdir())
+        paths = sorted(directory.iterdir())
     except OSError as exc:
         logger.warning(
             "could not list %s to remove old index files (%s)", directory, exc.strerror or exc
         )
         return
     for path in paths:
-        parts = path.name.split(".")
-        if len(parts) >= 3 and parts[0] in {
-            "passages",
-            "vectors",
-            "keywords",
-            "sentences",
-            MANIFEST.split(".")[0],
-        }:
-            number = parts[1] if parts[0] != "manifest" else parts[2]
-            if (number.isdigit() and int(number) not in keep) or (
-                parts[-1] == "tmp" and number.isdigit() and int(number) not in keep
-            ):
-                try:
-                    path.unlink(missing_ok=True)
-                except OSError as exc:
-                    logger.warning(
-                        "could not remove the old index file %s (%s); it is no longer used",
-                        path,
-                        exc.strerror or exc,
-                    )
+        ours = (
+            path.name.startswith("seg")
+            or path.name.startswith(LEGACY_FILES)
+            or (path.name.startswith(f"{MANIFEST}.") and path.name.endswith(".tmp"))
+        )
+        if not ours or path.name in keep:
+            continue
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            logger.warning(
+                "could not remove the old index file %s (%s); it is no longer used",
+                path,
+                exc.strerror or exc,
+            )

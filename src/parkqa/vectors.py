@@ -1,6 +1,9 @@
-"""The FAISS vector index: exact inner product by default, HNSW or IVF when configured."""
+"""Passage vector search: exact inner product over memory-mapped vectors, inverted lists over
+them for large segments, or a FAISS HNSW or IVF index when configured."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -80,3 +83,162 @@ def _search_exhaustively(index, query: np.ndarray, k: int, selector):
     if isinstance(index, faiss.IndexHNSW):
         index = faiss.downcast_index(index.storage)
     return index.search(query, k, params=faiss.SearchParameters(sel=selector))
+
+
+def exact_search(vectors: np.ndarray, query: np.ndarray, k: int, allowed: np.ndarray | None):
+    """Top-k (scores, rows) by inner product over a (memory-mapped) matrix, among the allowed
+    rows only when a mask is given: exact, so a filter that k rows pass returns those k."""
+    query = np.asarray(query, dtype=np.float32).reshape(-1)
+    if allowed is None:
+        rows = np.arange(len(vectors))
+        scores = np.asarray(vectors) @ query
+    else:
+        rows = np.flatnonzero(allowed)
+        dense = len(rows) * 4 > len(vectors)
+        scores = (np.asarray(vectors) @ query)[rows] if dense else np.asarray(vectors[rows]) @ query
+    k = min(k, len(rows))
+    if k <= 0:
+        return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return scores[top].astype(np.float32), rows[top].astype(np.int64)
+
+
+class VectorSet:
+    """Passage vectors held in parts (one per segment, each a matrix searched exactly or a
+    FAISS index), some of whose rows may be deleted; rows are global, part by part."""
+
+    def __init__(self, parts, live: np.ndarray | None, dimension: int) -> None:
+        """parts: (matrix or faiss index, first global row, rows) of each segment."""
+        self.parts = tuple(parts)
+        self.live = live
+        self.d = dimension
+        self.rows = sum(rows for _, _, rows in self.parts)
+        self.ntotal = self.rows if live is None else int(np.count_nonzero(live))
+
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None):
+        """Top-k (scores, global rows) for one normalised query vector, among live rows (and
+        the allowed ones when a mask is given), best first."""
+        mask = (
+            self.live
+            if allowed is None
+            else (allowed if self.live is None else allowed & self.live)
+        )
+        found_scores, found_rows = [], []
+        for part, base, rows in self.parts:
+            sub = None if mask is None else mask[base : base + rows]
+            if sub is not None and not sub.any():
+                continue
+            if isinstance(part, np.ndarray):
+                scores, local = exact_search(part, query, k, sub)
+            elif isinstance(part, ListIndex):
+                scores, local = part.search(query, k, sub)
+            else:
+                scores, local = search_vectors(part, query, k, sub)
+            found_scores.append(scores)
+            found_rows.append(local + base)
+        if not found_rows:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        scores, rows = np.concatenate(found_scores), np.concatenate(found_rows)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return scores[order], rows[order]
+
+    def vector(self, row: int) -> np.ndarray:
+        """The stored vector of a global row."""
+        for part, base, rows in self.parts:
+            if base <= row < base + rows:
+                local = row - base
+                if isinstance(part, np.ndarray):
+                    return np.asarray(part[local])
+                if isinstance(part, ListIndex):
+                    return np.asarray(part.vectors[local])
+                return _stored(part).reconstruct(local)
+        raise IndexError(row)
+
+
+def _stored(index):
+    """The index that holds the vectors: HNSW keeps them in its storage."""
+    import faiss
+
+    if isinstance(index, faiss.IndexHNSW):
+        return faiss.downcast_index(index.storage)
+    return index
+
+
+@dataclass(frozen=True)
+class ListIndex:
+    """Inverted lists over a segment's memory-mapped vectors, for segments too large to scan
+    on every question: the vectors are clustered, each cluster's vectors are kept together (in
+    list order, as int8 codes with a scale per vector), and a question scans the lists of its
+    nearest centroids only.
+    Filtered, it returns min(k, allowed rows) rows: when the probed lists hold fewer allowed
+    rows, the allowed rows are searched exactly."""
+
+    centroids: np.ndarray  # float32 (lists, d)
+    offsets: np.ndarray  # int64 (lists + 1): where each list starts in order and codes
+    order: np.ndarray  # int32 rows, list by list
+    codes: np.ndarray  # int8 (rows, d): the vectors in list order, each scaled to ±127
+    scales: np.ndarray  # float32 (rows,): what each code row is multiplied by
+    vectors: np.ndarray  # float32 (rows, d) by row, for exact search
+    nprobe: int
+
+    @staticmethod
+    def build(vectors: np.ndarray) -> dict[str, np.ndarray]:
+        """The arrays of the inverted lists of vectors (stored with the segment)."""
+        import faiss
+
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        lists = max(16, int(2 * np.sqrt(len(vectors))))
+        kmeans = faiss.Kmeans(vectors.shape[1], lists, niter=12, seed=7, spherical=True)
+        kmeans.train(vectors)
+        _, assigned = kmeans.index.search(vectors, 1)
+        assigned = assigned.reshape(-1)
+        order = np.argsort(assigned, kind="stable").astype(np.int32)
+        offsets = np.zeros(lists + 1, dtype=np.int64)
+        np.cumsum(np.bincount(assigned, minlength=lists), out=offsets[1:])
+        ordered = vectors[order]
+        scales = np.maximum(np.abs(ordered).max(axis=1), 1e-12) / 127
+        return {
+            "list_centroids": kmeans.centroids.astype(np.float32),
+            "list_offsets": offsets,
+            "list_order": order,
+            "list_codes": np.round(ordered / scales[:, None]).astype(np.int8),
+            "list_scales": scales.astype(np.float32),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> ListIndex:
+        lists = len(arrays["list_centroids"])
+        return cls(
+            centroids=arrays["list_centroids"],
+            offsets=arrays["list_offsets"],
+            order=arrays["list_order"],
+            codes=arrays["list_codes"],
+            scales=arrays["list_scales"],
+            vectors=arrays["vectors"],
+            nprobe=max(8, lists // 12),
+        )
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None):
+        query = np.asarray(query, dtype=np.float32).reshape(-1)
+        nprobe = min(self.nprobe, len(self.centroids))
+        probed = np.argpartition(-(self.centroids @ query), nprobe - 1)[:nprobe]
+        spans = [(int(self.offsets[i]), int(self.offsets[i + 1])) for i in np.sort(probed)]
+        rows = np.concatenate([self.order[lo:hi] for lo, hi in spans])
+        codes = np.concatenate([self.codes[lo:hi] for lo, hi in spans])
+        scales = np.concatenate([self.scales[lo:hi] for lo, hi in spans])
+        if allowed is not None:
+            keep = allowed[rows]
+            rows, codes, scales = rows[keep], codes[keep], scales[keep]
+            if len(rows) < min(k, int(np.count_nonzero(allowed))):
+                return exact_search(self.vectors, query, k, allowed)
+        k = min(k, len(rows))
+        if k <= 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        scores = np.einsum("ij,j->i", codes.astype(np.float32), query) * scales
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return scores[top], rows[top].astype(np.int64)

@@ -1,0 +1,214 @@
+"""The segmented index: an update writes only what changed, keeps BM25 exact, and opening an
+index reads no passage until one is asked for."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from parkqa import indexing, load_config, store
+from parkqa.indexing import update_index
+from parkqa.keywords import tokenize
+from parkqa.store import load_index
+
+POLICY = "永川区软件产业扶持政策\n\n对新落户的软件企业给予三年房租减免。\n符合条件的企业可向区大数据发展局申请。\n"
+TALENT = "人才公寓申请指南\n\n园区人才公寓共有2600余套，面向入驻企业员工开放申请。\n"
+SUBJECTS = ("人才公寓", "房租减免", "数据中心", "通勤公交", "职业教育", "产业基金")
+QUESTIONS = ("人才公寓申请", "阿里巴巴投资3亿元", "软件企业房租减免", "数据中心建设", "公交线路")
+
+
+def notice(n: int) -> str:
+    subject = SUBJECTS[n % len(SUBJECTS)]
+    return (
+        f"第{n}号通知\n\n园区{subject}项目第{n}期于{2015 + n % 9}年启动，计划投资{n + 2}亿元。\n"
+        f"企业可向区大数据发展局申请{subject}支持，审核通过后按年度兑现。\n"
+    )
+
+
+def files_and_times(index: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in index.iterdir() if p.name.startswith("seg")}
+
+
+def test_an_update_writes_one_small_segment_and_keeps_the_others(make_kb):
+    kb = make_kb({"policy.txt": POLICY, "talent.txt": TALENT})
+    kb.update()
+    index = kb.config.index_dir
+    before = files_and_times(index)
+    (kb.config.knowledge_dir / "policy.txt").write_text(POLICY.replace("三年", "五年"), "utf-8")
+    kb.update()
+
+    after = files_and_times(index)
+    assert {name: after[name] for name in before} == before  # written once, never rewritten
+    new = sorted(set(after) - set(before))
+    assert new == [
+        "seg000001-0000.deleted000002.npy",
+        "seg000002-0000.arrays",
+        "seg000002-0000.passages",
+    ]
+    manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    first, second = manifest["segments"]
+    assert first["deleted_rows"] == 1 and second["rows"] == 1
+    assert manifest["documents"]["knowledge/policy.txt"] == {
+        **manifest["documents"]["knowledge/policy.txt"],
+        "passages": 1,
+        "segment": "seg000002-0000",
+    }
+    loaded = load_index(index)
+    assert loaded.rows == first["rows"] + 1 == len(loaded.passages) + 1
+    assert [p.text for p in loaded.passages if p.doc == "knowledge/policy.txt"] == [
+        "对新落户的软件企业给予五年房租减免。符合条件的企业可向区大数据发展局申请。"
+    ]
+    assert "三年" not in loaded.keywords and "五年" in loaded.keywords
+    answer = kb.ask("新落户的软件企业房租减免几年？")
+    assert answer.citations[0].doc == "knowledge/policy.txt" and "五年" in answer.citations[0].text
+
+
+def test_scores_after_twenty_updates_equal_a_fresh_build(make_kb, encoder, tmp_path):
+    """Documents added, changed and deleted over twenty updates (with merges of the small
+    segments along the way): every BM25 score and IDF equals that of an index built at once
+    from the same documents."""
+    kb = make_kb({"policy.txt": POLICY, "talent.txt": TALENT})
+    kb.update()
+    knowledge = kb.config.knowledge_dir
+    deletions = 0
+    for n in range(20):
+        path = knowledge / f"notice-{n % 7}.txt"
+        if n % 5 == 4 and path.exists():
+            path.unlink()
+            deletions += 1
+        else:
+            path.write_text(notice(n), encoding="utf-8")
+        assert update_index(kb.config, encoder).written
+    assert deletions >= 3
+    updated = load_index(kb.config.index_dir)
+    assert len(updated.manifest.segments) <= indexing.MERGE_AFTER + 2
+
+    fresh_root = tmp_path / "fresh"
+    shutil.copytree(knowledge, fresh_root / "knowledge")
+    shutil.copy(kb.config.root / "parkqa.yaml", fresh_root / "parkqa.yaml")
+    fresh_config = load_config(fresh_root / "parkqa.yaml")
+    update_index(fresh_config, encoder)
+    fresh = load_index(fresh_config.index_dir)
+    assert len(fresh.manifest.segments) == 1 and fresh.live is None
+
+    def by_passage(index, tokens) -> dict[str, float]:
+        scores = index.keywords.scores(tokens)
+        return {index.passage(int(r)).id: float(scores[r]) for r in index.passages.rows()}
+
+    assert updated.keywords.count == fresh.keywords.count
+    assert updated.keywords.total_length == fresh.keywords.total_length
+    for question in QUESTIONS:
+        tokens = tokenize(question)
+        got, want = by_passage(updated, tokens), by_passage(fresh, tokens)
+        assert got.keys() == want.keys()
+        np.testing.assert_allclose([got[i] for i in want], list(want.values()), rtol=1e-6)
+        for token in tokens:
+            assert updated.keywords.token_idf(token) == pytest.approx(
+                fresh.keywords.token_idf(token)
+            )
+
+
+def test_many_small_updates_are_merged_into_one_segment(make_kb, encoder, monkeypatch):
+    monkeypatch.setattr(indexing, "MERGE_AFTER", 3)
+    kb = make_kb({"policy.txt": POLICY})
+    kb.update()
+    for n in range(5):
+        (kb.config.knowledge_dir / f"notice-{n}.txt").write_text(notice(n), encoding="utf-8")
+        update_index(kb.config, encoder)
+    loaded = load_index(kb.config.index_dir)
+    assert len(loaded.manifest.segments) <= 4
+    documents = loaded.manifest.documents
+    assert {p.doc for p in loaded.passages} == set(documents)
+    for doc, record in documents.items():
+        assert len(loaded.document_rows(doc)) == record.passages
+    answer = kb.ask("园区通勤公交项目第3期计划投资多少？")
+    assert answer.citations[0].doc == "knowledge/notice-3.txt"
+
+
+def test_opening_an_index_reads_no_passage(make_kb, monkeypatch):
+    """Opening maps the segments' files: no passage is parsed and no vocabulary built until a
+    question needs them, and then only the passages it retrieves."""
+    kb = make_kb({"policy.txt": POLICY, "talent.txt": TALENT})
+    kb.update()
+    parsed = []
+    real = store.passage_from_json
+    monkeypatch.setattr(store, "passage_from_json", lambda r: parsed.append(r) or real(r))
+    loaded = load_index(kb.config.index_dir)
+    assert parsed == []
+    (segment,) = loaded.segments
+    tokens = segment.arrays["tokens"]
+    assert tokens.dtype == np.uint64 and not tokens.flags.writeable  # mapped, not read
+    assert kb.ask("人才公寓有多少套？").citations
+    assert parsed
+
+
+def test_a_filter_reads_dates_and_tags_without_passage_text(make_kb, monkeypatch):
+    tagged = "---\ntitle: 人才政策\ndate: 2023-05\ntags: [人才]\n---\n" + TALENT
+    kb = make_kb({"talent.md": tagged, "policy.txt": POLICY})
+    kb.update()
+    loaded = load_index(kb.config.index_dir)
+    monkeypatch.setattr(store, "passage_from_json", lambda r: pytest.fail("read a passage"))
+    from parkqa import Filters
+
+    mask = loaded.allowed(Filters(tags=("人才",)))
+    assert mask.sum() == loaded.manifest.documents["knowledge/talent.md"].passages
+    assert (loaded.allowed(Filters(date_from="2023")) == mask).all()
+    assert not loaded.allowed(Filters(date_from="2024")).any()
+
+
+class CountingEncoder:
+    """The real encoder, counting the texts it embeds."""
+
+    def __init__(self, encoder):
+        self.inner, self.name, self.dimension = encoder, encoder.name, encoder.dimension
+        self.embedded = 0
+
+    def encode(self, texts, batch_size=64, progress=None):
+        self.embedded += len(texts)
+        return self.inner.encode(texts, batch_size, progress)
+
+    def query(self, texts):
+        return self.inner.query(texts)
+
+
+def test_an_interrupted_build_resumes_without_embedding_again(make_kb, encoder, monkeypatch):
+    """A build writes segments as it goes; interrupted, it leaves them behind uncommitted, and
+    the next build takes their sentence vectors instead of embedding those sentences again."""
+    monkeypatch.setattr(indexing, "SEGMENT_PASSAGES", 5)
+    kb = make_kb({f"notice-{n}.txt": notice(n) for n in range(12)})
+    index = kb.config.index_dir
+    real = store.GenerationWriter.write_segment
+    calls = []
+
+    def interrupted(self, *args, **kwargs):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(store.GenerationWriter, "write_segment", interrupted)
+    counting = CountingEncoder(encoder)
+    with pytest.raises(KeyboardInterrupt):
+        update_index(kb.config, counting)
+    monkeypatch.setattr(store.GenerationWriter, "write_segment", real)
+    assert not (index / "manifest.json").exists()
+    left = sorted(p.name for p in index.glob("seg*.arrays"))
+    assert len(left) == 2
+    saved = sum(len(store.read_arrays(index / name)[0]["sentence_hashes"]) for name in left)
+
+    counting.embedded = 0
+    report = update_index(kb.config, counting)
+    loaded = load_index(index)
+    texts = {t for p in loaded.passages for t in p.sentence_embedding_texts()}
+    assert report.written and 0 < report.embedded == counting.embedded
+    assert report.embedded <= len(texts) - saved + 1  # a sentence may recur across segments
+    stored = np.concatenate([loaded.sentence_vectors(int(r)) for r in loaded.passages.rows()])
+    wanted = encoder.encode([t for p in loaded.passages for t in p.sentence_embedding_texts()])
+    np.testing.assert_allclose(stored, wanted, atol=1e-5)
+    named = loaded.manifest.files()
+    assert {p.name for p in index.glob("seg*")} == named  # the interrupted build's files are gone
+    assert kb.ask("园区数据中心项目第2期计划投资多少？").citations
