@@ -16,6 +16,7 @@ from parkqa.keywords import KeywordIndex, tokenize
 from parkqa.lexicon import lexicon
 from parkqa.questions import NAME_TAGS, Question, analyse
 from parkqa.retrieval import Hit, query_tokens, query_weights, sentence_evidence
+from parkqa.translation import mostly_unknown
 
 _MEASURE = (
     r"(?:%|％|元|美元|个|家|人|名|平方米|平米|㎡|亩|台|条|套|所|项|座|层|席位|单|倍|公里|千米|米|"
@@ -265,7 +266,7 @@ def assess_support(
     it is about that no passage holds)."""
     tokens = query_tokens(question, keywords)
     weights = query_weights(tokens, keywords)
-    cross_lingual = question.language == "en" and _mostly_unknown(question, keywords)
+    cross_lingual = question.language == "en" and mostly_unknown(question, keywords)
     unknown = {t for t in tokens if t not in weights and len(t) > 1}
     total = sum(weights.values()) + keywords.max_idf * len(unknown)
     missing_years = tuple(y for y in question.years if keywords.token_idf(y) is None)
@@ -303,11 +304,6 @@ def word_coverage(question: Question, hit: Hit, keywords: KeywordIndex) -> float
         if folded in text or to_traditional(folded) in text:
             held += weight
     return held / total if total else 0.0
-
-
-def _mostly_unknown(question: Question, keywords: KeywordIndex) -> bool:
-    words = [w.lower() for w in question.content_words]
-    return not words or sum(keywords.token_idf(w) is None for w in words) * 2 >= len(words)
 
 
 # Sentence choice, tuned on the CMRC 2018 trial set and the natural questions' tune split:
@@ -405,7 +401,10 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     if not found:
         return None
     anchors = [
-        m.start() for word in question.content_words if len(word) > 1 for m in _find(sentence, word)
+        m.start()
+        for word in question.content_words + question.translations
+        if len(word) > 1
+        for m in _find(sentence, word)
     ]
     best = min(found, key=lambda m: min((_distance(m.start(), a) for a in anchors), default=0))
     return best.group().strip()

@@ -53,6 +53,7 @@ from parkqa.store import (
     load_index,
     read_manifest,
 )
+from parkqa.translation import with_translations
 from parkqa.uploads import Upload, check_uploads, refuse_all, remove_documents, store_all
 
 logger = logging.getLogger(__name__)
@@ -211,6 +212,7 @@ class KnowledgeBase:
         asked, missing, corrected = check_names(asked, index.keywords, index.passage_text)
         if corrected:
             notes.append(_typo_note(asked, corrected))
+        asked = with_translations(asked, index.keywords, index.passage_text)
         k = k or cfg.retrieval.top_k
         embedded = in_knowledge_base_script(asked, index.keywords)[:EMBEDDED_QUESTION_CHARS]
         vector = self.encoder.query([embedded])[0]
