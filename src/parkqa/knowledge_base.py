@@ -249,6 +249,7 @@ class KnowledgeBase:
             answer=_compose(asked, support, citations),
             abstained=False,
             citations=citations,
+            missing_terms=support.missing_years,
             question_type=asked.kind,
             resolved_question=resolved,
             notes=tuple(notes),
