@@ -73,3 +73,39 @@ def test_a_damaged_dictionary_cache_is_rebuilt(tmp_path, monkeypatch):
         assert "invest" in json.loads(cached.read_text(encoding="utf-8"))["glossary"]
     finally:
         translation._dictionaries.cache_clear()
+
+
+def test_an_english_question_about_a_name_the_documents_lack_is_refused(park_kb):
+    # 特斯拉 is in the dictionary and in no passage: answering with another company's
+    # investment would be the off-topic answer people complain about.
+    answer = park_kb.ask("What is Tesla's investment in the park?")
+    assert answer.abstained
+    assert answer.missing_terms == ("Tesla",)
+
+
+def test_english_names_the_documents_hold_are_not_missing(park_kb):
+    for question in ("How much did Alibaba invest in Yongchuan?", "Who is Deng Wen?"):
+        answer = park_kb.ask(question)
+        assert not answer.abstained and not answer.missing_terms, question
+
+
+def test_an_english_question_for_companies_does_not_lead_with_a_fragment(park_kb):
+    answer = park_kb.ask("Which companies has the park attracted for data processing?")
+    assert "博彦科技" in answer.answer
+    assert not answer.answer.startswith("知道创宇等数据处理企业")
+
+
+def test_who_is_a_named_person_leads_with_no_fragment(park_kb):
+    for question in ("Who is Deng Wen?", "邓文是谁？"):
+        answer = park_kb.ask(question)
+        first = answer.citations[0]
+        sentence = first.text[slice(*first.highlights[0])]
+        assert answer.answer.startswith(sentence), (question, answer.answer)
+
+
+def test_acronyms_and_held_names_are_not_missing(index):
+    from parkqa.translation import missing_names
+
+    texts = index.passage_text
+    assert missing_names("Does Baidu use AI in Yongchuan?", index.keywords, texts) == ()
+    assert missing_names("Did Tesla invest in Yongchuan?", index.keywords, texts) == ("Tesla",)

