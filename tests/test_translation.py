@@ -109,3 +109,9 @@ def test_acronyms_and_held_names_are_not_missing(index):
     texts = index.passage_text
     assert missing_names("Does Baidu use AI in Yongchuan?", index.keywords, texts) == ()
     assert missing_names("Did Tesla invest in Yongchuan?", index.keywords, texts) == ("Tesla",)
+
+
+def test_warming_up_reads_the_dictionaries_before_the_first_english_question(park_kb):
+    translation._dictionaries.cache_clear()
+    park_kb.warm_up()
+    assert translation._dictionaries.cache_info().currsize == 1

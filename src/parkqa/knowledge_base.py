@@ -53,7 +53,7 @@ from parkqa.store import (
     load_index,
     read_manifest,
 )
-from parkqa.translation import with_translations
+from parkqa.translation import glossary, with_translations
 from parkqa.uploads import Upload, check_uploads, refuse_all, remove_documents, store_all
 
 logger = logging.getLogger(__name__)
@@ -172,9 +172,11 @@ class KnowledgeBase:
         return self.update(progress=progress, wait=600)
 
     def warm_up(self) -> None:
-        """Load the encoder and the index now rather than on the first question."""
+        """Load the encoder, the index and the dictionaries now rather than on the first
+        question."""
         index = self.index()
         lexicon()
+        glossary()  # English questions are read through it
         self.encoder.query([index.passages[0].title if index.passages else "parkqa"])
 
     def ask(
