@@ -15,6 +15,7 @@ from parkqa.evaluation import (
     _contains,
     evaluate,
     load_questions,
+    score,
     summarize,
 )
 
@@ -182,3 +183,18 @@ def test_eval_without_kinds_prints_no_kind_table(capsys, monkeypatch, encoder, p
     assert cli.main(["--config", config, "eval", str(path)]) == 0
     out = capsys.readouterr().out
     assert "answer in the answer text" in out and "per kind" not in out
+
+
+def test_an_answer_that_says_the_asked_period_is_not_covered_counts_as_declining():
+    declined = Answer(
+        question="q", answer="文中没有2015年的数据：……", abstained=False, missing_terms=("2015",)
+    )
+    assert score(EvalQuestion("q", (), "unanswerable"), declined).outcome == "ok"
+    assert score(EvalQuestion("q", ("3亿元",), "direct"), declined).outcome == "refused"
+
+
+def test_a_year_the_documents_do_not_cover_is_named_not_answered(park_kb):
+    answer = park_kb.ask("2017年呼叫服务企业完成的营业额是多少？")
+    assert not answer.abstained
+    assert answer.answer.startswith("文中没有2017年的数据，只有2019年的数据")
+    assert answer.missing_terms == ("2017",)

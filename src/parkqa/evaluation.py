@@ -281,11 +281,14 @@ def score(item: EvalQuestion, answer: Answer) -> QuestionResult:
     """Score one answer against the expected answer strings."""
     texts = [c.text for c in answer.citations]
     answerable = bool(item.answers)
+    # An answer that names what the documents lack (a year they do not cover) declines to
+    # give the fact asked for, as an abstention does, though it shows the closest content.
+    declined = answer.abstained or bool(answer.missing_terms)
     return QuestionResult(
         item=item,
         answer=answer.answer,
-        abstained=answer.abstained,
-        answer_hit=answerable and not answer.abstained and _contains(answer.answer, item.answers),
+        abstained=declined,
+        answer_hit=answerable and not declined and _contains(answer.answer, item.answers),
         top1=answerable and bool(texts) and _contains(texts[0], item.answers),
         top5=answerable and any(_contains(t, item.answers) for t in texts[:5]),
         ms=answer.seconds * 1000,

@@ -53,6 +53,7 @@ from parkqa.store import (
     load_index,
     read_manifest,
 )
+from parkqa.translation import glossary, with_translations
 from parkqa.uploads import Upload, check_uploads, refuse_all, remove_documents, store_all
 
 logger = logging.getLogger(__name__)
@@ -171,9 +172,11 @@ class KnowledgeBase:
         return self.update(progress=progress, wait=600)
 
     def warm_up(self) -> None:
-        """Load the encoder and the index now rather than on the first question."""
+        """Load the encoder, the index and the dictionaries now rather than on the first
+        question."""
         index = self.index()
         lexicon()
+        glossary()  # English questions are read through it
         self.encoder.query([index.passages[0].title if index.passages else "parkqa"])
 
     def ask(
@@ -211,6 +214,7 @@ class KnowledgeBase:
         asked, missing, corrected = check_names(asked, index.keywords, index.passage_text)
         if corrected:
             notes.append(_typo_note(asked, corrected))
+        asked = with_translations(asked, index.keywords, index.passage_text)
         k = k or cfg.retrieval.top_k
         embedded = in_knowledge_base_script(asked, index.keywords)[:EMBEDDED_QUESTION_CHARS]
         vector = self.encoder.query([embedded])[0]
@@ -247,6 +251,7 @@ class KnowledgeBase:
             answer=_compose(asked, support, citations),
             abstained=False,
             citations=citations,
+            missing_terms=support.missing_years,
             question_type=asked.kind,
             resolved_question=resolved,
             notes=tuple(notes),

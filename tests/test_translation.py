@@ -1,0 +1,117 @@
+"""English questions against a Chinese knowledge base: dictionary translations and
+romanised names, checked on the park article."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from parkqa import translation
+from parkqa.questions import analyse
+from parkqa.translation import spelled_names, translate, with_translations
+
+
+@pytest.fixture
+def index(park_kb):
+    return park_kb.index()
+
+
+def test_a_romanised_name_is_read_as_the_characters_the_knowledge_base_holds(index):
+    assert spelled_names("dengwen", index.keywords, index.passage_text) == ["邓文"]
+    assert "邓文" in translate("Who is Deng Wen?", index.keywords, index.passage_text)
+
+
+def test_a_name_the_knowledge_base_lacks_gives_no_characters(index):
+    assert spelled_names("zhangsanfeng", index.keywords, index.passage_text) == []
+
+
+def test_english_words_become_chinese_words_that_passages_hold(index):
+    found = translate(
+        "How many data processing companies has the big data park brought in?",
+        index.keywords,
+        index.passage_text,
+    )
+    assert {"数据处理", "企业", "大数据"} <= set(found)
+    texts = "".join(index.passage_text(row) for row in range(len(index.passages)))
+    assert all(word in texts for word in found)
+
+
+def test_plurals_and_tenses_are_looked_up_by_their_dictionary_form():
+    assert "company" in translation._lemmas("companies")
+    assert "parking space" in translation._lemmas("parking spaces")
+    assert "gather" in translation._lemmas("gathered")
+
+
+def test_only_english_questions_of_another_language_are_translated(index):
+    chinese = analyse("园区有多少个停车位？")
+    assert with_translations(chinese, index.keywords, index.passage_text) is chinese
+    english = with_translations(
+        analyse("Which bus line goes to the park?"), index.keywords, index.passage_text
+    )
+    assert english.translations and english.translations[0] in english.keyword_text
+
+
+def test_an_english_question_picks_the_sentence_that_answers_it(park_kb):
+    # Without translations the keyword overlap is nothing and the wrong sentence was chosen.
+    answer = park_kb.ask(
+        "How many companies have gathered in the Yongchuan Big Data Industrial Park?"
+    )
+    assert not answer.abstained
+    assert answer.answer.startswith("330 companies")
+
+
+def test_a_damaged_dictionary_cache_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("PARKQA_CACHE", str(tmp_path))
+    translation._dictionaries.cache_clear()
+    try:
+        first = translation.glossary()
+        (cached,) = tmp_path.glob("dictionaries-*.json")
+        cached.write_text("{not json", encoding="utf-8")
+        translation._dictionaries.cache_clear()
+        assert translation.glossary() == first
+        assert "invest" in json.loads(cached.read_text(encoding="utf-8"))["glossary"]
+    finally:
+        translation._dictionaries.cache_clear()
+
+
+def test_an_english_question_about_a_name_the_documents_lack_is_refused(park_kb):
+    # 特斯拉 is in the dictionary and in no passage: answering with another company's
+    # investment would be the off-topic answer people complain about.
+    answer = park_kb.ask("What is Tesla's investment in the park?")
+    assert answer.abstained
+    assert answer.missing_terms == ("Tesla",)
+
+
+def test_english_names_the_documents_hold_are_not_missing(park_kb):
+    for question in ("How much did Alibaba invest in Yongchuan?", "Who is Deng Wen?"):
+        answer = park_kb.ask(question)
+        assert not answer.abstained and not answer.missing_terms, question
+
+
+def test_an_english_question_for_companies_does_not_lead_with_a_fragment(park_kb):
+    answer = park_kb.ask("Which companies has the park attracted for data processing?")
+    assert "博彦科技" in answer.answer
+    assert not answer.answer.startswith("知道创宇等数据处理企业")
+
+
+def test_who_is_a_named_person_leads_with_no_fragment(park_kb):
+    for question in ("Who is Deng Wen?", "邓文是谁？"):
+        answer = park_kb.ask(question)
+        first = answer.citations[0]
+        sentence = first.text[slice(*first.highlights[0])]
+        assert answer.answer.startswith(sentence), (question, answer.answer)
+
+
+def test_acronyms_and_held_names_are_not_missing(index):
+    from parkqa.translation import missing_names
+
+    texts = index.passage_text
+    assert missing_names("Does Baidu use AI in Yongchuan?", index.keywords, texts) == ()
+    assert missing_names("Did Tesla invest in Yongchuan?", index.keywords, texts) == ("Tesla",)
+
+
+def test_warming_up_reads_the_dictionaries_before_the_first_english_question(park_kb):
+    translation._dictionaries.cache_clear()
+    park_kb.warm_up()
+    assert translation._dictionaries.cache_info().currsize == 1
