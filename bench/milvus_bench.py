@@ -165,6 +165,14 @@ def compare(label: str, corpus: Corpus, index: MilvusIndex, questions, queries, 
         print(f"  {name:12} retrieval per question: median {median:.1f} ms, p95 {p95:.1f} ms")
 
 
+def passage_vectors(loaded) -> np.ndarray:
+    """Each live passage's vector as the file index computes it: the normalised mean of its
+    sentences' vectors."""
+    rows = np.flatnonzero(loaded.live) if loaded.live is not None else range(loaded.rows)
+    means = np.stack([loaded.sentence_vectors(int(row)).mean(axis=0) for row in rows])
+    return (means / np.linalg.norm(means, axis=1, keepdims=True)).astype(np.float32)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -181,7 +189,7 @@ def main() -> None:
     passages = list(loaded.passages)
     corpus = Corpus(
         passages,
-        loaded.vectors.reconstruct_n(0, loaded.vectors.ntotal),
+        passage_vectors(loaded),
         [keyword_tokens(p) for p in passages],
     )
     data = json.loads(args.data.read_text(encoding="utf-8"))
