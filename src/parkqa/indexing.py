@@ -224,7 +224,9 @@ def plan_update(
 ) -> UpdatePlan:
     """Decide what an update reads: every supported file whose content hash is not the one
     its record in the previous index holds; the others keep their records (with the file's
-    current size and time)."""
+    current size and time). A file whose size and modification time are those its record
+    holds is not read at all, as pending_changes tells changes, so an update's cost follows
+    the change rather than the size of the knowledge folder."""
     to_read, kept, skipped, warnings = [], {}, {}, []
     restamped = False
     for file in files:
@@ -236,6 +238,9 @@ def plan_update(
             _skip(file, reason, skipped, warnings)
             continue
         record = indexed.get(file.doc)
+        if record is not None and record.file is not None and record.file == file.state:
+            kept[file.doc] = record
+            continue
         try:
             digest = documents.content_hash(file.path)
         except OSError as exc:

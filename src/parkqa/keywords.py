@@ -284,17 +284,28 @@ class KeywordIndex:
 
     def scores(self, tokens: Iterable[str], mask: np.ndarray | None = None) -> np.ndarray:
         """BM25 score of every row for the query tokens (repeats count once); deleted rows
-        and rows outside mask score 0."""
+        and rows outside mask score 0. Each segment's postings are scored where they lie,
+        deleted rows included, and the deleted rows are cleared at the end: nothing is
+        gathered or copied across segments."""
         result = np.zeros(self.rows, dtype=np.float32)
         k1, b = self.k1, self.b
+        scale = b / max(self.average_length, 1e-9)
         for token in set(tokens):
-            posting = self.posting(token)
-            if not len(posting.rows):
+            df = self.document_frequency(token)
+            if not df:
                 continue
-            idf = self.idf_of(len(posting.rows))
-            tf = posting.tf.astype(np.float64)
-            norm = k1 * (1 - b + b * posting.lengths / max(self.average_length, 1e-9))
-            result[posting.rows] += (idf * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
+            idf = self.idf_of(df)
+            (hashed,) = token_hashes([token]).tolist()
+            for postings, base in self.parts:
+                local, tf = postings.posting(hashed)
+                if not len(local):
+                    continue
+                tf = tf.astype(np.float64)
+                norm = k1 * (1 - b + scale * postings.lengths[local])
+                weight = (idf * tf * (k1 + 1) / (tf + norm)).astype(np.float32)
+                result[local.astype(np.int64) + base] += weight
+        if self.live is not None:
+            result[~self.live] = 0.0
         if mask is not None:
             result[~mask] = 0.0
         return result
