@@ -165,7 +165,7 @@ def compare(label: str, corpus: Corpus, index: MilvusIndex, questions, queries, 
         print(f"  {name:12} retrieval per question: median {median:.1f} ms, p95 {p95:.1f} ms")
 
 
-def passage_vectors(loaded) -> np.ndarray:
+def indexed_passage_vectors(loaded) -> np.ndarray:
     """Each live passage's vector as the file index computes it: the normalised mean of its
     sentences' vectors."""
     rows = np.flatnonzero(loaded.live) if loaded.live is not None else range(loaded.rows)
@@ -189,7 +189,7 @@ def main() -> None:
     passages = list(loaded.passages)
     corpus = Corpus(
         passages,
-        passage_vectors(loaded),
+        indexed_passage_vectors(loaded),
         [keyword_tokens(p) for p in passages],
     )
     data = json.loads(args.data.read_text(encoding="utf-8"))
