@@ -49,7 +49,7 @@ from parkqa.errors import (
     IndexServerError,
     IndexWriteError,
 )
-from parkqa.passages import Passage, Sentence
+from parkqa.passages import Passage, passage_from_json, passage_to_json
 
 logger = logging.getLogger(__name__)
 
@@ -700,15 +700,12 @@ def filter_conditions(filters: PassageFilter | None) -> list[str]:
 
 
 def passage_record(passage: Passage) -> str:
-    """A passage as JSON text, every field kept."""
-    return json.dumps(asdict(passage), ensure_ascii=False)
+    """A passage as JSON text, as the file index stores it."""
+    return json.dumps(passage_to_json(passage), ensure_ascii=False)
 
 
 def passage_from_record(text: str) -> Passage:
-    record = json.loads(text)
-    record["sentences"] = tuple(Sentence(**s) for s in record["sentences"])
-    record["tags"] = tuple(record["tags"])
-    return Passage(**record)
+    return passage_from_json(json.loads(text))
 
 
 # -- schema --

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from parkqa.cleaning import CLOSERS, Section
 
@@ -201,4 +202,37 @@ def _passage(
         sentences=sentences,
         date=date,
         tags=tags,
+    )
+
+
+def passage_to_json(passage: Passage) -> dict[str, Any]:
+    """A passage as a JSON-ready record: what the index stores of it."""
+    return {
+        "id": passage.id,
+        "doc": passage.doc,
+        "title": passage.title,
+        "section": passage.section,
+        "lines": [passage.line_start, passage.line_end],
+        "chars": [passage.char_start, passage.char_end],
+        "date": passage.date,
+        "tags": list(passage.tags),
+        "sentences": [[s.start, s.end, s.line_start, s.line_end] for s in passage.sentences],
+        "text": passage.text,
+    }
+
+
+def passage_from_json(record: dict[str, Any]) -> Passage:
+    return Passage(
+        id=record["id"],
+        doc=record["doc"],
+        title=record["title"],
+        section=record["section"],
+        line_start=record["lines"][0],
+        line_end=record["lines"][1],
+        char_start=record["chars"][0],
+        char_end=record["chars"][1],
+        text=record["text"],
+        sentences=tuple(Sentence(*values) for values in record["sentences"]),
+        date=record.get("date"),
+        tags=tuple(record.get("tags") or ()),
     )

@@ -27,7 +27,7 @@ from parkqa.errors import IndexBusyError, IndexCorruptError, IndexMissingError, 
 from parkqa.keywords import KeywordIndex, Postings
 from parkqa.keywords import token_hashes as text_hashes
 from parkqa.manifest import FORMAT_VERSION, Manifest, SegmentEntry
-from parkqa.passages import Passage, Sentence
+from parkqa.passages import Passage, passage_from_json, passage_to_json
 from parkqa.vectors import ListIndex, VectorSet
 
 logger = logging.getLogger(__name__)
@@ -180,38 +180,6 @@ class LoadedIndex:
     @property
     def encoder_name(self) -> str:
         return self.manifest.settings.encoder
-
-
-def passage_to_json(passage: Passage) -> dict[str, Any]:
-    return {
-        "id": passage.id,
-        "doc": passage.doc,
-        "title": passage.title,
-        "section": passage.section,
-        "lines": [passage.line_start, passage.line_end],
-        "chars": [passage.char_start, passage.char_end],
-        "date": passage.date,
-        "tags": list(passage.tags),
-        "sentences": [[s.start, s.end, s.line_start, s.line_end] for s in passage.sentences],
-        "text": passage.text,
-    }
-
-
-def passage_from_json(record: dict[str, Any]) -> Passage:
-    return Passage(
-        id=record["id"],
-        doc=record["doc"],
-        title=record["title"],
-        section=record["section"],
-        line_start=record["lines"][0],
-        line_end=record["lines"][1],
-        char_start=record["chars"][0],
-        char_end=record["chars"][1],
-        text=record["text"],
-        sentences=tuple(Sentence(*values) for values in record["sentences"]),
-        date=record.get("date"),
-        tags=tuple(record.get("tags") or ()),
-    )
 
 
 def read_manifest(directory: Path) -> Manifest | None:
