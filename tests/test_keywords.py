@@ -44,6 +44,27 @@ def test_bm25_matches_brute_force():
         )
 
 
+def test_top_rows_and_scores_at_agree_with_brute_force():
+    """The keyword candidates are the best-scoring rows, best first, with exact scores; rows
+    scored on their own get the same scores; a mask keeps its rows out."""
+    rng = random.Random(3)
+    vocabulary = list("永川大数据产业园阿里百度投资政策呼叫电商")
+    documents = [[rng.choice(vocabulary) for _ in range(rng.randint(1, 30))] for _ in range(60)]
+    index = KeywordIndex.build(documents)
+    for _ in range(10):
+        query = [rng.choice(vocabulary) for _ in range(3)]
+        expected = np.array(brute_force_bm25(query, documents))
+        rows, scores = index.top(query, 7)
+        assert len(rows) == 7 and list(scores) == sorted(scores, reverse=True)
+        np.testing.assert_allclose(scores, expected[rows], rtol=1e-5)
+        assert scores[-1] >= np.sort(expected)[-7] - 1e-5
+        others = np.array([0, 5, 59])
+        np.testing.assert_allclose(index.scores_at(query, others), expected[others], rtol=1e-5)
+        mask = np.arange(60) % 2 == 0
+        masked_rows, _ = index.top(query, 7, mask=mask)
+        assert mask[masked_rows].all()
+
+
 def test_round_trip_through_arrays_and_mask():
     index = KeywordIndex.build([tokenize("阿里巴巴投资3亿元"), tokenize("百度投资10亿元")])
     ((postings, base),) = index.parts

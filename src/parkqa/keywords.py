@@ -310,6 +310,24 @@ class KeywordIndex:
             result[~mask] = 0.0
         return result
 
+    def top(
+        self, tokens: Iterable[str], width: int, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of the (at most) width best-scoring live passages that hold some query
+        token, best first, with their scores."""
+        scores = self.scores(tokens, mask)
+        if width < len(scores):
+            rows = np.argpartition(-scores, width - 1)[:width]
+        else:
+            rows = np.arange(len(scores))
+        rows = rows[scores[rows] > 0]
+        rows = rows[np.argsort(-scores[rows], kind="stable")].astype(np.int64)
+        return rows, scores[rows]
+
+    def scores_at(self, tokens: Iterable[str], rows: np.ndarray) -> np.ndarray:
+        """BM25 scores of the given rows (as scores() gives them)."""
+        return self.scores(tokens)[np.asarray(rows, dtype=np.int64)]
+
     def rows_with_all(self, tokens: Sequence[str]) -> np.ndarray:
         """Rows of the live passages that contain every token."""
         rows: np.ndarray | None = None

@@ -217,7 +217,6 @@ def search(
     allowed: np.ndarray | None = None,
 ) -> list[Hit]:
     """The k best passages for a question, best first."""
-    count = index.keywords.rows
     if index.keywords.count == 0:
         return []
     if filters:
@@ -225,19 +224,15 @@ def search(
         if not allowed.any():
             return []
     tokens = query_tokens(question, index.keywords)
-    keyword_scores = index.keywords.scores(tokens, mask=allowed)
     width = min(config.candidates, index.keywords.count)
-    keyword_rows = (
-        np.argpartition(-keyword_scores, width - 1)[:width] if width < count else np.arange(count)
-    )
-    keyword_rows = keyword_rows[keyword_scores[keyword_rows] > 0]
+    keyword_rows, keyword_found = index.keywords.top(tokens, width, mask=allowed)
     _, dense_rows = index.vectors.search(query_vector, width, allowed)
     rows = np.unique(np.concatenate([keyword_rows, dense_rows])).astype(np.int64)
     if len(rows) == 0:
         return []
     similarities = [index.sentence_similarities(int(r), query_vector) for r in rows]
     dense = np.array([float(s.max()) if len(s) else 0.0 for s in similarities], np.float32)
-    keyword = keyword_scores[rows]
+    keyword = _keyword_scores(index.keywords, tokens, rows, keyword_rows, keyword_found)
     fused = fuse(keyword, dense, config)
 
     rerank = min(len(rows), max(k, 20))
@@ -263,3 +258,24 @@ def search(
         )
     hits.sort(key=lambda hit: -hit.score)
     return hits[:k]
+
+
+def _keyword_scores(
+    keywords: KeywordIndex,
+    tokens: Sequence[str],
+    rows: np.ndarray,
+    found_rows: np.ndarray,
+    found_scores: np.ndarray,
+) -> np.ndarray:
+    """BM25 scores of the candidate rows: those the keyword search found, and the others
+    (found by the dense search only) scored on their own."""
+    scores = np.zeros(len(rows), dtype=np.float32)
+    position = {int(r): i for i, r in enumerate(found_rows)}
+    others = [i for i, r in enumerate(rows) if int(r) not in position]
+    for i, r in enumerate(rows):
+        at = position.get(int(r))
+        if at is not None:
+            scores[i] = found_scores[at]
+    if others:
+        scores[others] = keywords.scores_at(tokens, rows[others])
+    return scores
