@@ -115,3 +115,21 @@ def test_warming_up_reads_the_dictionaries_before_the_first_english_question(par
     translation._dictionaries.cache_clear()
     park_kb.warm_up()
     assert translation._dictionaries.cache_info().currsize == 1
+
+
+def test_a_dictionary_name_the_word_splitter_cuts_is_one_name():
+    # The word splitter cuts 拼多多 into 拼 / 多多 and 大疆 into 大 / 疆; the dictionary knows
+    # each as a proper name, so the question names it whole.
+    for company, words in (("拼多多", ("拼", "多多")), ("大疆", ("大", "疆"))):
+        asked = analyse(f"{company}在园区有什么项目？")
+        assert company in asked.names and company in asked.content_words
+        assert not set(words) & set(asked.content_words)
+    # Words the dictionary also knows as ordinary words are not names.
+    assert analyse("园区的双城经济圈有什么项目？").names == ()
+
+
+def test_a_chinese_question_about_a_company_the_documents_lack_is_refused_by_name(park_kb):
+    answer = park_kb.ask("拼多多在永川大数据产业园有什么项目？")
+    assert answer.abstained
+    assert answer.missing_terms == ("拼多多",)
+    assert "拼多多" in answer.answer

@@ -228,8 +228,29 @@ def analyse(text: str, history: Sequence[str] = ()) -> Question:
 
 def _words(text: str) -> list[tuple[str, str]]:
     if has_cjk(text):
-        return _join_single_characters(lexicon().cut(text))
+        return _join_dictionary_names(_join_single_characters(lexicon().cut(text)))
     return [(m.group(), "eng") for m in re.finditer(r"[A-Za-z][\w'-]*|\d[\d,.]*%?", text)]
+
+
+def _join_dictionary_names(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Join two to four words that together are a name the Chinese-English dictionary knows
+    only as a proper name (拼/多多 → 拼多多): the word splitter's dictionary lacks it."""
+    from parkqa.translation import chinese_names  # the dictionary module reads Questions
+
+    names = chinese_names()
+    out: list[tuple[str, str]] = []
+    i = 0
+    while i < len(words):
+        for j in range(min(len(words), i + 4), i + 1, -1):
+            joined = "".join(w for w, _ in words[i:j])
+            if joined in names and all(has_cjk(w) for w, _ in words[i:j]):
+                out.append((joined, "nz"))
+                i = j
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
 
 
 def _join_single_characters(words: list[tuple[str, str]]) -> list[tuple[str, str]]:

