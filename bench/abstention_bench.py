@@ -14,10 +14,11 @@ recall (the positive class is the off-topic question), the share of answerable q
 refused, and the AUC of `dense` and of `probability` for telling the two apart.
 
 It then fits, on the fit halves of both directions only, a logistic model of P(answerable)
-over dense, its margin over the other candidates, coverage, word coverage, agreement and whether a name is missing (questions across
-languages left out), chooses the smallest threshold that reaches an off-topic recall of 0.92 at
-precision >= 0.98 on the fit halves, prints it as an AbstentionModel, and scores it and the model in src on the
-held-out halves.
+over dense, its margin over the other candidates, coverage, word coverage, agreement, whether a
+name is missing, the longest verbatim run and whether both retrievers' best passages share a
+document (questions across languages left out), chooses the smallest threshold that reaches an
+off-topic recall of 0.92 at precision >= 0.98 on the fit halves, prints it as an
+AbstentionModel, and scores it and the model in src on the held-out halves.
 
 Knowledge bases and indexes are kept in ~/.cache/parkqa-bench/<set>-<model> (or under
 --workdir); --cache keeps the recorded signals, so a refit does not ask every question again.
@@ -51,7 +52,16 @@ from cmrc import (
     squad_questions,
 )
 
-FEATURES = ("dense", "dense_margin", "coverage", "word_coverage", "agree", "missing_name")
+FEATURES = (
+    "dense",
+    "dense_margin",
+    "coverage",
+    "word_coverage",
+    "agree",
+    "missing_name",
+    "verbatim",
+    "same_document",
+)
 MIN_PRECISION = 0.98
 TARGET_RECALL = 0.92
 SPLITS = ("fit", "held-out")

@@ -1,14 +1,27 @@
-"""The abstention decision: the logistic model's weights, its thresholds, and the models chosen
-for the built-in and other encoders."""
+"""The abstention decision: the signals it weighs, measured on real documents, the logistic
+model's weights, its thresholds, and the models chosen for the built-in and other encoders."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
 
+import opencc
 import pytest
 
-from parkqa.answering import ABSTENTION_MODELS, AbstentionModel, Support, abstention_model
+from conftest import PARK_ARTICLE, PARK_SIDECAR
+from parkqa import KnowledgeBase, load_config
+from parkqa.answering import (
+    ABSTENTION_MODELS,
+    VERBATIM_CAP,
+    AbstentionModel,
+    Support,
+    abstention_model,
+    fold,
+    longest_shared_run,
+    units,
+)
 
 E5 = ABSTENTION_MODELS["builtin:e5-small"]
 TYPICAL = Support(
@@ -19,6 +32,8 @@ TYPICAL = Support(
     cross_lingual=False,
     word_coverage=0.5,
     dense_margin=0.04,
+    verbatim=3,
+    same_document=False,
 )
 # Each signal of Support, the model weight it is multiplied by, and a change to it.
 SIGNALS = [
@@ -28,7 +43,10 @@ SIGNALS = [
     ("dense_margin", "dense_margin", 0.03),
     ("agree", "agree", False),
     ("missing_names", "missing_name", ("特斯拉",)),
+    ("verbatim", "verbatim", 7),
+    ("same_document", "same_document", True),
 ]
+BOOLEAN_SIGNALS = ("agree", "missing_names", "same_document")
 
 
 def logit(p: float) -> float:
@@ -47,11 +65,7 @@ def test_each_signal_moves_the_log_odds_by_its_own_weight(model, signal, weight,
     before = model.probability(TYPICAL)
     after = model.probability(dataclasses.replace(TYPICAL, **{signal: changed}))
     old = getattr(TYPICAL, signal)
-    delta = (
-        float(bool(changed)) - float(bool(old))
-        if signal in ("agree", "missing_names")
-        else changed - old
-    )
+    delta = float(bool(changed)) - float(bool(old)) if signal in BOOLEAN_SIGNALS else changed - old
     assert logit(after) - logit(before) == pytest.approx(getattr(model, weight) * delta, rel=1e-6)
 
 
@@ -112,3 +126,63 @@ def test_other_encoders_abstain_below_the_configured_coverage() -> None:
     english = dataclasses.replace(TYPICAL, cross_lingual=True)
     assert model.should_abstain(dataclasses.replace(english, dense=0.26))
     assert not model.should_abstain(dataclasses.replace(english, dense=0.28))
+
+
+# The signals, measured on real documents: the park article, the park's visitor guide and
+# policies (tests/data/natural/knowledge), and the park article in Taiwan's Traditional forms.
+NATURAL = PARK_ARTICLE.parents[1] / "tests" / "data" / "natural" / "knowledge"
+
+
+def test_a_verbatim_run_counts_characters_and_latin_words_up_to_the_cap() -> None:
+    passage = fold(
+        "南燕的建立者慕容德，於398年稱帝。The Southern Yan state was founded by Murong De."
+    )
+    assert longest_shared_run(units(fold("南燕的建立者是誰？")), passage) == 6
+    assert longest_shared_run(units(fold("Who founded the Southern Yan state?")), passage) == 4
+    assert (
+        longest_shared_run(units(fold("南燕的建立者慕容德于398年称帝吗？")), passage)
+        == VERBATIM_CAP
+    )
+    assert longest_shared_run(units(fold("北魏的建立者是誰？")), passage) == 4  # 的建立者
+
+
+def test_a_question_echoing_its_passage_holds_a_long_verbatim_run(park_kb) -> None:
+    echoing = park_kb.ask("阿里巴巴集团永川客户体验中心将规划建设多少个席位？").support
+    elsewhere = park_kb.ask("巴黎圣母院的屋顶是用什么木材建造的？").support
+    assert echoing.verbatim == VERBATIM_CAP
+    assert elsewhere.verbatim <= 2
+
+
+def test_both_retrievers_find_the_document_that_answers(make_kb) -> None:
+    """The keyword and the dense retriever's best passages share a document for a question one
+    document answers, and not for questions about something none of them holds."""
+    kb = make_kb({path.name: path.read_text(encoding="utf-8") for path in NATURAL.iterdir()})
+    kb.update()
+    for question in ("人才公寓怎么申请？", "租金补贴是多少？", "阿里巴巴在永川投资了多少钱？"):
+        assert kb.ask(question).support.same_document, question
+    for question in ("如何做红烧肉？", "光合作用需要什么条件？"):
+        assert not kb.ask(question).support.same_document, question
+
+
+def test_a_traditional_knowledge_base_is_read_in_whatever_forms_it_writes(
+    park_kb, tmp_path, encoder
+):
+    """A question's words count as held by a knowledge base in Taiwan's forms (華為, 成為) as by
+    the same article in Simplified, whichever script the question is written in (Simplified,
+    OpenCC's 華爲 or Taiwan's 華為)."""
+    root = tmp_path / "taiwan"
+    (root / "knowledge").mkdir(parents=True)
+    article = PARK_ARTICLE.read_text(encoding="utf-8")
+    to_taiwan = opencc.OpenCC("s2tw").convert
+    (root / "knowledge" / PARK_ARTICLE.name).write_text(to_taiwan(article), encoding="utf-8")
+    shutil.copy(PARK_SIDECAR, root / "knowledge")
+    (root / "parkqa.yaml").write_text("knowledge_dir: knowledge\nindex_dir: index\n")
+    taiwan = KnowledgeBase(load_config(root / "parkqa.yaml"), encoder=encoder)
+    taiwan.update()
+    question = "华为智能工程学院将在几年内建成？"
+    simplified = park_kb.ask(question).support
+    for asked in (question, opencc.OpenCC("s2t").convert(question), to_taiwan(question)):
+        support = taiwan.ask(asked).support
+        assert support.coverage == pytest.approx(simplified.coverage, abs=0.03), asked
+        assert support.word_coverage == pytest.approx(simplified.word_coverage, abs=0.03), asked
+        assert support.verbatim == simplified.verbatim == 8

@@ -11,8 +11,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from parkqa.chinese import CJK_RANGES, has_cjk, is_cjk, to_simplified, to_traditional
-from parkqa.keywords import KeywordIndex, tokenize
+from parkqa.chinese import (
+    CJK_RANGES,
+    has_cjk,
+    is_cjk,
+    script_forms,
+    to_simplified,
+    to_traditional,
+)
+from parkqa.keywords import KeywordIndex, normalize, tokenize
 from parkqa.lexicon import lexicon
 from parkqa.questions import NAME_TAGS, Question, analyse
 from parkqa.retrieval import Hit, query_tokens, query_weights, sentence_evidence
@@ -58,6 +65,13 @@ _ENUMERATION = re.compile(
 )
 
 
+# The lexical signals are measured on the passages the answer is chosen from (see
+# CANDIDATE_PASSAGES), the best of them counting; a verbatim run is counted up to VERBATIM_CAP
+# characters (Latin words count as one), beyond which a longer one tells nothing more.
+SUPPORT_PASSAGES = 3
+VERBATIM_CAP = 10
+
+
 @dataclass(frozen=True)
 class Support:
     """The measured signals of whether the knowledge base answers a question."""
@@ -70,6 +84,8 @@ class Support:
     missing_years: tuple[str, ...] = ()  # years asked about that no passage mentions
     word_coverage: float = 0.0  # share of the question's words (by weight) the best passage holds
     dense_margin: float = 0.0  # how much closer the closest sentence is than the candidates' mean
+    verbatim: int = 0  # longest run of the question's characters a passage holds, up to the cap
+    same_document: bool = False  # keyword and dense retrieval's best passages share a title
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,8 @@ class AbstentionModel:
     word_coverage: float
     agree: float
     missing_name: float
+    verbatim: float
+    same_document: float
     threshold: float
     cross_lingual_dense: float
 
@@ -98,6 +116,8 @@ class AbstentionModel:
             + self.agree * float(support.agree)
             + self.missing_name * float(bool(support.missing_names))
             + self.dense_margin * support.dense_margin
+            + self.verbatim * support.verbatim
+            + self.same_document * float(support.same_document)
         )
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
@@ -117,25 +137,29 @@ class AbstentionModel:
 # against CMRC questions in Traditional script; the README gives the held-out figures.
 ABSTENTION_MODELS = {
     "builtin:e5-small": AbstentionModel(
-        bias=-64.332,
-        dense=63.879,
-        dense_margin=72.326,
-        coverage=1.594,
-        word_coverage=6.670,
-        agree=1.029,
-        missing_name=-3.364,
-        threshold=0.1200,
+        bias=-53.776,
+        dense=49.112,
+        dense_margin=75.625,
+        coverage=0.376,
+        word_coverage=6.487,
+        agree=0.011,
+        missing_name=-2.536,
+        verbatim=0.591,
+        same_document=1.309,
+        threshold=0.1055,
         cross_lingual_dense=0.735,
     ),
     "builtin:use-multilingual": AbstentionModel(
-        bias=-10.537,
-        dense=6.533,
-        dense_margin=10.001,
-        coverage=3.410,
-        word_coverage=6.247,
-        agree=0.868,
-        missing_name=-4.162,
-        threshold=0.2013,
+        bias=-10.315,
+        dense=1.435,
+        dense_margin=9.948,
+        coverage=1.383,
+        word_coverage=6.709,
+        agree=0.080,
+        missing_name=-3.084,
+        verbatim=0.633,
+        same_document=1.267,
+        threshold=0.1246,
         cross_lingual_dense=0.27,
     ),
 }
@@ -156,6 +180,8 @@ def abstention_model(encoder: str, min_coverage: float, min_dense: float) -> Abs
         word_coverage=0.0,
         agree=0.0,
         missing_name=-40.0,
+        verbatim=0.0,
+        same_document=0.0,
         threshold=0.5,
         cross_lingual_dense=min_dense,
     )
@@ -264,47 +290,110 @@ def assess_support(
     missing_names: tuple[str, ...] = (),
 ) -> Support:
     """The signals of whether the top passages answer the question (missing_names: the names
-    it is about that no passage holds)."""
-    tokens = query_tokens(question, keywords)
-    weights = query_weights(tokens, keywords)
+    it is about that no passage holds). Words are compared in Simplified characters, so that
+    neither the question's script nor the variant forms of a Traditional knowledge base (為,
+    爲) count as a difference."""
     cross_lingual = question.language == "en" and mostly_unknown(question, keywords)
-    unknown = {t for t in tokens if t not in weights and len(t) > 1}
-    total = sum(weights.values()) + keywords.max_idf * len(unknown)
     missing_years = tuple(y for y in question.years if keywords.token_idf(y) is None)
     if not hits:
         return Support(missing_names, 0.0, 0.0, False, cross_lingual, missing_years)
     top = hits[0]
-    passage_tokens = set(tokenize(f"{top.passage.title} {top.passage.section} {top.passage.text}"))
-    covered = sum(w for t, w in weights.items() if t in passage_tokens)
+    texts = [folded_passage(hit) for hit in hits[:SUPPORT_PASSAGES]]
+    weights, total = keyword_weights(question, keywords)
+    asked_units = units(fold(question.simplified))
     best_keyword = max(hits, key=lambda h: h.keyword)
     best_dense = max(hits, key=lambda h: h.dense)
     return Support(
         missing_names=missing_names,
-        coverage=covered / total if total else 0.0,
+        coverage=max(keyword_coverage(weights, total, text) for text in texts),
         dense=best_dense.dense,
         agree=best_keyword.passage.id == best_dense.passage.id and best_keyword.keyword > 0,
         cross_lingual=cross_lingual,
         missing_years=missing_years,
-        word_coverage=word_coverage(question, top, keywords),
+        word_coverage=max(word_coverage(question, text, keywords) for text in texts),
         dense_margin=best_dense.dense - top.background,
+        verbatim=max(longest_shared_run(asked_units, text) for text in texts),
+        same_document=best_keyword.passage.title == best_dense.passage.title
+        and best_keyword.keyword > 0,
     )
 
 
-def word_coverage(question: Question, hit: Hit, keywords: KeywordIndex) -> float:
-    """The share of the question's content words that the passage holds verbatim (in either
-    script), each word weighted by the rarest of its characters in the knowledge base."""
-    text = f"{hit.passage.title} {hit.passage.section} {hit.passage.text}".lower()
+def fold(text: str) -> str:
+    """Text as the support signals compare it: width and case folded, in Simplified script."""
+    return to_simplified(normalize(text))
+
+
+def folded_passage(hit: Hit) -> str:
+    passage = hit.passage
+    return fold(f"{passage.title} {passage.section} {passage.text}")
+
+
+def any_script_idf(token: str, keywords: KeywordIndex) -> float | None:
+    """The IDF of a token in the form the knowledge base writes most (成为, 成爲 or 成為), or
+    None if it holds none of them."""
+    found = [idf for form in script_forms(token) if (idf := keywords.token_idf(form)) is not None]
+    return min(found, default=None)
+
+
+def keyword_weights(question: Question, keywords: KeywordIndex) -> tuple[dict[str, float], float]:
+    """The question's keyword tokens in Simplified script with their IDF, and their total
+    weight, in which a token of two or more characters that the knowledge base lacks counts
+    as the rarest possible."""
+    tokens = tokenize(fold(question.keyword_text or question.simplified))
+    weights = {}
+    unknown = 0
+    for token in set(tokens):
+        idf = any_script_idf(token, keywords)
+        if idf is not None:
+            weights[token] = idf
+        elif len(token) > 1:
+            unknown += 1
+    return weights, sum(weights.values()) + keywords.max_idf * unknown
+
+
+def keyword_coverage(weights: dict[str, float], total: float, text: str) -> float:
+    """The share of the question's keyword weight that a folded passage holds."""
+    held = set(tokenize(text))
+    return sum(w for t, w in weights.items() if t in held) / total if total else 0.0
+
+
+def word_coverage(question: Question, text: str, keywords: KeywordIndex) -> float:
+    """The share of the question's content words that a folded passage holds verbatim, each
+    word weighted by the rarest of its characters in the knowledge base."""
     total = held = 0.0
     for word in question.content_words:
-        folded = word.lower()
+        folded = fold(word)
         weight = max(
-            (keywords.token_idf(c) or keywords.max_idf for c in tokenize(folded)),
+            (any_script_idf(c, keywords) or keywords.max_idf for c in tokenize(folded)),
             default=0.0,
         )
         total += weight
-        if folded in text or to_traditional(folded) in text:
+        if folded in text:
             held += weight
     return held / total if total else 0.0
+
+
+_RUN_UNIT = re.compile(rf"[{CJK_RANGES}]|[^\W_{CJK_RANGES}]+")
+
+
+def units(text: str) -> list[str]:
+    """The characters of Chinese text and the words of Latin text, what a verbatim run counts."""
+    return _RUN_UNIT.findall(text)
+
+
+def longest_shared_run(asked: list[str], text: str, cap: int = VERBATIM_CAP) -> int:
+    """The longest run of consecutive units of the question that a folded passage holds, up to
+    cap. A question written while reading a passage echoes a phrase of it (南燕的建立者, the
+    passage 南燕的建立者慕容德); a question about something else shares only stock phrases
+    (的是什么)."""
+    joined = f" {' '.join(units(text))} "
+    best = 0
+    for start in range(len(asked)):
+        while best < cap and start + best < len(asked):
+            if f" {' '.join(asked[start : start + best + 1])} " not in joined:
+                break
+            best += 1
+    return best
 
 
 # Sentence choice, tuned on the CMRC 2018 trial set and the natural questions' tune split:

@@ -25,7 +25,7 @@ def has_cjk(text: str) -> bool:
     return bool(_CJK_CHAR.search(text))
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=8)
 def _converter(direction: str):
     import opencc
 
@@ -42,6 +42,18 @@ def to_simplified(text: str) -> str:
 def to_traditional(text: str) -> str:
     """Text in Traditional characters."""
     return _converter("s2t").convert(text) if has_cjk(text) else text
+
+
+@functools.lru_cache(maxsize=65536)
+def script_forms(text: str) -> tuple[str, ...]:
+    """The text in Simplified characters and in the Traditional forms documents use: OpenCC's,
+    Taiwan's and Hong Kong's (成爲, 成為; 裏, 裡), each once. A word of a question is looked up in
+    every form, since a Traditional knowledge base writes one of them."""
+    if not has_cjk(text):
+        return (text,)
+    simplified = to_simplified(text)
+    forms = [simplified] + [_converter(d).convert(simplified) for d in ("s2t", "s2tw", "s2hk")]
+    return tuple(dict.fromkeys(forms))
 
 
 def script_of(text: str) -> str:

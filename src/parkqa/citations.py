@@ -43,9 +43,10 @@ class Citation:
 @dataclass(frozen=True)
 class SupportSignals:
     """How well the retrieved passages support an answer, as the abstention decision weighed
-    it: shares of the question's keyword weight and words the best passage holds, the cosine
-    of the closest sentence and its margin over the candidates, whether keyword and dense
-    retrieval agree, whether the question is in another language than the knowledge base,
+    it: shares of the question's keyword weight and words the best passage holds, the longest
+    run of the question's characters it holds verbatim, the cosine of the closest sentence and
+    its margin over the candidates, whether keyword and dense retrieval agree on the passage
+    and on the document, whether the question is in another language than the knowledge base,
     and the probability that the knowledge base answers the question."""
 
     coverage: float
@@ -55,14 +56,18 @@ class SupportSignals:
     agree: bool
     cross_lingual: bool
     probability: float
+    verbatim: int = 0
+    same_document: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
             "coverage": round(self.coverage, 3),
             "word_coverage": round(self.word_coverage, 3),
+            "verbatim": self.verbatim,
             "dense_margin": round(self.dense_margin, 3),
             "dense": round(self.dense, 3),
             "agree": self.agree,
+            "same_document": self.same_document,
             "cross_lingual": self.cross_lingual,
             "probability": round(self.probability, 6),
         }

@@ -229,6 +229,8 @@ class KnowledgeBase:
             agree=support.agree,
             cross_lingual=support.cross_lingual,
             probability=model.probability(support),
+            verbatim=support.verbatim,
+            same_document=support.same_document,
         )
         resolved = asked.resolved if asked.resolved != text else None
         if not hits or model.should_abstain(support, cfg.answer.abstain_below):
