@@ -206,6 +206,7 @@ def _progress(label: str) -> Callable[[int, int], None]:
             bar["bar"] = tqdm(
                 total=total, desc=label, unit="sentence", file=sys.stderr, leave=False
             )
+        bar["bar"].total = total  # a streamed build's estimate of its whole grows exact
         bar["bar"].n = done
         bar["bar"].refresh()
         if done >= total:

@@ -354,9 +354,11 @@ def _write_update(
     indexed = manifest.documents if manifest else {}
     staged = StagedVectors(config.index_dir, writer.previous) if plan.to_read else None
     builder = _SegmentBuilder(config, encoder, writer, progress, staged)
+    builder.expected_bytes = sum(_size(file) for file, _ in plan.to_read)
     skipped_read: dict[str, SkippedFile] = {}
     read_warnings: list[str] = []
     for file, digest in plan.to_read:
+        builder.read_bytes += _size(file)
         try:
             passages, record = _read_passages(file, digest, config)
         except DocumentError as exc:
@@ -405,6 +407,10 @@ def _write_update(
     )
     commit_generation(writer.stage(new_manifest))
     return dataclasses.replace(report, written=True, seconds=time.perf_counter() - started)
+
+
+def _size(file: KnowledgeFile) -> int:
+    return file.state.size if file.state else 0
 
 
 def _known_vectors(previous: LoadedIndex | None, doc: str) -> dict[str, np.ndarray]:
@@ -561,6 +567,10 @@ class _SegmentBuilder:
         self.records: dict[str, DocumentRecord] = {}
         self.segments: list[SegmentEntry] = []
         self.embedded = 0
+        # Bytes of the documents to read and read so far: a streamed build knows only the
+        # current segment's sentences, and tells the whole build's from the bytes.
+        self.expected_bytes = 0
+        self.read_bytes = 0
         self._passages: list[Passage] = []
         self._records: list[DocumentRecord] = []
         self._docs: list[str] = []
@@ -581,10 +591,13 @@ class _SegmentBuilder:
         if not self._passages:
             return
         done = self.embedded
+        share = min(self.read_bytes / self.expected_bytes, 1.0) if self.expected_bytes else 1.0
 
         def overall(count: int, total: int) -> None:
             if self.progress:
-                self.progress(done + count, done + total)
+                so_far = done + total
+                whole = so_far if share >= 1.0 else max(so_far, round(so_far / max(share, 1e-9)))
+                self.progress(done + count, whole)
 
         if self.staged:
             texts = [t for p in self._passages for t in p.sentence_embedding_texts()]
