@@ -179,6 +179,21 @@ def test_a_name_one_character_away_is_a_likely_typo(park_kb):
     assert likely_typo("特斯拉", index.keywords, index.passage_text) is None
 
 
+def test_a_typo_is_one_slip_of_the_keys_not_the_same_characters_shuffled(park_kb):
+    """A typo is a homophone (pinyin input), one other character, or two neighbours
+    swapped; characters of another phrase in another order are not a typo of it, nor is a
+    span a question word or particle belongs to."""
+    index = park_kb.index()
+    typo = lambda name: likely_typo(name, index.keywords, index.passage_text)  # noqa: E731
+    assert typo("文思辉海") == "文思海辉"  # two neighbours swapped
+    assert typo("闻思辉海") == "文思海辉"  # and a homophone
+    assert typo("博彦科枝") == "博彦科技"  # one character
+    assert typo("海文思辉") is None  # shuffled
+    assert typo("园业产") is None  # 产业园 shuffled
+    assert typo("区永川") is None  # 永川区 shuffled
+    assert typo("的园区") is None  # a particle and a word
+
+
 def test_a_misspelt_company_is_answered_and_the_match_is_said(park_kb):
     answer = park_kb.ask("博颜科技是做什么的？")
     assert not answer.abstained and "博彦科技" in answer.answer
@@ -284,3 +299,13 @@ def test_support_signals_are_typed_fields_of_the_answer(park_kb):
     assert data["dropped_sentences"] == []
     refused = park_kb.ask("特斯拉在永川投资了多少钱？")
     assert refused.abstained and isinstance(refused.support, SupportSignals)
+
+
+def test_a_two_character_name_typed_with_a_homophone_is_read_as_the_name(park_kb):
+    # Pinyin input gives homophones: 邓雯 (Deng Wen) for the 邓文 the documents name. Two
+    # characters are too short for the one-character-away rule, the same reading is not.
+    answer = park_kb.ask("邓雯是谁？")
+    assert not answer.abstained and "邓文" in answer.answer
+    assert any("邓文" in note and "邓雯" in note for note in answer.notes)
+    unchanged = park_kb.ask("园区有多少家企业？")
+    assert not unchanged.notes

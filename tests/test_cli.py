@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 
 import pytest
 
@@ -250,6 +251,12 @@ def test_docs_and_ask_tell_of_documents_not_yet_indexed(capsys, park_kb):
     assert out.startswith("knowledge/notice.txt\t")
     code, out, err = run(capsys, "--config", config, "ask", "软件企业房租减免几年？")
     assert "三年" in out and err == ""
+    notice = knowledge / "notice.txt"
+    times = notice.stat()
+    notice.write_text(notice.read_text(encoding="utf-8").replace("三年", "五年"), "utf-8")
+    os.utime(notice, ns=(times.st_atime_ns, times.st_mtime_ns))
+    code, _, err = run(capsys, "--config", config, "index", "--verify")
+    assert code == 0 and "changed  knowledge/notice.txt" in err
 
 
 def test_version_imports_no_numpy_yaml_or_indexing():

@@ -309,3 +309,20 @@ def test_a_changed_document_that_cannot_be_read_keeps_its_indexed_version(make_k
     sidecar.write_text(sidecar.read_text(encoding="utf-8").replace("tags: {a: 1}\n", ""), "utf-8")
     report = kb.update()
     assert PARK_DOC in report.unchanged and PARK_DOC not in kb.skipped()
+
+
+def test_verify_finds_an_edit_that_kept_the_size_and_the_time(make_kb):
+    """An edit that keeps a file's size and modification time (a copy that preserves times)
+    escapes the quick check; `parkqa index --verify` reads every file and finds it."""
+    kb = make_kb({"policy.txt": POLICY})
+    kb.update()
+    policy = kb.config.knowledge_dir / "policy.txt"
+    before = policy.stat()
+    policy.write_text(POLICY.replace("三年", "五年"), encoding="utf-8")
+    os.utime(policy, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert policy.stat().st_size == before.st_size
+    assert not kb.update().changed
+    report = kb.update(verify=True)
+    assert report.changed == ("knowledge/policy.txt",) and report.written
+    answer = kb.ask("新落户的软件企业可以减免几年房租？")
+    assert "五年" in answer.answer

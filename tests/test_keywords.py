@@ -107,6 +107,8 @@ def test_segments_with_deleted_rows_score_as_one_index_built_from_scratch():
         assert not scores[~np.array(live)].any()
         np.testing.assert_allclose(scores[np.array(live)], rebuilt.scores(query), rtol=1e-6)
         np.testing.assert_allclose(rebuilt.scores(query), brute_force_bm25(query, final), rtol=1e-5)
+        some = np.array(rng.sample(range(index.rows), 15) + [0, index.rows - 1])
+        np.testing.assert_allclose(index.scores_at(query, some), scores[some], rtol=1e-6)
     assert set(index.rows_with_all(["永", "川"]).tolist()) <= set(np.flatnonzero(live).tolist())
 
 

@@ -212,3 +212,20 @@ def test_an_interrupted_build_resumes_without_embedding_again(make_kb, encoder, 
     named = loaded.manifest.files()
     assert {p.name for p in index.glob("seg*")} == named  # the interrupted build's files are gone
     assert kb.ask("园区数据中心项目第2期计划投资多少？").citations
+
+
+def test_build_progress_estimates_the_whole_build_from_the_first_segment(
+    make_kb, encoder, monkeypatch
+):
+    """A build streams its segments, yet the progress it reports counts toward the whole
+    build (told from the bytes read so far), so the time left is that of the whole build."""
+    monkeypatch.setattr(indexing, "SEGMENT_PASSAGES", 5)
+    kb = make_kb({f"notice-{n}.txt": notice(n) for n in range(12)})
+    calls: list[tuple[int, int]] = []
+    report = update_index(kb.config, encoder, progress=lambda d, t: calls.append((d, t)))
+    final = calls[-1][1]
+    assert calls[-1][0] == final == report.embedded
+    first_segment = [t for d, t in calls if d <= calls[0][1]]
+    assert first_segment[0] >= 0.6 * final, (first_segment[0], final)
+    assert all(d <= t for d, t in calls)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)

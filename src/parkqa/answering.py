@@ -4,6 +4,7 @@ the knowledge base cannot answer."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 from collections import Counter
@@ -23,7 +24,7 @@ from parkqa.keywords import KeywordIndex, normalize, tokenize
 from parkqa.lexicon import lexicon
 from parkqa.questions import NAME_TAGS, Question, analyse
 from parkqa.retrieval import Hit, query_tokens, query_weights, sentence_evidence
-from parkqa.translation import missing_names, mostly_unknown
+from parkqa.translation import homophones, missing_names, mostly_unknown
 
 _MEASURE = (
     r"(?:%|％|元|美元|个|家|人|名|平方米|平米|㎡|亩|台|条|套|所|项|座|层|席位|单|倍|公里|千米|米|"
@@ -217,13 +218,27 @@ def _in_passages_any_spelling(name: str, keywords: KeywordIndex, texts) -> bool:
     return any(wanted in to_simplified(texts(int(row)).lower()) for row in rows[:200])
 
 
+# Word tags that do not begin or end a name: particles, prepositions, conjunctions, modal
+# particles, interjections and punctuation.
+_EDGE_TAGS = ("u", "p", "c", "y", "e", "x")
+
+
 def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
-    """A name of the knowledge base one character away from name (the same characters but
-    one, in any order): 徐凤月 for 许月凤. Only for names of three or more characters."""
-    if len(name) < 3 or not all(is_cjk(c) for c in name):
+    """A name of the knowledge base that name is likely a typo of: one read the same and
+    sharing a character with it (邓雯 for 邓文: pinyin input gives homophones), or, for names
+    of three or more characters, one slip away (one_slip: 博彦科枝 for 博彦科技, 文思辉海 for
+    文思海辉). The same characters in another order are not a typo."""
+    if not all(is_cjk(c) for c in name):
+        return None
+    for word in homophones(name, keywords, texts):
+        # Two characters read alike are often two words (行星, 恒星): a surname typed right
+        # and a given name mistyped (邓雯 for 邓文) is a typo.
+        shared = word[0] == name[0] if len(name) == 2 else bool(set(word) & set(name))
+        if len(word) == len(name) and shared and _stands_alone(word, keywords, texts):
+            return word
+    if len(name) < 3:
         return None
     rows = keywords.rows_with_at_least(list(name), len(name) - 1)
-    want = Counter(name)
     seen: Counter[str] = Counter()
     for row in rows[:100]:
         text = texts(int(row))
@@ -231,7 +246,7 @@ def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
             window = text[start : start + len(name)]
             if window == name or not all(is_cjk(c) for c in window):
                 continue
-            if sum((Counter(window) & want).values()) >= len(name) - 1:
+            if one_slip(name, window) and _aligned(text, start, start + len(name)):
                 seen[window] += 1
     for window, _ in seen.most_common():
         # A name, not a phrase of ordinary words: a word tagged as a name, or characters that
@@ -239,6 +254,63 @@ def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
         if any(tag in NAME_TAGS or len(word) == 1 for word, tag in lexicon().cut(window)):
             return window
     return None
+
+
+def _stands_alone(word: str, keywords: KeywordIndex, texts) -> bool:
+    """Whether some passage holds the word as words of its own, not cut from its neighbours
+    (永川拥 in 永川拥有 is not)."""
+    rows = keywords.rows_with_all([word[i : i + 2] for i in range(len(word) - 1)])
+    for row in rows[:50]:
+        text = texts(int(row))
+        start = text.find(word)
+        while start >= 0:
+            if _aligned(text, start, start + len(word)):
+                return True
+            start = text.find(word, start + 1)
+    return False
+
+
+def _aligned(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] begins and ends where the text's words do, and neither end is a
+    particle, preposition, conjunction or punctuation (永川拥 in 永川拥有, 蒙特的 are not
+    names)."""
+    left = max(0, start - 8)
+    starts, ends = {}, {}
+    at = left
+    for word, tag in lexicon().cut(text[left : min(len(text), end + 8)]):
+        starts[at] = tag
+        at += len(word)
+        ends[at] = tag
+    if start not in starts or end not in ends:
+        return False
+    return not starts[start].startswith(_EDGE_TAGS) and not ends[end].startswith(_EDGE_TAGS)
+
+
+def one_slip(typed: str, meant: str) -> bool:
+    """Whether typed is meant with one slip: two neighbours swapped, or, in a name of four or
+    more characters, one character replaced; homophones count as the same character (徐 for
+    许). Three characters with one other are as often another name (海南省, 云南省)."""
+    if len(typed) != len(meant):
+        return False
+    differ = [i for i, (a, b) in enumerate(zip(typed, meant)) if not same_reading(a, b)]
+    if not differ or (len(differ) == 1 and len(typed) >= 4):
+        return True
+    if len(differ) != 2 or differ[1] != differ[0] + 1:
+        return False
+    i = differ[0]
+    return same_reading(typed[i], meant[i + 1]) and same_reading(typed[i + 1], meant[i])
+
+
+@functools.lru_cache(maxsize=8192)
+def same_reading(a: str, b: str) -> bool:
+    """Whether two characters are the same or read the same in their common reading, tones
+    aside (rare readings would make most characters alike)."""
+    if a == b:
+        return True
+    from pypinyin import Style, pinyin
+
+    (first,), (second,) = (pinyin(c, style=Style.NORMAL) for c in (a, b))
+    return first == second
 
 
 def check_names(
@@ -253,7 +325,7 @@ def check_names(
         written = dict.fromkeys((name, asked.as_written(name)))
         if any(name_in_passages(n, keywords, texts) for n in written):
             continue
-        for wrong in _with_neighbours(asked, name):
+        for wrong in reversed(_with_neighbours(asked, name)):  # the longest span first
             typo = likely_typo(wrong, keywords, texts)
             if typo:
                 corrected[wrong] = typo
@@ -269,17 +341,18 @@ def check_names(
 
 
 def _with_neighbours(asked: Question, name: str) -> list[str]:
-    """The name, then the name with the word after it and with the word before it: a two-
-    character name is too short to call a typo alone, but 博颜科技 is one character from
-    博彦科技."""
-    words = [word for word, _ in asked.words]
+    """The name, then the name with the noun after it and with the noun before it (tried
+    the other way round, the longest first): a two-character name is too short to call a
+    typo alone, but 博颜科技 is one character from 博彦科技. Only nouns: 邓雯是 is not a name."""
+    words = list(asked.words)
     spans = [name]
-    if name in words:
-        at = words.index(name)
-        if at + 1 < len(words):
-            spans.append(name + words[at + 1])
-        if at > 0:
-            spans.append(words[at - 1] + name)
+    at = next((i for i, (word, _) in enumerate(words) if word == name), None)
+    if at is None:
+        return spans
+    if at + 1 < len(words) and words[at + 1][1].startswith("n"):
+        spans.append(name + words[at + 1][0])
+    if at > 0 and words[at - 1][1].startswith("n"):
+        spans.append(words[at - 1][0] + name)
     return spans
 
 

@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--rebuild", action="store_true", help="discard the index and build it from scratch"
     )
     index.add_argument(
+        "--verify",
+        action="store_true",
+        help="read every document to find changes, also edits that kept a file's size and "
+        "modification time (slower on a large folder; embeds only what changed)",
+    )
+    index.add_argument(
         "--wait",
         type=float,
         default=0.0,
@@ -206,6 +212,7 @@ def _progress(label: str) -> Callable[[int, int], None]:
             bar["bar"] = tqdm(
                 total=total, desc=label, unit="sentence", file=sys.stderr, leave=False
             )
+        bar["bar"].total = total  # a streamed build's estimate of its whole grows exact
         bar["bar"].n = done
         bar["bar"].refresh()
         if done >= total:
@@ -251,7 +258,9 @@ def _print_report(report) -> None:
 
 def cmd_index(args: argparse.Namespace) -> int:
     kb = _open(args)
-    report = kb.update(rebuild=args.rebuild, progress=_progress("embedding"), wait=args.wait)
+    report = kb.update(
+        rebuild=args.rebuild, progress=_progress("embedding"), wait=args.wait, verify=args.verify
+    )
     _print_report(report)
     return 0
 

@@ -220,13 +220,14 @@ def _content_hash(path: Path) -> str | None:
 
 
 def plan_update(
-    files: Sequence[KnowledgeFile], indexed: Mapping[str, DocumentRecord]
+    files: Sequence[KnowledgeFile], indexed: Mapping[str, DocumentRecord], verify: bool = False
 ) -> UpdatePlan:
     """Decide what an update reads: every supported file whose content hash is not the one
     its record in the previous index holds; the others keep their records (with the file's
     current size and time). A file whose size and modification time are those its record
     holds is not read at all, as pending_changes tells changes, so an update's cost follows
-    the change rather than the size of the knowledge folder."""
+    the change rather than the size of the knowledge folder. With verify, every file is read
+    and hashed (an edit that kept the size and the time is found too)."""
     to_read, kept, skipped, warnings = [], {}, {}, []
     restamped = False
     for file in files:
@@ -238,7 +239,8 @@ def plan_update(
             _skip(file, reason, skipped, warnings)
             continue
         record = indexed.get(file.doc)
-        if record is not None and record.file is not None and record.file == file.state:
+        quick = record is not None and record.file is not None and record.file == file.state
+        if quick and not verify:
             kept[file.doc] = record
             continue
         try:
@@ -292,11 +294,13 @@ def update_index(
     rebuild: bool = False,
     progress: Progress | None = None,
     wait: float = 0.0,
+    verify: bool = False,
 ) -> IndexReport:
     """Index new and changed documents, drop deleted ones, and commit a new generation.
 
     With rebuild=True (or when the encoder or chunking settings changed) every
-    document is read and embedded again. The steps: plan (what changed), read, embed,
+    document is read and embedded again; with verify=True every file is read to tell whether
+    it changed, not only those whose size or time did. The steps: plan (what changed), read, embed,
     write the new generation beside the committed one, and commit it.
     """
     if not config.knowledge_dir.is_dir():
@@ -305,11 +309,17 @@ def update_index(
             "in it, or set knowledge_dir in the config"
         )
     with index_lock(config.index_dir, wait=wait):
-        return update_locked_index(config, encoder, rebuild=rebuild, progress=progress)
+        return update_locked_index(
+            config, encoder, rebuild=rebuild, progress=progress, verify=verify
+        )
 
 
 def update_locked_index(
-    config: Config, encoder: Encoder, rebuild: bool = False, progress: Progress | None = None
+    config: Config,
+    encoder: Encoder,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    verify: bool = False,
 ) -> IndexReport:
     """update_index for a caller that already holds the index folder's lock (index_lock),
     e.g. to change the knowledge folder and update the index as one step.
@@ -323,7 +333,7 @@ def update_locked_index(
     manifest, previous, reason = _previous_index(config.index_dir, settings, rebuild)
     indexed = manifest.documents if manifest else {}
     scan_warnings: list[str] = []
-    plan = plan_update(scan_knowledge(config, scan_warnings), indexed)
+    plan = plan_update(scan_knowledge(config, scan_warnings), indexed, verify)
     writer = GenerationWriter(config.index_dir)
     report = IndexReport(rebuilt_because=reason, warnings=tuple(scan_warnings))
     try:
@@ -354,9 +364,11 @@ def _write_update(
     indexed = manifest.documents if manifest else {}
     staged = StagedVectors(config.index_dir, writer.previous) if plan.to_read else None
     builder = _SegmentBuilder(config, encoder, writer, progress, staged)
+    builder.expected_bytes = sum(_size(file) for file, _ in plan.to_read)
     skipped_read: dict[str, SkippedFile] = {}
     read_warnings: list[str] = []
     for file, digest in plan.to_read:
+        builder.read_bytes += _size(file)
         try:
             passages, record = _read_passages(file, digest, config)
         except DocumentError as exc:
@@ -405,6 +417,10 @@ def _write_update(
     )
     commit_generation(writer.stage(new_manifest))
     return dataclasses.replace(report, written=True, seconds=time.perf_counter() - started)
+
+
+def _size(file: KnowledgeFile) -> int:
+    return file.state.size if file.state else 0
 
 
 def _known_vectors(previous: LoadedIndex | None, doc: str) -> dict[str, np.ndarray]:
@@ -561,6 +577,10 @@ class _SegmentBuilder:
         self.records: dict[str, DocumentRecord] = {}
         self.segments: list[SegmentEntry] = []
         self.embedded = 0
+        # Bytes of the documents to read and read so far: a streamed build knows only the
+        # current segment's sentences, and tells the whole build's from the bytes.
+        self.expected_bytes = 0
+        self.read_bytes = 0
         self._passages: list[Passage] = []
         self._records: list[DocumentRecord] = []
         self._docs: list[str] = []
@@ -581,10 +601,13 @@ class _SegmentBuilder:
         if not self._passages:
             return
         done = self.embedded
+        share = min(self.read_bytes / self.expected_bytes, 1.0) if self.expected_bytes else 1.0
 
         def overall(count: int, total: int) -> None:
             if self.progress:
-                self.progress(done + count, done + total)
+                so_far = done + total
+                whole = so_far if share >= 1.0 else max(so_far, round(so_far / max(share, 1e-9)))
+                self.progress(done + count, whole)
 
         if self.staged:
             texts = [t for p in self._passages for t in p.sentence_embedding_texts()]

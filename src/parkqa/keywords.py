@@ -325,8 +325,33 @@ class KeywordIndex:
         return rows, scores[rows]
 
     def scores_at(self, tokens: Iterable[str], rows: np.ndarray) -> np.ndarray:
-        """BM25 scores of the given rows (as scores() gives them)."""
-        return self.scores(tokens)[np.asarray(rows, dtype=np.int64)]
+        """BM25 scores of the given rows (as scores() gives them), each token's postings
+        searched for the rows rather than scored whole: a question's dense-only candidates
+        are a few dozen rows of a corpus of any size."""
+        rows = np.asarray(rows, dtype=np.int64)
+        result = np.zeros(len(rows), dtype=np.float64)
+        k1, b = self.k1, self.b
+        scale = b / max(self.average_length, 1e-9)
+        for token in set(tokens):
+            df = self.document_frequency(token)
+            if not df or not len(rows):
+                continue
+            idf = self.idf_of(df)
+            (hashed,) = token_hashes([token]).tolist()
+            for postings, base in self.parts:
+                local, tf = postings.posting(hashed)
+                inside = np.flatnonzero((rows >= base) & (rows < base + len(postings.lengths)))
+                if not len(local) or not len(inside):
+                    continue
+                wanted = rows[inside] - base
+                at = np.minimum(np.searchsorted(local, wanted), len(local) - 1)
+                held = local[at] == wanted
+                found = tf[at[held]].astype(np.float64)
+                norm = k1 * (1 - b + scale * postings.lengths[wanted[held]])
+                result[inside[held]] += idf * found * (k1 + 1) / (found + norm)
+        if self.live is not None and len(rows):
+            result[~self.live[rows]] = 0.0
+        return result.astype(np.float32)
 
     def rows_with_all(self, tokens: Sequence[str]) -> np.ndarray:
         """Rows of the live passages that contain every token."""

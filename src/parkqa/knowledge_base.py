@@ -113,13 +113,17 @@ class KnowledgeBase:
         return (self.config.index_dir / MANIFEST).exists()
 
     def update(
-        self, rebuild: bool = False, progress: Progress | None = None, wait: float = 0.0
+        self,
+        rebuild: bool = False,
+        progress: Progress | None = None,
+        wait: float = 0.0,
+        verify: bool = False,
     ) -> IndexReport:
-        """Bring the index up to date with the knowledge folder (incrementally unless rebuild)."""
-        report = update_index(
-            self.config, self.encoder, rebuild=rebuild, progress=progress, wait=wait
+        """Bring the index up to date with the knowledge folder (incrementally unless rebuild;
+        with verify, reading every file rather than trusting unchanged sizes and times)."""
+        return update_index(
+            self.config, self.encoder, rebuild=rebuild, progress=progress, wait=wait, verify=verify
         )
-        return report
 
     def add(
         self,

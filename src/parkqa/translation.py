@@ -351,16 +351,37 @@ def spelled_names(spelled: str, keywords: KeywordIndex, texts: Texts) -> list[st
     characters occurs in the knowledge base are tried."""
     found: dict[str, int] = {}
     for syllables in _syllable_splits(spelled):
-        if not 2 <= len(syllables) <= 6:
-            continue
-        for word in _chained(syllables, keywords):
-            if word in found:
-                continue
-            rows = keywords.rows_with_all([word[i : i + 2] for i in range(len(word) - 1)])
-            held = sum(word in texts(int(row)) for row in rows[:50])
-            if held:
-                found[word] = held
+        if 2 <= len(syllables) <= 6:
+            _count_words_read_as(syllables, keywords, texts, found)
     return sorted(found, key=lambda w: -found[w])
+
+
+def homophones(word: str, keywords: KeywordIndex, texts: Texts) -> list[str]:
+    """The other words of the knowledge base read as the Chinese word is, in its characters'
+    common readings, tones aside (邓雯 → 邓文), the most frequent first."""
+    from pypinyin import Style, pinyin
+
+    readings = pinyin(word, style=Style.NORMAL, errors="ignore")  # common readings only
+    if len(readings) != len(word) or not 2 <= len(word) <= 6:
+        return []
+    found: dict[str, int] = {}
+    _count_words_read_as([reading[0] for reading in readings], keywords, texts, found)
+    found.pop(word, None)
+    return sorted(found, key=lambda w: -found[w])
+
+
+def _count_words_read_as(
+    syllables: list[str], keywords: KeywordIndex, texts: Texts, found: dict[str, int]
+) -> None:
+    """Add to found the words read as the syllables that passages hold, with how many of
+    the first fifty passages holding their characters hold them."""
+    for word in _chained(syllables, keywords):
+        if word in found:
+            continue
+        rows = keywords.rows_with_all([word[i : i + 2] for i in range(len(word) - 1)])
+        held = sum(word in texts(int(row)) for row in rows[:50])
+        if held:
+            found[word] = held
 
 
 def _chained(syllables: list[str], keywords: KeywordIndex, limit: int = 200) -> list[str]:
