@@ -195,8 +195,15 @@ def feature_matrix(records: list[dict[str, Any]]) -> np.ndarray:
 
 def _feature(record: dict[str, Any], name: str) -> float:
     if name == "missing_name":
-        return float(bool(record["missing"]))
+        return float(bool(missing_names(record)))
     return float(record["support"].get(name, math.nan))
+
+
+def missing_names(record: dict[str, Any]) -> list[str]:
+    """The names a question asks about that no passage holds, answered or not (an answer's
+    missing terms are its missing years)."""
+    support = record["support"]
+    return support["missing_names"] if "missing_names" in support else record["missing"]
 
 
 def fmt(value: float) -> str:
@@ -270,7 +277,9 @@ def direction_table(name: str, records: list[dict[str, Any]]) -> None:
         def signal(key: str, want: bool, rows=rows) -> list[float]:
             return [float(r["support"].get(key, math.nan)) for r in rows if r["answerable"] == want]
 
-        missing = [sum(bool(r["missing"]) for r in rows if r["answerable"] == a) for a in (1, 0)]
+        missing = [
+            sum(bool(missing_names(r)) for r in rows if r["answerable"] == a) for a in (1, 0)
+        ]
         print(
             f"{'':6} {split:9} {int((~offtopic).sum()):10d} {int(offtopic.sum()):9d} "
             f"{fmt(precision):>9} {fmt(recall):>6} {fmt(refused):>7} "
@@ -443,7 +452,7 @@ def main() -> None:
         for label, abstained, p in (
             ("fitted", fitted_abstentions(rows, bias, weights, threshold), fitted_p),
             ("current", np.array([r["abstained"] for r in rows]), current_p),
-            ("names", np.array([bool(r["missing"]) for r in rows]), np.full(len(rows), np.nan)),
+            ("names", np.array([bool(missing_names(r)) for r in rows]), np.full(len(rows), np.nan)),
         ):
             precision, recall, refused = abstention_figures(offtopic, abstained)
             print(

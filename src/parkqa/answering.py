@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 import re
 from collections import Counter
@@ -20,7 +21,7 @@ from parkqa.chinese import (
     to_simplified,
     to_traditional,
 )
-from parkqa.keywords import KeywordIndex, normalize, tokenize
+from parkqa.keywords import ENGLISH_STOPWORDS, KeywordIndex, normalize, tokenize
 from parkqa.lexicon import lexicon
 from parkqa.questions import NAME_TAGS, Question, analyse
 from parkqa.retrieval import Hit, query_tokens, query_weights, sentence_evidence
@@ -67,10 +68,8 @@ _ENUMERATION = re.compile(
 
 
 # The lexical signals are measured on the passages the answer is chosen from (see
-# CANDIDATE_PASSAGES), the best of them counting; a verbatim run is counted up to VERBATIM_CAP
-# characters (Latin words count as one), beyond which a longer one tells nothing more.
+# CANDIDATE_PASSAGES), the best of them counting.
 SUPPORT_PASSAGES = 3
-VERBATIM_CAP = 10
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ class Support:
     missing_years: tuple[str, ...] = ()  # years asked about that no passage mentions
     word_coverage: float = 0.0  # share of the question's words (by weight) the best passage holds
     dense_margin: float = 0.0  # how much closer the closest sentence is than the candidates' mean
-    verbatim: int = 0  # longest run of the question's characters a passage holds, up to the cap
+    verbatim: float = 0.0  # share of the question's weight in its longest run a passage holds
     same_document: bool = False  # keyword and dense retrieval's best passages share a title
 
 
@@ -138,29 +137,29 @@ class AbstentionModel:
 # against CMRC questions in Traditional script; the README gives the held-out figures.
 ABSTENTION_MODELS = {
     "builtin:e5-small": AbstentionModel(
-        bias=-53.776,
-        dense=49.112,
-        dense_margin=75.625,
-        coverage=0.376,
-        word_coverage=6.487,
-        agree=0.011,
-        missing_name=-2.536,
-        verbatim=0.591,
-        same_document=1.309,
-        threshold=0.1055,
+        bias=-72.485,
+        dense=72.695,
+        dense_margin=49.460,
+        coverage=0.888,
+        word_coverage=5.923,
+        agree=0.048,
+        missing_name=-2.317,
+        verbatim=8.100,
+        same_document=1.486,
+        threshold=0.0849,
         cross_lingual_dense=0.735,
     ),
     "builtin:use-multilingual": AbstentionModel(
-        bias=-10.315,
-        dense=1.435,
-        dense_margin=9.948,
-        coverage=1.383,
-        word_coverage=6.709,
-        agree=0.080,
-        missing_name=-3.084,
-        verbatim=0.633,
-        same_document=1.267,
-        threshold=0.1246,
+        bias=-10.640,
+        dense=4.041,
+        dense_margin=9.674,
+        coverage=1.630,
+        word_coverage=6.111,
+        agree=0.026,
+        missing_name=-2.221,
+        verbatim=10.457,
+        same_document=1.320,
+        threshold=0.2306,
         cross_lingual_dense=0.27,
     ),
 }
@@ -373,7 +372,8 @@ def assess_support(
     top = hits[0]
     texts = [folded_passage(hit) for hit in hits[:SUPPORT_PASSAGES]]
     weights, total = keyword_weights(question, keywords)
-    asked_units = units(fold(question.simplified))
+    asked = units(fold(question.simplified))
+    steps = run_weights(asked, keywords)
     best_keyword = max(hits, key=lambda h: h.keyword)
     best_dense = max(hits, key=lambda h: h.dense)
     return Support(
@@ -385,7 +385,7 @@ def assess_support(
         missing_years=missing_years,
         word_coverage=max(word_coverage(question, text, keywords) for text in texts),
         dense_margin=best_dense.dense - top.background,
-        verbatim=max(longest_shared_run(asked_units, text) for text in texts),
+        verbatim=max(verbatim_share(asked, steps, text) for text in texts),
         same_document=best_keyword.passage.title == best_dense.passage.title
         and best_keyword.keyword > 0,
     )
@@ -454,19 +454,44 @@ def units(text: str) -> list[str]:
     return _RUN_UNIT.findall(text)
 
 
-def longest_shared_run(asked: list[str], text: str, cap: int = VERBATIM_CAP) -> int:
-    """The longest run of consecutive units of the question that a folded passage holds, up to
-    cap. A question written while reading a passage echoes a phrase of it (南燕的建立者, the
-    passage 南燕的建立者慕容德); a question about something else shares only stock phrases
-    (的是什么)."""
-    joined = f" {' '.join(units(text))} "
-    best = 0
+def run_weights(asked: list[str], keywords: KeywordIndex) -> list[float]:
+    """The weight each unit of the question adds to a verbatim run that holds it: a Chinese
+    character the IDF of the pair it closes with the one before, a Latin word its own IDF (a
+    stop word none); what the knowledge base lacks weighs as the rarest possible."""
+    weights = []
+    for at, unit in enumerate(asked):
+        if not is_cjk(unit[0]):
+            token = None if unit in ENGLISH_STOPWORDS else unit
+        else:
+            token = asked[at - 1] + unit if at and is_cjk(asked[at - 1][0]) else None
+        if token is None:
+            weights.append(0.0)
+        else:
+            weights.append(any_script_idf(token, keywords) or keywords.max_idf)
+    return weights
+
+
+def verbatim_share(asked: list[str], weights: list[float], text: str) -> float:
+    """The share of the question's weight (run_weights) in its heaviest run of consecutive
+    units that a folded passage holds. A question written while reading a passage echoes a
+    rare phrase of it (南燕的建立者, the passage 南燕的建立者慕容德); a question about something
+    else shares stock phrases (的是什么) and, in a knowledge base of one subject, its name,
+    whose characters every passage holds and so weigh little."""
+    total = sum(weights)
+    if not total:
+        return 0.0
+    held = f" {' '.join(units(text))} "
+    prefix = [0.0, *itertools.accumulate(weights)]
+    best = 0.0
+    end = 0
     for start in range(len(asked)):
-        while best < cap and start + best < len(asked):
-            if f" {' '.join(asked[start : start + best + 1])} " not in joined:
-                break
-            best += 1
-    return best
+        end = max(end, start)  # a run found from an earlier start holds its suffixes too
+        while end < len(asked) and f" {' '.join(asked[start : end + 1])} " in held:
+            end += 1
+        if end > start:
+            own = weights[start] if not is_cjk(asked[start][0]) else 0.0
+            best = max(best, prefix[end] - prefix[start + 1] + own)
+    return best / total
 
 
 # Sentence choice, tuned on the CMRC 2018 trial set and the natural questions' tune split:

@@ -43,11 +43,12 @@ class Citation:
 @dataclass(frozen=True)
 class SupportSignals:
     """How well the retrieved passages support an answer, as the abstention decision weighed
-    it: shares of the question's keyword weight and words the best passage holds, the longest
-    run of the question's characters it holds verbatim, the cosine of the closest sentence and
-    its margin over the candidates, whether keyword and dense retrieval agree on the passage
-    and on the document, whether the question is in another language than the knowledge base,
-    and the probability that the knowledge base answers the question."""
+    it: shares of the question's keyword weight and words the best passage holds and of its
+    weight in the longest run it holds verbatim, the cosine of the closest sentence and its
+    margin over the candidates, whether keyword and dense retrieval agree on the passage and
+    on the document, the names asked about that no passage holds, whether the question is in
+    another language than the knowledge base, and the probability that the knowledge base
+    answers the question."""
 
     coverage: float
     word_coverage: float
@@ -56,18 +57,20 @@ class SupportSignals:
     agree: bool
     cross_lingual: bool
     probability: float
-    verbatim: int = 0
+    verbatim: float = 0.0
     same_document: bool = False
+    missing_names: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "coverage": round(self.coverage, 3),
             "word_coverage": round(self.word_coverage, 3),
-            "verbatim": self.verbatim,
+            "verbatim": round(self.verbatim, 3),
             "dense_margin": round(self.dense_margin, 3),
             "dense": round(self.dense, 3),
             "agree": self.agree,
             "same_document": self.same_document,
+            "missing_names": list(self.missing_names),
             "cross_lingual": self.cross_lingual,
             "probability": round(self.probability, 6),
         }

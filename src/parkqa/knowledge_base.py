@@ -235,6 +235,7 @@ class KnowledgeBase:
             probability=model.probability(support),
             verbatim=support.verbatim,
             same_document=support.same_document,
+            missing_names=support.missing_names,
         )
         resolved = asked.resolved if asked.resolved != text else None
         if not hits or model.should_abstain(support, cfg.answer.abstain_below):
