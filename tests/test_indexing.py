@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import PARK_DOC
+from conftest import BACKENDS, PARK_DOC
 from parkqa import load_config
 from parkqa.errors import IndexBusyError
 from parkqa.indexing import update_index
@@ -92,6 +92,7 @@ def test_kept_vectors_are_the_ones_embedded(make_kb, encoder):
     np.testing.assert_allclose(stored, means, atol=1e-5)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_interrupted_build_leaves_the_previous_index(make_kb):
     kb = make_kb()
     kb.update()
@@ -165,7 +166,7 @@ def test_an_edit_re_embeds_only_the_passages_it_touched(make_kb, encoder):
 
 
 def test_updated_keyword_index_equals_a_fresh_build(make_kb):
-    from parkqa.indexing import _keyword_tokens
+    from parkqa.indexing import keyword_tokens
     from parkqa.keywords import KeywordIndex, tokenize
 
     kb = make_kb({"policy.txt": POLICY})
@@ -175,7 +176,7 @@ def test_updated_keyword_index_equals_a_fresh_build(make_kb):
     (knowledge / "policy.txt").unlink()
     kb.update()
     index = load_index(kb.config.index_dir)
-    fresh = KeywordIndex.build([_keyword_tokens(p) for p in index.passages])
+    fresh = KeywordIndex.build([keyword_tokens(p) for p in index.passages])
     live = index.passages.rows()
     for question in ("人才公寓申请", "阿里巴巴投资3亿元", "软件企业房租减免"):
         tokens = tokenize(question)
