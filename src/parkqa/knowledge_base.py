@@ -326,11 +326,14 @@ class KnowledgeBase:
         """Documents added, changed or deleted in the knowledge folder since the index was
         built, told by file names, sizes and modification times (unchanged files are not read).
         None are told of a damaged index: it has to be rebuilt whatever changed. With Milvus,
-        a machine without an index folder compares with the manifest Milvus holds."""
+        a machine without an index folder compares its knowledge folder, if it has one, with
+        the manifest Milvus holds."""
         try:
             manifest = read_manifest(self.config.index_dir)
-            if manifest is None and self.config.milvus is not None and self.has_index():
-                manifest = self.index().manifest
+            if manifest is None and self.config.milvus is not None:
+                if not self.config.knowledge_dir.is_dir():
+                    return PendingChanges()  # a machine that only answers
+                manifest = self.index().manifest if self.has_index() else None
         except IndexCorruptError:
             return PendingChanges()
         files = scan_knowledge(self.config, []) if self.config.knowledge_dir.is_dir() else []
