@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import BACKENDS, PARK_DOC
+from conftest import PARK_DOC
 from parkqa import load_config
 from parkqa.errors import IndexBusyError
 from parkqa.indexing import update_index
@@ -92,7 +92,6 @@ def test_kept_vectors_are_the_ones_embedded(make_kb, encoder):
     np.testing.assert_allclose(stored, means, atol=1e-5)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_interrupted_build_leaves_the_previous_index(make_kb):
     kb = make_kb()
     kb.update()

@@ -152,14 +152,19 @@ def test_a_milvus_generation_offers_what_the_index_folder_offers(park_kb, encode
 
 
 @pytest.mark.parametrize("backend", ["milvus"])
-def test_added_changed_and_deleted_documents_are_mirrored(make_kb, encoder):
-    kb = make_kb({"policy.md": POLICY})
-    kb.update()
+def test_added_changed_and_deleted_documents_are_mirrored(park_kb, encoder):
+    kb = park_kb
     knowledge = kb.config.knowledge_dir
-    assert (milvus_generation(kb), folder_generation(kb)) == (1, 1)
+    generation = folder_generation(kb)
+    assert milvus_generation(kb) == generation
+    (knowledge / "policy.md").write_text(POLICY, encoding="utf-8")
     (knowledge / "talent.txt").write_text(TALENT, encoding="utf-8")
     (knowledge / "notice.md").write_text(NOTICE, encoding="utf-8")
-    assert kb.update().added == ("knowledge/notice.md", "knowledge/talent.txt")
+    assert kb.update().added == (
+        "knowledge/notice.md",
+        "knowledge/policy.md",
+        "knowledge/talent.txt",
+    )
     assert "2600余套" in kb.ask("人才公寓有多少套？").answer
     assert_answers_as_the_folder(kb, UPDATE_QUESTIONS)
 
@@ -171,7 +176,7 @@ def test_added_changed_and_deleted_documents_are_mirrored(make_kb, encoder):
         ("knowledge/talent.txt",),
         1,
     )
-    assert (milvus_generation(kb), folder_generation(kb)) == (3, 3)
+    assert milvus_generation(kb) == folder_generation(kb) == generation + 2
     assert "五年" in kb.ask("软件企业房租减免几年？").answer
     assert_answers_as_the_folder(kb, UPDATE_QUESTIONS)
     assert [d.doc for d in kb.documents()] == [d.doc for d in folder_twin(kb).documents()]
@@ -330,10 +335,11 @@ def test_a_collection_kept_by_another_index_folder_is_refused_unless_rebuilt(
     capsys, park_kb, tmp_path
 ):
     milvus = park_kb.config.milvus
-    other = write_knowledge_base(
-        tmp_path / "other",
-        {"talent.txt": TALENT},
-        f"milvus:\n  uri: {milvus.uri}\n  collection: {milvus.collection}\n",
+    (tmp_path / "other" / "knowledge").mkdir(parents=True)
+    (tmp_path / "other" / "knowledge" / "talent.txt").write_text(TALENT, encoding="utf-8")
+    other = tmp_path / "other" / "parkqa.yaml"
+    other.write_text(
+        f"milvus:\n  uri: {milvus.uri}\n  collection: {milvus.collection}\n", encoding="utf-8"
     )
     code, _, err = run(capsys, "--config", str(other), "index")
     assert code == 1 and len(err.strip().splitlines()) == 1, err
