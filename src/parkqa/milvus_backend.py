@@ -381,6 +381,7 @@ class MilvusKeywords:
         self.count = generation.state.count
         self.k1, self.b = generation.state.k1, generation.state.b
         self._terms: dict[str, tuple[int, int]] = {}  # token: (slot, df); df 0 when unknown
+        self._characters: dict[str, tuple[int, int]] | None = None  # every one-character token
 
     @property
     def rows(self) -> int:
@@ -396,6 +397,11 @@ class MilvusKeywords:
                 missing.append(token)
             else:
                 found[token] = term
+        if any(len(token) == 1 for token in missing):
+            characters = self._single_characters()
+            for token in [t for t in missing if len(t) == 1]:
+                found[token] = characters.get(token, (0, 0))
+            missing = [t for t in missing if len(t) != 1]
         if missing:
             fetched = self.generation.view.terms(missing)
             if len(self._terms) > CACHE_LIMIT:
@@ -403,6 +409,14 @@ class MilvusKeywords:
             for token in missing:
                 found[token] = self._terms[token] = fetched.get(token, (0, 0))
         return found
+
+    def _single_characters(self) -> dict[str, tuple[int, int]]:
+        """Every one-character token of the generation, read in one go the first time one is
+        asked after: answering an English question asks after hundreds of characters (the
+        readings of its pinyin), and a knowledge base holds a few thousand."""
+        if self._characters is None:
+            self._characters = self.generation.view.single_character_terms()
+        return self._characters
 
     def prefetch(self, tokens: Sequence[str]) -> None:
         """Fetch the document frequencies of these tokens in one query."""

@@ -521,6 +521,7 @@ class MilvusIndex:
                 {
                     "key": f"{token}\t{copy}",
                     "token": token,
+                    "chars": len(token),
                     "copy": copy,
                     "slot": slots[token],
                     "df": (row["df"] if row is not None else 0) + delta,
@@ -648,18 +649,27 @@ class MilvusIndex:
         return copies
 
     def _terms(self, tokens: list[str], generation: int) -> dict[str, tuple[int, int]]:
-        """(slot, document frequency) of each token known at the generation. A token keeps
-        two copies, the latest and the one before; raises GenerationGone when a reader of that
-        generation would need one that an update has since overwritten."""
-        found = {}
-        for token, rows in self._term_copies(tokens).items():
-            readable = [row for row in rows if row["generation"] <= generation]
-            if readable:
-                row = max(readable, key=lambda row: row["generation"])
-                found[token] = (row["slot"], row["df"])
-            elif min(rows, key=lambda row: row["generation"])["previous"]:
-                raise GenerationGone(generation)
-        return found
+        """(slot, document frequency) of each token known at the generation."""
+        return _terms_at(self._term_copies(tokens), generation)
+
+    def _single_character_terms(self, generation: int) -> dict[str, tuple[int, int]]:
+        """(slot, document frequency) of every one-character token known at the generation,
+        read at once (an English question read as pinyin asks after hundreds of them)."""
+        copies: dict[str, list[dict[str, Any]]] = {}
+        with _quiet("pymilvus.client.iterator.query_iterator", "grpc._server"):
+            iterator = self.client.query_iterator(
+                self.names["terms"],
+                batch_size=_PAGE * 10,
+                filter="chars == 1",
+                output_fields=["token", "copy", "slot", "df", "generation", "previous"],
+            )
+            try:
+                while batch := iterator.next():
+                    for row in batch:
+                        copies.setdefault(row["token"], []).append(row)
+            finally:
+                iterator.close()
+        return _terms_at(copies, generation)
 
     def _live_rows(self, state: IndexState, field: str, values: list[str]) -> list[dict[str, Any]]:
         """The rows of the generation whose field is one of the values."""
@@ -756,6 +766,23 @@ class MilvusIndex:
             )
 
 
+def _terms_at(
+    copies: dict[str, list[dict[str, Any]]], generation: int
+) -> dict[str, tuple[int, int]]:
+    """(slot, document frequency) of each token at the generation, from its stored copies. A
+    token keeps two, the latest and the one before; raises GenerationGone when a reader of that
+    generation would need one that an update has since overwritten."""
+    found = {}
+    for token, rows in copies.items():
+        readable = [row for row in rows if row["generation"] <= generation]
+        if readable:
+            row = max(readable, key=lambda row: row["generation"])
+            found[token] = (row["slot"], row["df"])
+        elif min(rows, key=lambda row: row["generation"])["previous"]:
+            raise GenerationGone(generation)
+    return found
+
+
 class GenerationGone(IndexBusyError):
     """Rows of the generation being read were deleted or overwritten by later updates."""
 
@@ -812,6 +839,12 @@ class MilvusView:
         """The slot and document frequency of each of the tokens this generation holds."""
         with _server_errors(self.index.config):
             terms = self.index._terms(list(dict.fromkeys(tokens)), self.generation)
+        return {token: term for token, term in terms.items() if term[1] > 0}
+
+    def single_character_terms(self) -> dict[str, tuple[int, int]]:
+        """The slot and document frequency of every one-character token of this generation."""
+        with _server_errors(self.index.config):
+            terms = self.index._single_character_terms(self.generation)
         return {token: term for token, term in terms.items() if term[1] > 0}
 
     def keyword_query(self, terms: dict[str, tuple[int, int]]) -> dict[int, float]:
@@ -1069,12 +1102,14 @@ def _manifest_schema(schema: Any, index: Any, types: Any, dimension: int) -> Non
 def _terms_schema(schema: Any, index: Any, types: Any, dimension: int) -> None:
     schema.add_field("key", types.VARCHAR, is_primary=True, max_length=_MAX_TEXT)
     schema.add_field("token", types.VARCHAR, max_length=_MAX_TEXT)
+    schema.add_field("chars", types.INT64)  # the token's length: single characters are read at once
     schema.add_field("copy", types.INT64)
     schema.add_field("slot", types.INT64)
     schema.add_field("df", types.INT64)
     schema.add_field("generation", types.INT64)
     schema.add_field("previous", types.INT64)  # the generation of the copy this replaced
     index.add_index("slot", index_type="INVERTED")
+    index.add_index("chars", index_type="INVERTED")
     _unused_vector(schema, index, types)
 
 
@@ -1109,7 +1144,7 @@ _SCHEMAS = {
 }
 _FIELDS = {
     "passages": _ROW_FIELDS,
-    "terms": ("key", "token", "copy", "slot", "df", "generation", "previous", "unused"),
+    "terms": ("key", "token", "chars", "copy", "slot", "df", "generation", "previous", "unused"),
     "state": (*_STATE_FIELDS, "unused"),
     "sentences": ("key", "digest", "part", "count", "generation", "vectors", "unused"),
     "manifest": ("key", "generation", "part", "parts", "text", "unused"),
@@ -1150,6 +1185,11 @@ def drop_collections(config: MilvusConfig) -> None:
                 client.drop_collection(name)
 
 
+# No keepalive pings on an idle connection: Milvus Lite's server answers them with GOAWAY
+# ("too_many_pings", logged on the client's stderr); a call on a dropped connection reconnects.
+_CHANNEL = {"grpc.keepalive_permit_without_calls": False}
+
+
 def _connect(config: MilvusConfig) -> Any:
     try:
         from pymilvus import MilvusClient
@@ -1162,7 +1202,7 @@ def _connect(config: MilvusConfig) -> Any:
     for attempt in range(2):
         try:
             with _quiet("milvus_lite.server_manager", "pymilvus"), _client_logs_muted():
-                return MilvusClient(uri=config.uri, token=config.token)
+                return MilvusClient(uri=config.uri, token=config.token, grpc_options=_CHANNEL)
         except MilvusException as exc:
             # pymilvus probes a connection idle for 30 s before sharing it, and gives up at
             # once when the probe fails; a fresh attempt reconnects
