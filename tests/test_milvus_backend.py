@@ -272,6 +272,7 @@ def test_a_fresh_collection_is_filled_from_the_index_folder_without_embedding(
     drop_collections(park_kb.config.milvus)
     code, _, err = run(capsys, "--config", str(config), "index")
     assert code == 0 and "(0 embedded)" in err and "already up to date" not in err, err
+    assert f"warning: the Milvus collection {park_kb.config.milvus.collection} did not hold" in err
     assert milvus_generation(park_kb) == folder_generation(park_kb) == generation + 1
     text = config.read_text(encoding="utf-8").replace("collection: test", "collection: other")
     config.write_text(text, encoding="utf-8")

@@ -410,13 +410,21 @@ def _write_update(
         embedded=builder.embedded,
     )
     unchanged = manifest is not None and not (builder.records or removed)
-    if unchanged and (mirror is None or mirror.in_sync(manifest)):
+    in_sync = mirror is None or mirror.in_sync(manifest)
+    if unchanged and in_sync:
         if plan.restamped or skipped != manifest.skipped:
             rewrite_manifest(
                 config.index_dir,
                 dataclasses.replace(manifest, documents=records, skipped=skipped),
             )
         return dataclasses.replace(report, seconds=time.perf_counter() - started)
+    if not in_sync and manifest is not None and config.milvus is not None:
+        note = (
+            f"the Milvus collection {config.milvus.collection} did not hold generation "
+            f"{manifest.generation} of the index (a new collection, or an update that stopped "
+            "part-way); it is written from the index folder"
+        )
+        report = dataclasses.replace(report, warnings=(*report.warnings, note))
     gone = {doc for doc in (*builder.records, *removed) if doc in indexed}
     kept = _delete_rows(previous, gone, writer) if previous else []
     segments, records = _compact(kept, builder.segments, records, previous, builder)
