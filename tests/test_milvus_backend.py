@@ -355,6 +355,26 @@ def test_a_collection_kept_by_another_index_folder_is_refused_unless_rebuilt(
 
 
 @pytest.mark.parametrize("backend", ["milvus"])
+def test_a_collection_of_another_encoder_is_refused_and_replaced_by_a_rebuild(
+    capsys, milvus_section, milvus_database, tmp_path
+):
+    collection = milvus_section.split("collection: ")[1].strip()
+    MilvusIndex(MilvusConfig(uri=str(milvus_database), collection=collection), "other-model", 384)
+    (tmp_path / "knowledge").mkdir()
+    (tmp_path / "knowledge" / "talent.txt").write_text(TALENT, encoding="utf-8")
+    config = tmp_path / "parkqa.yaml"
+    config.write_text(milvus_section, encoding="utf-8")
+    code, _, err = run(capsys, "--config", str(config), "index")
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert f"the Milvus collection {collection} was built with the encoder other-model" in err
+    assert err.strip().endswith("replace it with: parkqa index --rebuild")
+    code, _, err = run(capsys, "--config", str(config), "index", "--rebuild")
+    assert code == 0, err
+    code, out, _ = run(capsys, "--config", str(config), "ask", "人才公寓有多少套？")
+    assert code == 0 and "2600余套" in out
+
+
+@pytest.mark.parametrize("backend", ["milvus"])
 def test_a_server_that_stops_answering_is_named_in_one_line(park_kb):
     milvus = dataclasses.replace(park_kb.config.milvus, uri=f"http://127.0.0.1:{free_port()}")
     kb = KnowledgeBase(dataclasses.replace(park_kb.config, milvus=milvus), park_kb.encoder)
