@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -46,6 +47,9 @@ from parkqa.store import (
     rewrite_manifest,
 )
 from parkqa.vectors import ListIndex, build_vector_index
+
+if TYPE_CHECKING:
+    from parkqa.milvus_backend import MilvusMirror
 
 logger = logging.getLogger(__name__)
 
@@ -327,18 +331,23 @@ def update_locked_index(
     New and changed documents are written as new segments, in batches of SEGMENT_PASSAGES
     passages, so memory stays bounded however many there are; the rows of changed and
     deleted documents are marked deleted in the segments that hold them, which are kept as
-    they are. What it costs follows the change, not the size of the index."""
+    they are. What it costs follows the change, not the size of the index.
+
+    With a milvus section in the config, each generation is also written to Milvus before it
+    is committed (parkqa.milvus_backend), and an update with no change to the documents
+    still brings Milvus up to date when it is not."""
     started = time.perf_counter()
     settings = index_settings(config, encoder)
     manifest, previous, reason = _previous_index(config.index_dir, settings, rebuild)
+    mirror = _open_mirror(config, settings, rebuild) if config.milvus else None
     indexed = manifest.documents if manifest else {}
     scan_warnings: list[str] = []
     plan = plan_update(scan_knowledge(config, scan_warnings), indexed, verify)
-    writer = GenerationWriter(config.index_dir)
+    writer = GenerationWriter(config.index_dir, after=mirror.generation if mirror else 0)
     report = IndexReport(rebuilt_because=reason, warnings=tuple(scan_warnings))
     try:
         return _write_update(
-            config, encoder, plan, manifest, previous, writer, progress, report, started
+            config, encoder, plan, manifest, previous, writer, progress, report, started, mirror
         )
     except IndexWriteError:
         writer.discard()
@@ -346,6 +355,19 @@ def update_locked_index(
     except BaseException:  # interrupted: the next build reuses the segments' vectors
         writer.keep_segments()
         raise
+
+
+def _open_mirror(config: Config, settings: IndexSettings, rebuild: bool) -> MilvusMirror:
+    """The Milvus index the update mirrors to. A rebuild (asked for, or because settings
+    changed) may replace a collection built with other settings or kept by another folder."""
+    from parkqa.milvus_backend import MilvusMirror
+
+    try:
+        committed = read_manifest(config.index_dir)
+    except IndexCorruptError:
+        committed = None
+    changed = committed is not None and settings.rebuild_reason(committed.settings) is not None
+    return MilvusMirror(config, settings.encoder, settings.dimension, takeover=rebuild or changed)
 
 
 def _write_update(
@@ -358,9 +380,11 @@ def _write_update(
     progress: Progress | None,
     report: IndexReport,
     started: float,
+    mirror: MilvusMirror | None = None,
 ) -> IndexReport:
     """Read and write the plan's documents as new segments, delete the rows they replace,
-    and commit the generation (or only restamp the manifest when no document changed)."""
+    mirror the generation to Milvus if configured, and commit it (or only restamp the
+    manifest when no document changed and Milvus holds the committed generation)."""
     indexed = manifest.documents if manifest else {}
     staged = StagedVectors(config.index_dir, writer.previous) if plan.to_read else None
     builder = _SegmentBuilder(config, encoder, writer, progress, staged)
@@ -397,13 +421,22 @@ def _write_update(
         passages=sum(record.passages for record in records.values()),
         embedded=builder.embedded,
     )
-    if manifest is not None and not (builder.records or removed):
+    unchanged = manifest is not None and not (builder.records or removed)
+    in_sync = mirror is None or mirror.in_sync(manifest)
+    if unchanged and in_sync:
         if plan.restamped or skipped != manifest.skipped:
             rewrite_manifest(
                 config.index_dir,
                 dataclasses.replace(manifest, documents=records, skipped=skipped),
             )
         return dataclasses.replace(report, seconds=time.perf_counter() - started)
+    if not in_sync and manifest is not None and config.milvus is not None:
+        note = (
+            f"the Milvus collection {config.milvus.collection} did not hold generation "
+            f"{manifest.generation} of the index (a new collection, or an update that stopped "
+            "part-way); it is written from the index folder"
+        )
+        report = dataclasses.replace(report, warnings=(*report.warnings, note))
     gone = {doc for doc in (*builder.records, *removed) if doc in indexed}
     kept = _delete_rows(previous, gone, writer) if previous else []
     segments, records = _compact(kept, builder.segments, records, previous, builder)
@@ -415,7 +448,10 @@ def _write_update(
         built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         segments=tuple(segments),
     )
-    commit_generation(writer.stage(new_manifest))
+    staged = writer.stage(new_manifest)
+    if mirror is not None:
+        mirror.apply(staged)
+    commit_generation(staged)
     return dataclasses.replace(report, written=True, seconds=time.perf_counter() - started)
 
 
@@ -515,7 +551,7 @@ def _write_segment(
     """One segment of passages: their vectors, keyword postings and approximate vector
     index when the configuration asks for one."""
     vectors = passage_vectors(sentence_vectors, passages)
-    postings = Postings.build([_keyword_tokens(p) for p in passages])
+    postings = Postings.build([keyword_tokens(p) for p in passages])
     retrieval, approximate, lists = config.retrieval, None, None
     if retrieval.vector_index in ("hnsw", "ivf"):
         approximate = build_vector_index(vectors, dimension, retrieval)
@@ -556,7 +592,8 @@ def passage_vectors(sentence_vectors: np.ndarray, passages: list[Passage]) -> np
     return (sums / norms).astype(np.float32)
 
 
-def _keyword_tokens(passage: Passage) -> list[str]:
+def keyword_tokens(passage: Passage) -> list[str]:
+    """The tokens the keyword index holds for a passage: its title, section and text."""
     return tokenize(f"{passage.title}\n{passage.section}\n{passage.text}")
 
 

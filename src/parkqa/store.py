@@ -267,6 +267,11 @@ def load_index(directory: Path) -> LoadedIndex:
     raise AssertionError("unreachable")
 
 
+def load_generation(directory: Path, manifest: Manifest) -> LoadedIndex:
+    """Open the generation a manifest describes, committed or staged (StagedGeneration)."""
+    return _load_generation(directory, manifest)
+
+
 def _load_generation(directory: Path, manifest: Manifest) -> LoadedIndex:
     def damaged(what: str) -> IndexCorruptError:
         return IndexCorruptError(f"index in {directory} is damaged: {what}; {REBUILD_HINT}")
@@ -454,10 +459,13 @@ class GenerationWriter:
     committed one; segments the generation keeps are referred to, never copied. Call with
     the lock held; discard() removes what was written when the generation is given up."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, after: int = 0) -> None:
+        """after: a generation the new one must come after besides the committed one (that
+        of a Milvus index the folder is mirrored to, which may be ahead of it)."""
         self.directory = directory
         self.previous = read_manifest_quietly(directory)
-        self.generation = self.previous.generation + 1 if self.previous else 1
+        committed = self.previous.generation if self.previous else 0
+        self.generation = max(committed, after) + 1
         self.written: list[Path] = []
         self._segments = 0
 
