@@ -189,7 +189,12 @@ class Posting:
 class KeywordIndex:
     """BM25 over segments of postings, some of whose passages may be deleted. Document
     frequencies are counted over live passages and the corpus size and total length are
-    those of the live passages, so scores equal those of an index built from scratch."""
+    those of the live passages, so scores equal those of an index built from scratch.
+
+    A question's best rows are found without scoring every row (top): the postings of its
+    rare tokens are read whole, and a common token, whose postings may hold most rows, is
+    looked up only at the rows that can still make the top, so a question costs what its
+    rare tokens cost, however large the index."""
 
     def __init__(
         self,
@@ -208,11 +213,12 @@ class KeywordIndex:
         self.total_length = sum(self._live_length(p, base) for p, base in self.parts)
         self.average_length = self.total_length / self.count if self.count else 1.0
         self._cache: dict[str, Posting] = {}
-        self._frequencies: dict[str, int] = {}
-        self._whole = {  # segments none of whose rows is deleted, by first row
-            base: live is None or bool(live[base : base + len(p.lengths)].all())
+        self._terms: dict[str, _Term] = {}
+        self._bases = np.array([base for _, base in self.parts], dtype=np.int64)
+        self._whole = [  # segments none of whose rows is deleted
+            live is None or bool(live[base : base + len(p.lengths)].all())
             for p, base in self.parts
-        }
+        ]
 
     def _live_length(self, postings: Postings, base: int) -> int:
         lengths = np.asarray(postings.lengths, dtype=np.int64)
@@ -232,24 +238,9 @@ class KeywordIndex:
         found = self._cache.get(token)
         if found is not None:
             return found
-        (hashed,) = token_hashes([token]).tolist()
-        rows, tf, lengths = [], [], []
-        for postings, base in self.parts:
-            local, freq = postings.posting(hashed)
-            if not len(local):
-                continue
-            rows_here = local.astype(np.int64) + base
-            if not self._whole[base]:
-                keep = self.live[rows_here]
-                rows_here, local, freq = rows_here[keep], local[keep], freq[keep]
-            rows.append(rows_here)
-            tf.append(np.asarray(freq))
-            lengths.append(np.asarray(postings.lengths)[local])
-        found = (
-            Posting(np.concatenate(rows), np.concatenate(tf), np.concatenate(lengths))
-            if rows
-            else Posting(_NO_ROWS.astype(np.int64), _NO_ROWS, _NO_ROWS)
-        )
+        rows, tf = self._gather(self._term(token))
+        lengths = self._lengths(rows)
+        found = Posting(rows, tf, lengths)
         if len(self._cache) > 4096:
             self._cache.clear()
         self._cache[token] = found
@@ -258,23 +249,7 @@ class KeywordIndex:
     def document_frequency(self, token: str) -> int:
         """How many live passages hold the token: posting lengths, less the deleted rows of
         segments that have any (the postings themselves are not gathered)."""
-        found = self._cache.get(token)
-        if found is not None:
-            return len(found.rows)
-        df = self._frequencies.get(token)
-        if df is None:
-            (hashed,) = token_hashes([token]).tolist()
-            df = 0
-            for postings, base in self.parts:
-                local, _ = postings.posting(hashed)
-                if self.live is None or self._whole[base]:
-                    df += len(local)
-                elif len(local):
-                    df += int(np.count_nonzero(self.live[local.astype(np.int64) + base]))
-            if len(self._frequencies) > 65536:
-                self._frequencies.clear()
-            self._frequencies[token] = df
-        return df
+        return self._term(token).df
 
     def __contains__(self, token: str) -> bool:
         return self.document_frequency(token) > 0
@@ -314,40 +289,107 @@ class KeywordIndex:
         self, tokens: Iterable[str], width: int, mask: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """The rows of the (at most) width best-scoring live passages that hold some query
-        token, best first, with their scores."""
+        token, best first (ties by row), with their exact scores.
+
+        The tokens are taken rarest first, their postings merged into candidate rows with
+        partial scores, until the tokens left could not lift a row outside the candidates
+        (whose score is at most what those tokens can add) to the width-th best partial
+        score; the tokens left are then looked up at the candidates alone."""
+        terms = self._weighted_terms(tokens)
+        if not terms or width <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        bounds = np.array([idf * (self.k1 + 1) for _, idf in terms])
+        left = np.concatenate([np.cumsum(bounds[::-1])[::-1], [0.0]])  # bound of terms[j:]
+        rows, partial = np.zeros(0, dtype=np.int64), np.zeros(0)
+        read, threshold, taken = 0, 0.0, len(terms)
+        for j, (term, idf) in enumerate(terms):
+            read += term.df
+            if read > max(self.rows // DENSE_SHARE, width):
+                return self._top_of_scores(tokens, width, mask)
+            found, tf = self._gather(term, mask)
+            weights = self._weights(idf, tf, self._lengths(found))
+            rows, inverse = np.unique(np.concatenate([rows, found]), return_inverse=True)
+            partial = np.bincount(
+                inverse.reshape(-1), np.concatenate([partial, weights]), minlength=len(rows)
+            )
+            threshold = _kth_largest(partial, width)
+            if threshold > 0 and left[j + 1] < threshold * (1 - _SLACK):
+                taken = j + 1
+                break
+        for j in range(taken, len(terms)):
+            keep = partial + left[j] >= threshold * (1 - _SLACK)
+            rows, partial = rows[keep], partial[keep]
+            term, idf = terms[j]
+            tf = self._tf_at(term, rows)
+            held = np.flatnonzero(tf)
+            partial[held] += self._weights(idf, tf[held], self._lengths(rows[held]))
+            threshold = _kth_largest(partial, width)
+        best = np.lexsort((rows, -partial))[:width]
+        return rows[best], partial[best].astype(np.float32)
+
+    def _top_of_scores(
+        self, tokens: Iterable[str], width: int, mask: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """top() from every row's score: for questions made only of common tokens, whose
+        postings cover most rows anyway."""
         scores = self.scores(tokens, mask)
         if width < len(scores):
             rows = np.argpartition(-scores, width - 1)[:width]
         else:
             rows = np.arange(len(scores))
         rows = rows[scores[rows] > 0]
-        rows = rows[np.argsort(-scores[rows], kind="stable")].astype(np.int64)
+        rows = rows[np.lexsort((rows, -scores[rows]))].astype(np.int64)
         return rows, scores[rows]
 
     def scores_at(self, tokens: Iterable[str], rows: np.ndarray) -> np.ndarray:
-        """BM25 scores of the given rows (as scores() gives them)."""
-        return self.scores(tokens)[np.asarray(rows, dtype=np.int64)]
+        """BM25 scores of the given rows (as scores() gives them), each token's postings
+        looked up at those rows only."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        unique, inverse = np.unique(rows, return_inverse=True)
+        result = np.zeros(len(unique))
+        lengths = self._lengths(unique)
+        for term, idf in self._weighted_terms(tokens):
+            tf = self._tf_at(term, unique)
+            held = np.flatnonzero(tf)
+            result[held] += self._weights(idf, tf[held], lengths[held])
+        if self.live is not None:
+            result[~self.live[unique]] = 0.0
+        return result[inverse.reshape(-1)].astype(np.float32)
 
     def rows_with_all(self, tokens: Sequence[str]) -> np.ndarray:
-        """Rows of the live passages that contain every token."""
-        rows: np.ndarray | None = None
-        for token in dict.fromkeys(tokens):
-            posting = self.posting(token).rows
-            if not len(posting):
-                return np.zeros(0, dtype=np.int64)
-            rows = posting if rows is None else np.intersect1d(rows, posting, assume_unique=True)
-        return np.zeros(0, dtype=np.int64) if rows is None else rows
+        """Rows of the live passages that contain every token: the rarest token's rows,
+        kept where each other token's postings hold them."""
+        terms = sorted(
+            (self._term(token) for token in dict.fromkeys(tokens)), key=lambda t: t.df
+        )
+        if not terms or not terms[0].df:
+            return np.zeros(0, dtype=np.int64)
+        rows, _ = self._gather(terms[0])
+        for term in terms[1:]:
+            if not len(rows):
+                break
+            rows = rows[self._tf_at(term, rows) > 0]
+        return rows
 
     def rows_with_at_least(self, tokens: Sequence[str], least: int) -> np.ndarray:
         """Rows of the live passages that contain at least `least` of the distinct tokens,
-        those with the most first."""
-        postings = [self.posting(t).rows for t in dict.fromkeys(tokens)]
-        postings = [p for p in postings if len(p)]
-        if len(postings) < least or not postings:
+        those with the most first. A row holding `least` of m tokens holds one of the
+        m - least + 1 rarest, so only their rows are counted."""
+        terms = sorted(
+            (t for t in map(self._term, dict.fromkeys(tokens)) if t.df), key=lambda t: t.df
+        )
+        if len(terms) < least or not terms:
             return np.zeros(0, dtype=np.int64)
-        counts = np.bincount(np.concatenate(postings), minlength=self.rows)
-        rows = np.flatnonzero(counts >= least)
-        return rows[np.argsort(-counts[rows], kind="stable")]
+        if least > 0:
+            seeds = terms[: len(terms) - least + 1]
+            rows = np.unique(np.concatenate([self._gather(term)[0] for term in seeds]))
+        else:  # every live passage holds at least none of them
+            rows = np.arange(self.rows) if self.live is None else np.flatnonzero(self.live)
+        counts = np.zeros(len(rows), dtype=np.int64)
+        for term in terms:
+            counts += self._tf_at(term, rows) > 0
+        rows, counts = rows[counts >= least], counts[counts >= least]
+        return rows[np.argsort(-counts, kind="stable")]
 
     def token_idf(self, token: str) -> float | None:
         """The token's inverse document frequency, or None if no live passage contains it."""
@@ -357,6 +399,134 @@ class KeywordIndex:
     @property
     def max_idf(self) -> float:
         return math.log(1 + (self.count + 0.5) / 0.5)
+
+    # -- postings read in place -----------------------------------------------------------
+
+    def _term(self, token: str) -> _Term:
+        """Where the token's postings lie (cached: questions share their common tokens)."""
+        found = self._terms.get(token)
+        if found is None:
+            found = self._locate([token])[0]
+        return found
+
+    def _locate(self, tokens: Sequence[str]) -> list[_Term]:
+        """The postings spans of tokens in every segment, and each token's document frequency
+        over the live passages."""
+        hashes = token_hashes(tokens)
+        spans: list[list[tuple[int, int, int]]] = [[] for _ in tokens]
+        for number, (postings, _) in enumerate(self.parts):
+            at = np.searchsorted(postings.tokens, hashes)
+            inside = np.flatnonzero(at < len(postings.tokens))
+            hits = inside[postings.tokens[at[inside]] == hashes[inside]]
+            for i in hits.tolist():
+                lo, hi = postings.indptr[at[i]], postings.indptr[at[i] + 1]
+                spans[i].append((number, int(lo), int(hi)))
+        terms = []
+        for token, found in zip(tokens, spans):
+            df = 0
+            for number, lo, hi in found:
+                if self._whole[number]:
+                    df += hi - lo
+                else:
+                    postings, base = self.parts[number]
+                    local = postings.rows[lo:hi].astype(np.int64)
+                    df += int(np.count_nonzero(self.live[local + base]))
+            term = _Term(tuple(found), df)
+            if len(self._terms) > 65536:
+                self._terms.clear()
+            self._terms[token] = term
+            terms.append(term)
+        return terms
+
+    def _weighted_terms(self, tokens: Iterable[str]) -> list[tuple[_Term, float]]:
+        """The distinct query tokens some live passage holds, with their IDF, rarest first."""
+        distinct = list(dict.fromkeys(tokens))
+        unknown = [t for t in distinct if t not in self._terms]
+        if unknown:
+            self._locate(unknown)
+        terms = [self._terms[t] for t in distinct]
+        weighted = [(term, self.idf_of(term.df)) for term in terms if term.df]
+        return sorted(weighted, key=lambda pair: -pair[1])
+
+    def _gather(
+        self, term: _Term, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The term's live rows (global, ascending) within mask, and their term frequencies."""
+        rows, tf = [], []
+        for number, lo, hi in term.spans:
+            postings, base = self.parts[number]
+            here = postings.rows[lo:hi].astype(np.int64) + base
+            freq = np.asarray(postings.tf[lo:hi])
+            keep = None if self._whole[number] else self.live[here]
+            if mask is not None:
+                keep = mask[here] if keep is None else keep & mask[here]
+            if keep is not None:
+                here, freq = here[keep], freq[keep]
+            rows.append(here)
+            tf.append(freq)
+        if not rows:
+            return np.zeros(0, dtype=np.int64), _NO_ROWS
+        return np.concatenate(rows), np.concatenate(tf)
+
+    def _tf_at(self, term: _Term, rows: np.ndarray) -> np.ndarray:
+        """The term's frequency in each of the given rows (ascending global rows; 0 where
+        the row's passage lacks it), by binary search in each segment's postings."""
+        tf = np.zeros(len(rows), dtype=np.int32)
+        if not len(rows):
+            return tf
+        edges = np.searchsorted(rows, np.append(self._bases, self.rows))
+        for number, lo, hi in term.spans:
+            first, last = int(edges[number]), int(edges[number + 1])
+            if first == last:
+                continue
+            postings, base = self.parts[number]
+            held = postings.rows[lo:hi]
+            local = (rows[first:last] - base).astype(held.dtype)
+            at = np.minimum(np.searchsorted(held, local), len(held) - 1)
+            found = np.flatnonzero(held[at] == local)
+            tf[first + found] = postings.tf[lo + at[found]]
+        return tf
+
+    def _lengths(self, rows: np.ndarray) -> np.ndarray:
+        """The length in tokens of the passage at each of the given ascending global rows."""
+        lengths = np.zeros(len(rows), dtype=np.int32)
+        if not len(rows):
+            return lengths
+        edges = np.searchsorted(rows, np.append(self._bases, self.rows))
+        for number, (postings, base) in enumerate(self.parts):
+            first, last = int(edges[number]), int(edges[number + 1])
+            if first < last:
+                lengths[first:last] = postings.lengths[rows[first:last] - base]
+        return lengths
+
+    def _weights(self, idf: float, tf: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """A term's BM25 contribution at postings of these frequencies and passage lengths."""
+        k1, b = self.k1, self.b
+        tf = tf.astype(np.float64)
+        norm = k1 * (1 - b + b / max(self.average_length, 1e-9) * lengths)
+        return idf * tf * (k1 + 1) / (tf + norm)
+
+
+# top() gives up reading postings whole, and scores every row instead, once a question's
+# tokens hold more than rows // DENSE_SHARE postings before the rest can be looked up.
+DENSE_SHARE = 8
+_SLACK = 1e-9  # rounding allowance when bounds are compared with summed scores
+
+
+@dataclass(frozen=True)
+class _Term:
+    """Where a token's postings lie, (segment number, start, end) in each segment that
+    holds it, and how many live passages hold it."""
+
+    spans: tuple[tuple[int, int, int], ...]
+    df: int
+
+
+def _kth_largest(values: np.ndarray, k: int) -> float:
+    """The k-th largest value, or 0 when there are fewer than k."""
+    if len(values) < k:
+        return 0.0
+    return float(np.partition(values, len(values) - k)[len(values) - k])
 
 
 def _count(
