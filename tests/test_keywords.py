@@ -129,8 +129,7 @@ def zipf_segments(seed: int, sizes=(700, 260, 480), vocabulary=400):
     parts, live, documents, base = [], [], [], 0
     for size in sizes:
         segment = [
-            list(rng.choice(tokens, size=int(rng.integers(3, 60)), p=weights))
-            for _ in range(size)
+            list(rng.choice(tokens, size=int(rng.integers(3, 60)), p=weights)) for _ in range(size)
         ]
         parts.append((Postings.build(segment), base))
         live.extend(rng.random(size) > 0.1)
@@ -201,5 +200,24 @@ def test_scores_at_and_row_lookups_equal_brute_force():
                 wanted = wanted[:0]
             assert index.rows_with_at_least(query, least).tolist() == wanted.tolist()
         posting = index.posting(query[0])
-        assert posting.rows.tolist() == [r for r in range(index.rows) if live[r] and query[0] in holds[r]]
+        assert posting.rows.tolist() == [
+            r for r in range(index.rows) if live[r] and query[0] in holds[r]
+        ]
         assert posting.lengths.tolist() == [len(documents[r]) for r in posting.rows]
+
+
+def test_merged_postings_equal_those_built_from_all_passages():
+    """Segments' postings merged one after another are those of one segment built from all
+    their passages: the same tokens, rows in order, term frequencies and lengths."""
+    rng = random.Random(4)
+    vocabulary = list("永川大数据产业园阿里百度投资政策呼叫电商人才公寓") + ["l4", "2020"]
+    segments = [
+        [[rng.choice(vocabulary) for _ in range(rng.randint(1, 20))] for _ in range(size)]
+        for size in (13, 1, 30, 7)
+    ]
+    segments[1] = [["独有"]]  # a token only one segment holds
+    merged = Postings.merge([Postings.build(documents) for documents in segments])
+    whole = Postings.build([d for documents in segments for d in documents])
+    for name, array in whole.arrays().items():
+        np.testing.assert_array_equal(merged.arrays()[name], array, err_msg=name)
+        assert merged.arrays()[name].dtype == array.dtype, name

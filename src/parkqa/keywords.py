@@ -152,6 +152,34 @@ class Postings:
             lengths=lengths.astype(np.int32),
         )
 
+    @classmethod
+    def merge(cls, parts: Sequence[Postings]) -> Postings:
+        """The postings of segments placed one after another (the rows of parts[1] follow
+        those of parts[0], and so on), as Postings.build would give them for all their
+        passages: each token's postings are copied part by part to where they belong, so
+        they stay in row order without sorting."""
+        tokens = np.unique(np.concatenate([part.tokens for part in parts]))
+        places = [np.searchsorted(tokens, part.tokens) for part in parts]
+        counts = np.zeros(len(tokens), dtype=np.int64)
+        for part, place in zip(parts, places):
+            counts[place] += np.diff(part.indptr)
+        indptr = np.zeros(len(tokens) + 1, dtype=np.int64)
+        np.cumsum(counts, out=indptr[1:])
+        rows = np.empty(int(indptr[-1]), dtype=np.int32)
+        tf = np.empty(int(indptr[-1]), dtype=np.int32)
+        free = indptr[:-1].copy()  # where each token's next postings go
+        base = 0
+        for part, place in zip(parts, places):
+            sizes = np.diff(part.indptr)
+            shift = np.repeat(free[place] - part.indptr[:-1], sizes)
+            where = shift + np.arange(len(part.rows))
+            rows[where] = np.asarray(part.rows) + base
+            tf[where] = part.tf
+            free[place] += sizes
+            base += len(part.lengths)
+        lengths = np.concatenate([part.lengths for part in parts]).astype(np.int32)
+        return cls(tokens=tokens, indptr=indptr, rows=rows, tf=tf, lengths=lengths)
+
     def posting(self, token: int) -> tuple[np.ndarray, np.ndarray]:
         """(local rows, term frequencies) of the passages holding a token hash."""
         i = int(np.searchsorted(self.tokens, np.uint64(token)))
@@ -216,8 +244,7 @@ class KeywordIndex:
         self._terms: dict[str, _Term] = {}
         self._bases = np.array([base for _, base in self.parts], dtype=np.int64)
         self._whole = [  # segments none of whose rows is deleted
-            live is None or bool(live[base : base + len(p.lengths)].all())
-            for p, base in self.parts
+            live is None or bool(live[base : base + len(p.lengths)].all()) for p, base in self.parts
         ]
 
     def _live_length(self, postings: Postings, base: int) -> int:
@@ -359,9 +386,7 @@ class KeywordIndex:
     def rows_with_all(self, tokens: Sequence[str]) -> np.ndarray:
         """Rows of the live passages that contain every token: the rarest token's rows,
         kept where each other token's postings hold them."""
-        terms = sorted(
-            (self._term(token) for token in dict.fromkeys(tokens)), key=lambda t: t.df
-        )
+        terms = sorted((self._term(token) for token in dict.fromkeys(tokens)), key=lambda t: t.df)
         if not terms or not terms[0].df:
             return np.zeros(0, dtype=np.int64)
         rows, _ = self._gather(terms[0])
@@ -448,9 +473,7 @@ class KeywordIndex:
         weighted = [(term, self.idf_of(term.df)) for term in terms if term.df]
         return sorted(weighted, key=lambda pair: -pair[1])
 
-    def _gather(
-        self, term: _Term, mask: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def _gather(self, term: _Term, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The term's live rows (global, ascending) within mask, and their term frequencies."""
         rows, tf = [], []
         for number, lo, hi in term.spans:

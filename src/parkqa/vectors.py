@@ -171,6 +171,15 @@ def _stored(index):
     return index
 
 
+def probes(lists: int) -> int:
+    """How many inverted lists a question scans: a twelfth of them in a small segment, about
+    1.4 times their square root in a large one, where lists are longer and a smaller share
+    of them finds as many of the nearest vectors (at 100,000 real sentence vectors in one
+    segment, 35 of 632 lists find more of the 50 nearest than a twelfth of the lists of
+    five segments of 20,000 did)."""
+    return max(8, min(lists // 12, round(1.4 * np.sqrt(lists))))
+
+
 @dataclass(frozen=True)
 class ListIndex:
     """Inverted lists over a segment's memory-mapped vectors, for segments too large to scan
@@ -194,7 +203,7 @@ class ListIndex:
         import faiss
 
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        lists = max(16, int(2 * np.sqrt(len(vectors))))
+        lists = min(max(16, int(2 * np.sqrt(len(vectors)))), len(vectors))
         kmeans = faiss.Kmeans(vectors.shape[1], lists, niter=12, seed=7, spherical=True)
         kmeans.train(vectors)
         _, assigned = kmeans.index.search(vectors, 1)
@@ -222,7 +231,7 @@ class ListIndex:
             codes=arrays["list_codes"],
             scales=arrays["list_scales"],
             vectors=arrays["vectors"],
-            nprobe=max(8, lists // 12),
+            nprobe=probes(lists),
         )
 
     def __len__(self) -> int:
