@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scale_index import HashEncoder, source_paragraphs  # noqa: E402
+from scale_index import HashEncoder, source_paragraphs
 
 # (module, owner or None, attribute, label): the steps timed, outermost first.
 STEPS = [

@@ -151,14 +151,16 @@ def test_top_equals_every_row_scored_on_zipf_corpora(monkeypatch):
     """top() reads common tokens' postings only at candidate rows, yet returns the rows of
     the best scores of all rows, with those scores; with a mask, the best masked rows."""
     rng = random.Random(5)
+    whole = []
     for seed in range(4):
         index, _, tokens = zipf_segments(seed)
-        whole = []
-        monkeypatch.setattr(
-            index,
-            "_top_of_scores",
-            lambda *args, f=index._top_of_scores: whole.append(1) or f(*args),
-        )
+        every_row = index._top_of_scores
+
+        def counted(*args, every_row=every_row):
+            whole.append(1)
+            return every_row(*args)
+
+        monkeypatch.setattr(index, "_top_of_scores", counted)
         mask = np.random.default_rng(seed).random(index.rows) > 0.3
         for query in queries(tokens, rng):
             for width, allowed in ((1, None), (10, None), (50, None), (25, mask)):
