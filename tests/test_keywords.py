@@ -151,7 +151,7 @@ def test_top_equals_every_row_scored_on_zipf_corpora(monkeypatch):
     """top() reads common tokens' postings only at candidate rows, yet returns the rows of
     the best scores of all rows, with those scores; with a mask, the best masked rows."""
     rng = random.Random(5)
-    whole = []
+    whole, calls = [], 0
     for seed in range(4):
         index, _, tokens = zipf_segments(seed)
         every_row = index._top_of_scores
@@ -166,6 +166,7 @@ def test_top_equals_every_row_scored_on_zipf_corpora(monkeypatch):
             for width, allowed in ((1, None), (10, None), (50, None), (25, mask)):
                 reference = index.scores(query, allowed)
                 rows, scores = index.top(query, width, mask=allowed)
+                calls += 1
                 expected = np.sort(reference[reference > 0])[::-1][:width]
                 assert len(rows) == len(expected) and len(set(rows.tolist())) == len(rows)
                 np.testing.assert_allclose(scores, expected, rtol=1e-5)
@@ -175,7 +176,7 @@ def test_top_equals_every_row_scored_on_zipf_corpora(monkeypatch):
                     a > b or (a == b and r < s)
                     for a, b, r, s in zip(scores, scores[1:], rows, rows[1:])
                 )
-        assert 0 < len(whole) < 20 * 4, "both ways of finding the top were taken"
+    assert 0 < len(whole) < calls / 2, "both ways of finding the top were taken"
 
 
 def test_scores_at_and_row_lookups_equal_brute_force():
