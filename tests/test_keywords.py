@@ -176,7 +176,7 @@ def test_top_equals_every_row_scored_on_zipf_corpora(monkeypatch):
                     a > b or (a == b and r < s)
                     for a, b, r, s in zip(scores, scores[1:], rows, rows[1:])
                 )
-    assert 0 < len(whole) < calls / 2, "both ways of finding the top were taken"
+    assert whole and calls - len(whole) >= 30, "both ways of finding the top were taken"
 
 
 def test_scores_at_and_row_lookups_equal_brute_force():
