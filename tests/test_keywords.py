@@ -151,16 +151,16 @@ def test_top_equals_every_row_scored_on_zipf_corpora(monkeypatch):
     """top() reads common tokens' postings only at candidate rows, yet returns the rows of
     the best scores of all rows, with those scores; with a mask, the best masked rows."""
     rng = random.Random(5)
-    whole, calls = [], 0
+    dense, calls = [], 0
     for seed in range(4):
         index, _, tokens = zipf_segments(seed)
-        every_row = index._top_of_scores
+        accumulate = index._accumulate
 
-        def counted(*args, every_row=every_row):
-            whole.append(1)
-            return every_row(*args)
+        def counted(*args, accumulate=accumulate):
+            dense.append(1)
+            return accumulate(*args)
 
-        monkeypatch.setattr(index, "_top_of_scores", counted)
+        monkeypatch.setattr(index, "_accumulate", counted)
         mask = np.random.default_rng(seed).random(index.rows) > 0.3
         for query in queries(tokens, rng):
             for width, allowed in ((1, None), (10, None), (50, None), (25, mask)):
@@ -176,7 +176,7 @@ def test_top_equals_every_row_scored_on_zipf_corpora(monkeypatch):
                     a > b or (a == b and r < s)
                     for a, b, r, s in zip(scores, scores[1:], rows, rows[1:])
                 )
-    assert whole and calls - len(whole) >= 30, "both ways of finding the top were taken"
+    assert dense and calls - len(dense) >= 30, "both ways of reading postings were taken"
 
 
 def test_scores_at_and_row_lookups_equal_brute_force():

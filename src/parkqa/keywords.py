@@ -330,16 +330,26 @@ class KeywordIndex:
         rows, partial = np.zeros(0, dtype=np.int64), np.zeros(0)
         read, threshold, taken = 0, 0.0, len(terms)
         for j, (term, idf) in enumerate(terms):
+            if len(rows) >= width and term.df > LOOKUP_FIRST * width:
+                threshold = max(threshold, self._best_complete(terms[j:], rows, partial, width))
+                if left[j] < threshold * (1 - _SLACK):
+                    taken = j
+                    break
             read += term.df
-            if read > max(self.rows // DENSE_SHARE, width):
-                return self._top_of_scores(tokens, width, mask)
+            if len(rows) >= width and read > self.rows // DENSE_SHARE:
+                taken = next(
+                    (k for k in range(j, len(terms)) if left[k] < threshold * (1 - _SLACK)),
+                    len(terms),
+                )
+                rows, partial = self._accumulate(terms[j:taken], rows, partial, mask)
+                break
             found, tf = self._gather(term, mask)
             weights = self._weights(idf, tf, self._lengths(found))
             rows, inverse = np.unique(np.concatenate([rows, found]), return_inverse=True)
             partial = np.bincount(
                 inverse.reshape(-1), np.concatenate([partial, weights]), minlength=len(rows)
             )
-            threshold = _kth_largest(partial, width)
+            threshold = max(threshold, _kth_largest(partial, width))
             if threshold > 0 and left[j + 1] < threshold * (1 - _SLACK):
                 taken = j + 1
                 break
@@ -350,23 +360,53 @@ class KeywordIndex:
             tf = self._tf_at(term, rows)
             held = np.flatnonzero(tf)
             partial[held] += self._weights(idf, tf[held], self._lengths(rows[held]))
-            threshold = _kth_largest(partial, width)
+            threshold = max(threshold, _kth_largest(partial, width))
         best = np.lexsort((rows, -partial))[:width]
         return rows[best], partial[best].astype(np.float32)
 
-    def _top_of_scores(
-        self, tokens: Iterable[str], width: int, mask: np.ndarray | None
+    def _accumulate(
+        self,
+        terms: Sequence[tuple[_Term, float]],
+        rows: np.ndarray,
+        partial: np.ndarray,
+        mask: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """top() from every row's score: for questions made only of common tokens, whose
-        postings cover most rows anyway."""
-        scores = self.scores(tokens, mask)
-        if width < len(scores):
-            rows = np.argpartition(-scores, width - 1)[:width]
-        else:
-            rows = np.arange(len(scores))
-        rows = rows[scores[rows] > 0]
-        rows = rows[np.lexsort((rows, -scores[rows]))].astype(np.int64)
+        """The candidates and partial scores with the terms' postings added, in an array of
+        every row, segment by segment: cheaper than merging sorted rows once the postings
+        are many. Deleted rows and rows outside mask are dropped at the end."""
+        scores = np.zeros(self.rows)
+        scores[rows] = partial
+        for term, idf in terms:
+            for number, lo, hi in term.spans:
+                postings, base = self.parts[number]
+                local = postings.rows[lo:hi]
+                weights = self._weights(idf, postings.tf[lo:hi], postings.lengths[local])
+                scores[base : base + len(postings.lengths)][local] += weights
+        if self.live is not None:
+            scores[~self.live] = 0.0
+        if mask is not None:
+            scores[~mask] = 0.0
+        rows = np.flatnonzero(scores)
         return rows, scores[rows]
+
+    def _best_complete(
+        self,
+        terms: Sequence[tuple[_Term, float]],
+        rows: np.ndarray,
+        partial: np.ndarray,
+        width: int,
+    ) -> float:
+        """The lowest whole score of the width candidates with the best partial scores, the
+        tokens not yet read looked up at them: width rows score at least this, so no row
+        whose score cannot reach it is in the top."""
+        best = np.sort(np.argpartition(-partial, width - 1)[:width])
+        scores = partial[best].copy()
+        lengths = self._lengths(rows[best])
+        for term, idf in terms:
+            tf = self._tf_at(term, rows[best])
+            held = np.flatnonzero(tf)
+            scores[held] += self._weights(idf, tf[held], lengths[held])
+        return float(scores.min())
 
     def scores_at(self, tokens: Iterable[str], rows: np.ndarray) -> np.ndarray:
         """BM25 scores of the given rows (as scores() gives them), each token's postings
@@ -505,6 +545,11 @@ class KeywordIndex:
             postings, base = self.parts[number]
             held = postings.rows[lo:hi]
             local = (rows[first:last] - base).astype(held.dtype)
+            if (last - first) * SEARCH_SHARE > hi - lo:  # many rows: spread the postings out
+                spread = np.zeros(len(postings.lengths), dtype=np.int32)
+                spread[held] = postings.tf[lo:hi]
+                tf[first:last] = spread[local]
+                continue
             at = np.minimum(np.searchsorted(held, local), len(held) - 1)
             found = np.flatnonzero(held[at] == local)
             tf[first + found] = postings.tf[lo + at[found]]
@@ -530,9 +575,15 @@ class KeywordIndex:
         return idf * tf * (k1 + 1) / (tf + norm)
 
 
-# top() gives up reading postings whole, and scores every row instead, once a question's
-# tokens hold more than rows // DENSE_SHARE postings before the rest can be looked up.
-DENSE_SHARE = 8
+# Once top() has read more than rows // DENSE_SHARE postings, it adds the rest it must read
+# up in an array of every row instead of merging sorted candidates.
+DENSE_SHARE = 16
+# Rows are looked up in a token's postings by binary search, unless they are more than a
+# SEARCH_SHARE-th of its postings: then the postings are spread over the segment's rows.
+SEARCH_SHARE = 8
+# Before reading a token's postings longer than LOOKUP_FIRST * width, top() looks the tokens
+# left up at its best candidates, whose whole scores may show the rest need not be read.
+LOOKUP_FIRST = 8
 _SLACK = 1e-9  # rounding allowance when bounds are compared with summed scores
 
 
