@@ -328,10 +328,11 @@ class KeywordIndex:
         bounds = np.array([idf * (self.k1 + 1) for _, idf in terms])
         left = np.concatenate([np.cumsum(bounds[::-1])[::-1], [0.0]])  # bound of terms[j:]
         rows, partial = np.zeros(0, dtype=np.int64), np.zeros(0)
-        read, threshold, taken = 0, 0.0, len(terms)
+        read, threshold, taken, completed = 0, 0.0, len(terms), 0
         for j, (term, idf) in enumerate(terms):
-            if len(rows) >= width and term.df > LOOKUP_FIRST * width:
+            if len(rows) >= width and term.df > LOOKUP_FIRST * width and read >= 4 * completed:
                 threshold = max(threshold, self._best_complete(terms[j:], rows, partial, width))
+                completed = max(read, 1)
                 if left[j] < threshold * (1 - _SLACK):
                     taken = j
                     break
@@ -361,7 +362,8 @@ class KeywordIndex:
             held = np.flatnonzero(tf)
             partial[held] += self._weights(idf, tf[held], self._lengths(rows[held]))
             threshold = max(threshold, _kth_largest(partial, width))
-        best = np.lexsort((rows, -partial))[:width]
+        best = _best(partial, width)
+        best = best[np.lexsort((rows[best], -partial[best]))]
         return rows[best], partial[best].astype(np.float32)
 
     def _accumulate(
@@ -371,23 +373,35 @@ class KeywordIndex:
         partial: np.ndarray,
         mask: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The candidates and partial scores with the terms' postings added, in an array of
-        every row, segment by segment: cheaper than merging sorted rows once the postings
-        are many. Deleted rows and rows outside mask are dropped at the end."""
-        scores = np.zeros(self.rows)
-        scores[rows] = partial
+        """The candidates and partial scores with the terms' postings added, segment by
+        segment in an array of the segment's rows: cheaper than merging sorted rows once
+        the postings are many. Deleted rows and rows outside mask are dropped."""
+        spans: dict[int, list[tuple[float, int, int]]] = {}
         for term, idf in terms:
             for number, lo, hi in term.spans:
-                postings, base = self.parts[number]
+                spans.setdefault(number, []).append((idf, lo, hi))
+        edges = np.searchsorted(rows, np.append(self._bases, self.rows))
+        found_rows, found_scores = [], []
+        for number, (postings, base) in enumerate(self.parts):
+            first, last = int(edges[number]), int(edges[number + 1])
+            if number not in spans:
+                found_rows.append(rows[first:last])
+                found_scores.append(partial[first:last])
+                continue
+            size = len(postings.lengths)
+            scores = np.zeros(size)
+            scores[rows[first:last] - base] = partial[first:last]
+            for idf, lo, hi in spans[number]:
                 local = postings.rows[lo:hi]
-                weights = self._weights(idf, postings.tf[lo:hi], postings.lengths[local])
-                scores[base : base + len(postings.lengths)][local] += weights
-        if self.live is not None:
-            scores[~self.live] = 0.0
-        if mask is not None:
-            scores[~mask] = 0.0
-        rows = np.flatnonzero(scores)
-        return rows, scores[rows]
+                scores[local] += self._weights(idf, postings.tf[lo:hi], postings.lengths[local])
+            if not self._whole[number]:
+                scores[~self.live[base : base + size]] = 0.0
+            if mask is not None:
+                scores[~mask[base : base + size]] = 0.0
+            here = np.flatnonzero(scores)
+            found_rows.append(here + base)
+            found_scores.append(scores[here])
+        return np.concatenate(found_rows), np.concatenate(found_scores)
 
     def _best_complete(
         self,
@@ -396,17 +410,17 @@ class KeywordIndex:
         partial: np.ndarray,
         width: int,
     ) -> float:
-        """The lowest whole score of the width candidates with the best partial scores, the
-        tokens not yet read looked up at them: width rows score at least this, so no row
-        whose score cannot reach it is in the top."""
-        best = np.sort(np.argpartition(-partial, width - 1)[:width])
+        """The width-th best whole score of the candidates with the best partial scores (a
+        few times width of them), the tokens not yet read looked up at them: width rows score
+        at least this, so no row whose score cannot reach it is in the top."""
+        best = np.sort(_best(partial, COMPLETED * width))
         scores = partial[best].copy()
         lengths = self._lengths(rows[best])
         for term, idf in terms:
             tf = self._tf_at(term, rows[best])
             held = np.flatnonzero(tf)
             scores[held] += self._weights(idf, tf[held], lengths[held])
-        return float(scores.min())
+        return _kth_largest(scores, width)
 
     def scores_at(self, tokens: Iterable[str], rows: np.ndarray) -> np.ndarray:
         """BM25 scores of the given rows (as scores() gives them), each token's postings
@@ -582,8 +596,10 @@ DENSE_SHARE = 16
 # SEARCH_SHARE-th of its postings: then the postings are spread over the segment's rows.
 SEARCH_SHARE = 8
 # Before reading a token's postings longer than LOOKUP_FIRST * width, top() looks the tokens
-# left up at its best candidates, whose whole scores may show the rest need not be read.
+# left up at its best candidates, whose whole scores may show the rest need not be read (again
+# only once it has read four times as many postings as when it last did).
 LOOKUP_FIRST = 8
+COMPLETED = 4  # times width: how many candidates _best_complete scores whole
 _SLACK = 1e-9  # rounding allowance when bounds are compared with summed scores
 
 
@@ -594,6 +610,15 @@ class _Term:
 
     spans: tuple[tuple[int, int, int], ...]
     df: int
+
+
+def _best(values: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k largest values, ties at the k-th taken first come first."""
+    if len(values) <= k:
+        return np.arange(len(values))
+    kth = _kth_largest(values, k)
+    above = np.flatnonzero(values > kth)
+    return np.concatenate([above, np.flatnonzero(values == kth)[: k - len(above)]])
 
 
 def _kth_largest(values: np.ndarray, k: int) -> float:

@@ -104,10 +104,10 @@ def exact_search(vectors: np.ndarray, query: np.ndarray, k: int, allowed: np.nda
     return scores[top].astype(np.float32), rows[top].astype(np.int64)
 
 
-def _inner(matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
+def _inner(matrix: np.ndarray, query: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Each row's inner product with the query, on this thread: a BLAS product of one query
     would wake every BLAS thread, which costs more than it saves on a busy machine."""
-    return np.einsum("ij,j->i", matrix, query)
+    return np.einsum("ij,j->i", matrix, query, out=out)
 
 
 class VectorSet:
@@ -121,6 +121,9 @@ class VectorSet:
         self.d = dimension
         self.rows = sum(rows for _, _, rows in self.parts)
         self.ntotal = self.rows if live is None else int(np.count_nonzero(live))
+        self._whole = [  # parts none of whose rows is deleted: searched without a mask
+            live is None or bool(live[base : base + rows].all()) for _, base, rows in self.parts
+        ]
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None):
         """Top-k (scores, global rows) for one normalised query vector, among live rows (and
@@ -131,8 +134,8 @@ class VectorSet:
             else (allowed if self.live is None else allowed & self.live)
         )
         found_scores, found_rows = [], []
-        for part, base, rows in self.parts:
-            sub = None if mask is None else mask[base : base + rows]
+        for (part, base, rows), whole in zip(self.parts, self._whole):
+            sub = None if mask is None or (allowed is None and whole) else mask[base : base + rows]
             if sub is not None and not sub.any():
                 continue
             if isinstance(part, np.ndarray):
@@ -244,17 +247,20 @@ class ListIndex:
         probed = np.argpartition(-closeness, nprobe - 1)[:nprobe]
         spans = [(int(self.offsets[i]), int(self.offsets[i + 1])) for i in np.sort(probed)]
         rows = np.concatenate([self.order[lo:hi] for lo, hi in spans])
-        codes = np.concatenate([self.codes[lo:hi] for lo, hi in spans])
-        scales = np.concatenate([self.scales[lo:hi] for lo, hi in spans])
+        scores = np.empty(len(rows), dtype=np.float32)
+        at = 0
+        for lo, hi in spans:  # the int8 codes are widened chunk by chunk, list by list
+            _inner(self.codes[lo:hi], query, out=scores[at : at + hi - lo])
+            at += hi - lo
+        scores *= np.concatenate([self.scales[lo:hi] for lo, hi in spans])
         if allowed is not None:
             keep = allowed[rows]
-            rows, codes, scales = rows[keep], codes[keep], scales[keep]
+            rows, scores = rows[keep], scores[keep]
             if len(rows) < min(k, int(np.count_nonzero(allowed))):
                 return exact_search(self.vectors, query, k, allowed)
         k = min(k, len(rows))
         if k <= 0:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        scores = _inner(codes, query) * scales  # the int8 codes are widened chunk by chunk
         top = np.argpartition(-scores, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
         top = top[np.argsort(-scores[top], kind="stable")]
         return scores[top], rows[top].astype(np.int64)
