@@ -58,6 +58,11 @@ logger = logging.getLogger(__name__)
 SEGMENT_PASSAGES = 20_000
 # Kept segments that are small or mostly deleted are merged once there are more than this.
 MERGE_AFTER = 8
+# A build merges every MERGE_FACTOR segments it writes into one, and those left at its end
+# too, so that a question visits a few large segments rather than many small ones (each
+# segment visited costs a vector search and a postings lookup per token). What it merges,
+# it has just written: an update that writes one segment merges nothing.
+MERGE_FACTOR = 10
 
 
 @dataclass(frozen=True)
@@ -400,7 +405,7 @@ def _write_update(
             _skip(file, reason, skipped_read, read_warnings)
             continue
         builder.add(passages, record, _known_vectors(previous, file.doc))
-    builder.flush()
+    builder.finish()
     skipped = {**plan.skipped, **skipped_read}
     held = {doc: indexed[doc] for doc in skipped if doc in indexed}
     records = {**plan.kept, **held, **builder.records}
@@ -552,12 +557,20 @@ def _write_segment(
     index when the configuration asks for one."""
     vectors = passage_vectors(sentence_vectors, passages)
     postings = Postings.build([keyword_tokens(p) for p in passages])
-    retrieval, approximate, lists = config.retrieval, None, None
-    if retrieval.vector_index in ("hnsw", "ivf"):
-        approximate = build_vector_index(vectors, dimension, retrieval)
-    elif retrieval.vector_index == "auto" and len(passages) >= retrieval.exact_below:
-        lists = ListIndex.build(vectors)
+    approximate, lists = vector_index(vectors, config, dimension)
     return writer.write_segment(passages, sentence_vectors, vectors, postings, approximate, lists)
+
+
+def vector_index(vectors: np.ndarray, config: Config, dimension: int):
+    """The vector index of a segment's passage vectors, as configured: a FAISS index (HNSW or
+    IVF) or inverted lists (auto, for segments of exact_below passages or more), or neither
+    (searched exactly). Returns (faiss index or None, inverted lists' arrays or None)."""
+    retrieval = config.retrieval
+    if retrieval.vector_index in ("hnsw", "ivf"):
+        return build_vector_index(vectors, dimension, retrieval), None
+    if retrieval.vector_index == "auto" and len(vectors) >= retrieval.exact_below:
+        return None, ListIndex.build(vectors)
+    return None, None
 
 
 def embed_sentences(
@@ -618,6 +631,7 @@ class _SegmentBuilder:
         # current segment's sentences, and tells the whole build's from the bytes.
         self.expected_bytes = 0
         self.read_bytes = 0
+        self._unmerged: list[SegmentEntry] = []  # written by flush(), not yet merged
         self._passages: list[Passage] = []
         self._records: list[DocumentRecord] = []
         self._docs: list[str] = []
@@ -661,6 +675,34 @@ class _SegmentBuilder:
         for doc, record in zip(self._docs, self._records):
             self.records[doc] = dataclasses.replace(record, segment=entry.name)
         self._passages, self._records, self._docs, self._known = [], [], [], {}
+        self._unmerged.append(entry)
+        if len(self._unmerged) >= MERGE_FACTOR:
+            self._merge()
+
+    def start_over(self) -> None:
+        """Forget the segments written so far (the caller keeps them), to collect more."""
+        self.segments, self.records, self._unmerged = [], {}, []
+
+    def finish(self) -> None:
+        """Write what is left, and merge the segments written since the last merge."""
+        self.flush()
+        if len(self._unmerged) >= 2:
+            self._merge()
+
+    def _merge(self) -> None:
+        """Merge the segments written since the last merge into one."""
+        dimension = int(self.encoder.dimension)
+        entry = self.writer.write_merged(
+            self._unmerged, lambda vectors: vector_index(vectors, self.config, dimension)
+        )
+        names = {merged.name for merged in self._unmerged}
+        at = self.segments.index(self._unmerged[0])
+        kept = [segment for segment in self.segments if segment.name not in names]
+        self.segments = [*kept[:at], entry, *kept[at:]]
+        for doc, record in self.records.items():
+            if record.segment in names:
+                self.records[doc] = dataclasses.replace(record, segment=entry.name)
+        self._unmerged = []
 
 
 def _compact(
@@ -679,8 +721,7 @@ def _compact(
         return [*kept, *written], records
     names = {entry.name for entry in mergeable}
     segments = {segment.entry.name: segment for segment in previous.segments}
-    builder.segments = []
-    builder.records = {}
+    builder.start_over()
     for doc, record in records.items():
         if record.segment not in names:
             continue
@@ -696,7 +737,7 @@ def _compact(
             known.update(zip(passage.sentence_embedding_texts(), np.asarray(vectors)))
             passages.append(passage)
         builder.add(passages, record, known)
-    builder.flush()
+    builder.finish()
     merged = [entry for entry in kept if entry.name not in names]
     return [*merged, *written, *builder.segments], {**records, **builder.records}
 
