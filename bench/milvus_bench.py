@@ -1,6 +1,16 @@
 """Retrieval from the Milvus index against the file index, on the CMRC 2018 trial set.
 
     python bench/milvus_bench.py [--data PATH] [--uri URI] [--updates 20] [--limit N]
+    python bench/milvus_bench.py --knowledge-base [--data PATH] [--uri URI] [--updates 20]
+
+With --knowledge-base, whole answers are compared: a copy of the set's knowledge base is
+given a milvus section (Milvus filled from its index folder, nothing embedded again), and its
+answers (KnowledgeBase.ask, scored as `parkqa eval` scores them: answer in the top-1 / top-5
+cited passages, in the answer text) are set against those of the same knowledge base
+answering from its index folder, before and after one-document updates made with
+KnowledgeBase.update (each mirrored into Milvus before it is committed).
+
+Without it, retrieval alone is compared:
 
 Both sides hold the same passages and passage vectors (those of the file index in
 ~/.cache/parkqa-bench/<set>-<model>, built by bench/answer_bench.py's helpers if missing) and
@@ -19,6 +29,7 @@ The default --uri is an embedded Milvus Lite database in a temporary folder; a s
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -31,8 +42,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cmrc import DEFAULT_SET, open_knowledge_base
+from parkqa import KnowledgeBase, load_config
 from parkqa.config import DEFAULT_MODEL, RetrievalConfig
-from parkqa.evaluation import _contains, squad_questions
+from parkqa.evaluation import _contains, evaluate, squad_questions
 from parkqa.indexing import document_passages
 from parkqa.keywords import KeywordIndex, tokenize
 from parkqa.milvus_index import MilvusConfig, MilvusIndex, MilvusView
@@ -173,6 +185,73 @@ def indexed_passage_vectors(loaded) -> np.ndarray:
     return (means / np.linalg.norm(means, axis=1, keepdims=True)).astype(np.float32)
 
 
+def answers_compared(label: str, milvus: KnowledgeBase, folder: KnowledgeBase, questions):
+    """Score both knowledge bases' answers and print the figures side by side."""
+    reports = []
+    for kb in (folder, milvus):
+        kb.ask(questions[0].question)  # warm
+        reports.append(evaluate(questions, lambda q, history, kb=kb: kb.ask(q, history, k=5)))
+    same = sum(a.answer == b.answer for a, b in zip(reports[0].results, reports[1].results)) / len(
+        questions
+    )
+    print(f"\n{label}: {milvus.stats()['passages']} passages, {len(questions)} questions")
+    for name, report in (("index folder", reports[0]), ("Milvus", reports[1])):
+        print(
+            f"  {name:13} top-1 {report.top1:.3f}  top-5 {report.top5:.3f}  answer text "
+            f"{report.answer_hit:.3f}  abstained {report.abstained}  latency mean "
+            f"{report.mean_ms:.0f} ms, p95 {report.p95_ms:.0f} ms"
+        )
+    folder_report, milvus_report = reports
+    print(
+        f"  difference    top-1 {milvus_report.top1 - folder_report.top1:+.3f}  top-5 "
+        f"{milvus_report.top5 - folder_report.top5:+.3f}  answer text "
+        f"{milvus_report.answer_hit - folder_report.answer_hit:+.3f}"
+    )
+    print(f"  same answer text in {same:.3f} of the questions")
+
+
+def compare_knowledge_bases(args, questions) -> None:
+    """Whole answers from Milvus against the index folder, before and after updates."""
+    import shutil
+
+    source = open_knowledge_base(args.data, args.model)
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder) / "kb"
+        shutil.copytree(source.config.root, root)
+        uri = args.uri or str(Path(folder) / "bench.db")
+        with (root / "parkqa.yaml").open("a", encoding="utf-8") as config:
+            config.write(f"milvus:\n  uri: {uri}\n  collection: bench_answers\n")
+        milvus = KnowledgeBase(load_config(root / "parkqa.yaml"), encoder=source.encoder)
+        started = time.perf_counter()
+        report = milvus.update()
+        print(
+            f"Milvus ({uri}) filled from the index folder in {time.perf_counter() - started:.1f} s "
+            f"({report.embedded} embedded)"
+        )
+        folder_kb = KnowledgeBase(dataclasses.replace(milvus.config, milvus=None), source.encoder)
+        answers_compared("as built", milvus, folder_kb, questions)
+
+        docs = sorted(d.doc for d in milvus.documents())
+        step = max(1, len(docs) // max(args.updates, 1))
+        seconds = []
+        for doc in docs[::step][: args.updates]:
+            path = root / doc
+            text = path.read_text(encoding="utf-8")
+            path.write_text(text.rstrip("\n") + ADDED_SENTENCE + "\n", encoding="utf-8")
+            started = time.perf_counter()
+            report = milvus.update()
+            seconds.append(time.perf_counter() - started)
+            assert report.changed == (doc,), report.summary()
+        state = MilvusIndex.existing(milvus.config.milvus).state()
+        print(
+            f"\n{len(seconds)} one-document updates (file index and Milvus): median "
+            f"{statistics.median(seconds):.2f} s, max {max(seconds):.2f} s; generation "
+            f"{state.generation}; stored weights' avgdl {state.reference_length:.2f} vs true "
+            f"{state.average_length:.2f} (drift {state.drift:.4f})"
+        )
+        answers_compared(f"after {len(seconds)} updates", milvus, folder_kb, questions)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -182,7 +261,17 @@ def main() -> None:
     parser.add_argument("--uri", help="Milvus URI (default: Milvus Lite in a temporary folder)")
     parser.add_argument("--updates", type=int, default=20, help="one-document updates")
     parser.add_argument("--limit", type=int, help="only the first N questions")
+    parser.add_argument(
+        "--knowledge-base",
+        action="store_true",
+        help="compare whole answers (KnowledgeBase.ask with a milvus section) with the folder's",
+    )
     args = parser.parse_args()
+    if args.knowledge_base:
+        data = json.loads(args.data.read_text(encoding="utf-8"))
+        questions = [q for q in squad_questions(data) if q.answers][: args.limit]
+        compare_knowledge_bases(args, questions)
+        return
 
     kb = open_knowledge_base(args.data, args.model)
     loaded = kb.index()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import socket
@@ -74,14 +75,50 @@ def write_knowledge_base(root: Path, extra: dict[str, str] | None = None, config
     return path
 
 
+# The index backends that end-to-end tests run against: a test takes `backend` as a parameter
+# (@pytest.mark.parametrize("backend", BACKENDS)) and make_kb and park_kb follow it.
+BACKENDS = ("file", "milvus")
+_collections = itertools.count()
+
+
 @pytest.fixture
-def make_kb(tmp_path: Path, encoder: E5Encoder) -> Callable[..., KnowledgeBase]:
-    """Build a knowledge base of the test's own in tmp_path (not yet indexed)."""
+def backend() -> str:
+    """The index backend of make_kb and park_kb: the index folder unless a test says milvus."""
+    return "file"
+
+
+@pytest.fixture(scope="session")
+def milvus_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One embedded Milvus Lite database for the session's tests, each with collections of
+    its own (an embedded database stays open until the process exits)."""
+    return tmp_path_factory.mktemp("milvus") / "tests.db"
+
+
+@pytest.fixture
+def milvus_section(backend: str, milvus_database: Path) -> Iterator[str]:
+    """The config's milvus section for the test's backend ("" for the index folder): a
+    collection of the test's own, dropped afterwards."""
+    if backend != "milvus":
+        yield ""
+        return
+    from parkqa.config import MilvusConfig
+    from parkqa.milvus_index import drop_collections
+
+    collection = f"test{next(_collections)}"
+    yield f"milvus:\n  uri: {milvus_database}\n  collection: {collection}\n"
+    drop_collections(MilvusConfig(uri=str(milvus_database), collection=collection))
+
+
+@pytest.fixture
+def make_kb(
+    tmp_path: Path, encoder: E5Encoder, milvus_section: str
+) -> Callable[..., KnowledgeBase]:
+    """Build a knowledge base of the test's own in tmp_path (not yet indexed), on the test's
+    backend."""
 
     def make(extra: dict[str, str] | None = None, config: str = "") -> KnowledgeBase:
-        return KnowledgeBase(
-            load_config(write_knowledge_base(tmp_path, extra, config)), encoder=encoder
-        )
+        path = write_knowledge_base(tmp_path, extra, config + milvus_section)
+        return KnowledgeBase(load_config(path), encoder=encoder)
 
     return make
 
@@ -96,11 +133,20 @@ def park_index(tmp_path_factory: pytest.TempPathFactory, encoder: E5Encoder) -> 
 
 
 @pytest.fixture
-def park_kb(park_index: Path, tmp_path: Path, encoder: E5Encoder) -> KnowledgeBase:
-    """An indexed knowledge base holding the park article, in the test's own folder."""
+def park_kb(
+    park_index: Path, tmp_path: Path, encoder: E5Encoder, milvus_section: str
+) -> KnowledgeBase:
+    """An indexed knowledge base holding the park article, in the test's own folder, on the
+    test's backend (Milvus is filled from the copied index folder, embedding nothing)."""
     root = tmp_path / "kb"
     shutil.copytree(park_index, root)
-    return KnowledgeBase(load_config(root / "parkqa.yaml"), encoder=encoder)
+    if milvus_section:
+        with (root / "parkqa.yaml").open("a", encoding="utf-8") as config:
+            config.write(milvus_section)
+    kb = KnowledgeBase(load_config(root / "parkqa.yaml"), encoder=encoder)
+    if milvus_section:
+        kb.update()
+    return kb
 
 
 def make_passage(

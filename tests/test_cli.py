@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import PARK_DOC
+from conftest import BACKENDS, PARK_DOC
 from parkqa import cli
 
 COMMANDS = ["index", "add", "remove", "ask", "eval", "serve", "docs"]
@@ -78,6 +78,7 @@ def test_ask_reads_questions_from_stdin_as_a_chat(capsys, park_kb, monkeypatch):
     assert "10亿元" in answers[1]["answer"]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_index_add_and_docs(capsys, park_kb, tmp_path):
     config = str(park_kb.config.root / "parkqa.yaml")
     code, _, err = run(capsys, "--config", config, "index")
@@ -157,6 +158,7 @@ def test_ask_does_not_import_torch_or_gradio(park_kb):
 NOTICE = "软件企业房租减免通知\n\n永川区对新落户的软件企业给予三年房租减免。\n"
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_add_replace_and_remove_from_the_command_line(capsys, park_kb, tmp_path):
     config = str(park_kb.config.root / "parkqa.yaml")
     first = tmp_path / "v1" / "notice.md"
@@ -216,6 +218,7 @@ def test_file_system_errors_are_one_line(capsys, tmp_path):
     assert "Not a directory" in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_docs_and_ask_tell_of_documents_not_yet_indexed(capsys, park_kb):
     config = str(park_kb.config.root / "parkqa.yaml")
     knowledge = park_kb.config.knowledge_dir
@@ -290,6 +293,7 @@ def test_impossible_dates_are_refused_by_name(capsys, park_kb, option, value):
     assert err == f"parkqa: error: {option} '{value}' {DATE_HINT}\n"
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_real_dates_and_known_tags_filter(capsys, park_kb):
     config = str(park_kb.config.root / "parkqa.yaml")
     question = "阿里巴巴在永川投资了多少钱？"

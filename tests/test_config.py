@@ -145,3 +145,51 @@ def test_overrides_are_checked_like_the_file(tmp_path):
 def test_malformed_yaml_gives_line_and_column(tmp_path):
     with pytest.raises(ConfigError, match="malformed YAML at line 2, column 5"):
         load_config(write(tmp_path, "knowledge_dir: k\n  - : [\n"))
+
+
+def test_without_a_milvus_section_the_index_is_the_folder(tmp_path):
+    assert load_config(write(tmp_path, "knowledge_dir: k\n")).milvus is None
+
+
+def test_a_milvus_section_names_the_index_and_a_local_path_resolves_against_the_file(tmp_path):
+    config = load_config(write(tmp_path, "milvus:\n  uri: data/kb.db\n"))
+    assert config.milvus.uri == str((tmp_path / "data" / "kb.db").resolve())
+    assert (config.milvus.token, config.milvus.collection) == ("", "parkqa")
+    assert config.milvus.is_local
+    text = "milvus:\n  uri: http://10.0.0.5:19530\n  token: root:Milvus\n  collection: park_kb\n"
+    server = load_config(write(tmp_path, text)).milvus
+    assert (server.uri, server.token, server.collection) == (
+        "http://10.0.0.5:19530",
+        "root:Milvus",
+        "park_kb",
+    )
+    assert not server.is_local
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("milvus:\n", "'milvus.uri' is missing; set it to a local path ending in .db"),
+        ("milvus:\n  uri: kb.db\n  colection: kb\n", "unknown key 'milvus.colection'"),
+        ("milvus:\n  uri: 19530\n", "'milvus.uri' must be a local path ending in .db"),
+        ("milvus:\n  uri: data/milvus\n", "'milvus.uri' .*data/milvus is neither a local path"),
+        ("milvus:\n  uri: kb.db\n  token: 5\n", "'milvus.token' must be"),
+        ("milvus:\n  uri: kb.db\n  collection: 2kb\n", "'milvus.collection' must be a name of"),
+        ("milvus: kb.db\n", "'milvus' must be a mapping of settings"),
+    ],
+)
+def test_a_bad_milvus_section_is_one_line_naming_the_key(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        load_config(write(tmp_path, text))
+    assert len(str(error.value).splitlines()) == 1
+
+
+def test_a_milvus_section_without_pymilvus_says_how_to_install_it(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pymilvus" else real(name)
+    )
+    with pytest.raises(ConfigError, match=r"needs pymilvus; .*pip install 'parkqa\[milvus\]'"):
+        load_config(write(tmp_path, "milvus:\n  uri: http://127.0.0.1:19530\n"))

@@ -165,7 +165,7 @@ def test_an_edit_re_embeds_only_the_passages_it_touched(make_kb, encoder):
 
 
 def test_updated_keyword_index_equals_a_fresh_build(make_kb):
-    from parkqa.indexing import _keyword_tokens
+    from parkqa.indexing import keyword_tokens
     from parkqa.keywords import KeywordIndex, tokenize
 
     kb = make_kb({"policy.txt": POLICY})
@@ -175,7 +175,7 @@ def test_updated_keyword_index_equals_a_fresh_build(make_kb):
     (knowledge / "policy.txt").unlink()
     kb.update()
     index = load_index(kb.config.index_dir)
-    fresh = KeywordIndex.build([_keyword_tokens(p) for p in index.passages])
+    fresh = KeywordIndex.build([keyword_tokens(p) for p in index.passages])
     live = index.passages.rows()
     for question in ("人才公寓申请", "阿里巴巴投资3亿元", "软件企业房租减免"):
         tokens = tokenize(question)

@@ -29,7 +29,13 @@ from conftest import PARK_ARTICLE, PARK_DOC, REPO, free_port
 from parkqa.errors import ConfigError, IndexBusyError, IndexCorruptError, IndexServerError
 from parkqa.indexing import document_passages
 from parkqa.keywords import KeywordIndex, tokenize
-from parkqa.milvus_index import MilvusConfig, MilvusIndex, document_weights, query_idf
+from parkqa.milvus_index import (
+    MilvusConfig,
+    MilvusIndex,
+    document_weights,
+    query_idf,
+    sentence_digest,
+)
 from parkqa.passages import Passage
 from parkqa.retrieval import Filters
 
@@ -618,3 +624,29 @@ def test_two_readers_and_a_writer_share_one_milvus_lite_server(tmp_path: Path):
         assert reader["problems"] == []
         assert reader["generations"][-1] == updates + 1
         assert len(reader["generations"]) >= 3 and reader["reads"] >= 10, reader
+
+
+def test_sentence_vectors_and_a_long_manifest_come_back_whole_and_go_with_their_passages(
+    corpus: Corpus, tmp_path: Path
+):
+    """Sentence vectors are stored in parts and shared by passages that embed the same texts;
+    they go once no passage row names them. A manifest is stored in parts of whole characters."""
+    index = open_index(str(tmp_path / "kb.db"), tolerance=1.0)
+    first, second = list(corpus.indexed.values())[:2]
+    many = np.random.default_rng(0).normal(size=(70, 384)).astype(np.float32)  # three parts
+    manifest = json.dumps({"documents": "园区" * 40_000}, ensure_ascii=False)  # 240 kB
+    arguments = corpus.copy().add([first, second])
+    index.apply(1, *arguments, sentence_vectors=[many, many[:3]], manifest=manifest)
+    view = index.view()
+    digests = [sentence_digest(first), sentence_digest(second)]
+    found = view.sentence_vectors(digests)
+    np.testing.assert_array_equal(found[digests[0]], many)
+    np.testing.assert_array_equal(found[digests[1]], many[:3])
+    assert view.manifest() == manifest
+    index.apply(2, [], np.zeros((0, 384)), [], removed=[first.id], manifest="{}")
+    assert index.view().manifest() == "{}" and view.manifest() == manifest
+    index.apply(3, [], np.zeros((0, 384)), [])  # rows retired at 2 are deleted after this flip
+    assert set(index.view().sentence_vectors(digests[1:])) == {digests[1]}
+    with pytest.raises(IndexBusyError):
+        index.view().sentence_vectors(digests[:1])
+    assert index.view().manifest() == "{}"

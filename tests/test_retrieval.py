@@ -115,7 +115,7 @@ def test_search_scores_passages_held_in_memory(encoder) -> None:
     from typing import Any
 
     from parkqa.cleaning import clean_lines
-    from parkqa.indexing import _keyword_tokens, passage_vectors
+    from parkqa.indexing import keyword_tokens, passage_vectors
     from parkqa.keywords import KeywordIndex
     from parkqa.passages import Passage, make_passages
     from parkqa.questions import analyse
@@ -152,7 +152,7 @@ def test_search_scores_passages_held_in_memory(encoder) -> None:
     config = RetrievalConfig()
     index = InMemory(
         passages=passages,
-        keywords=KeywordIndex.build([_keyword_tokens(p) for p in passages]),
+        keywords=KeywordIndex.build([keyword_tokens(p) for p in passages]),
         vectors=VectorSet(
             [(passage_vectors(np.concatenate(sentences), passages), 0, len(passages))],
             None,

@@ -229,3 +229,64 @@ def test_build_progress_estimates_the_whole_build_from_the_first_segment(
     assert first_segment[0] >= 0.6 * final, (first_segment[0], final)
     assert all(d <= t for d, t in calls)
     assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_a_build_merges_the_segments_it_writes(make_kb, encoder, monkeypatch, tmp_path):
+    """A build writing many segments merges them as it goes (every MERGE_FACTOR, then those
+    left): the merged index holds the same passages, vectors, sentence vectors and BM25
+    scores as one built as a single segment, the merged segments' files are gone, and later
+    updates delete rows from merged segments as from any other."""
+    documents = {f"notice-{n}.txt": notice(n) for n in range(14)}
+    kb = make_kb(documents, config="retrieval:\n  exact_below: 8\n")
+    monkeypatch.setattr(indexing, "SEGMENT_PASSAGES", 3)
+    monkeypatch.setattr(indexing, "MERGE_FACTOR", 4)
+    kb.update()
+    merged = load_index(kb.config.index_dir)
+    assert 2 <= len(merged.manifest.segments) <= 3
+    assert {p.name for p in kb.config.index_dir.glob("seg*")} == merged.manifest.files()
+    assert type(merged.vectors.parts[0][0]).__name__ == "ListIndex"
+
+    monkeypatch.setattr(indexing, "SEGMENT_PASSAGES", 100_000)
+    single = make_kb_at(tmp_path / "single", kb)
+    assert len(single.manifest.segments) == 1
+
+    def contents(index) -> dict[str, tuple]:
+        found = {}
+        for row in index.passages.rows().tolist():
+            passage = index.passage(row)
+            found[passage.id] = (passage, index.vectors.vector(row), index.sentence_vectors(row))
+        return found
+
+    got, want = contents(merged), contents(single)
+    assert got.keys() == want.keys()
+    for key, (passage, vector, sentences) in want.items():
+        assert got[key][0] == passage
+        np.testing.assert_array_equal(got[key][1], vector)
+        np.testing.assert_array_equal(got[key][2], sentences)
+    for doc, record in merged.manifest.documents.items():
+        assert len(merged.document_rows(doc)) == record.passages
+        assert {merged.passage(int(r)).doc for r in merged.document_rows(doc)} == {doc}
+    for question in QUESTIONS:
+        tokens = tokenize(question)
+        a, b = merged.keywords.scores(tokens), single.keywords.scores(tokens)
+        by_id = {merged.passage(r).id: a[r] for r in range(merged.rows)}
+        np.testing.assert_allclose(
+            [by_id[single.passage(r).id] for r in range(single.rows)], b, rtol=1e-6
+        )
+
+    (kb.config.knowledge_dir / "notice-3.txt").write_text(notice(30), encoding="utf-8")
+    (kb.config.knowledge_dir / "notice-9.txt").unlink()
+    assert update_index(kb.config, encoder).written
+    updated = load_index(kb.config.index_dir)
+    assert "knowledge/notice-9.txt" not in {p.doc for p in updated.passages}
+    answer = kb.ask("园区人才公寓项目第30期计划投资多少？")
+    assert answer.citations[0].doc == "knowledge/notice-3.txt" and "32亿元" in answer.answer
+
+
+def make_kb_at(root: Path, like) -> store.LoadedIndex:
+    """The same knowledge folder and config as `like`, indexed in root."""
+    shutil.copytree(like.config.knowledge_dir, root / "knowledge")
+    shutil.copy(like.config.root / "parkqa.yaml", root / "parkqa.yaml")
+    config = load_config(root / "parkqa.yaml")
+    update_index(config, like.encoder)
+    return load_index(config.index_dir)

@@ -217,11 +217,6 @@ def _in_passages_any_spelling(name: str, keywords: KeywordIndex, texts) -> bool:
     return any(wanted in to_simplified(texts(int(row)).lower()) for row in rows[:200])
 
 
-# Word tags that do not begin or end a name: particles, prepositions, conjunctions, modal
-# particles, interjections and punctuation.
-_EDGE_TAGS = ("u", "p", "c", "y", "e", "x")
-
-
 def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
     """A name of the knowledge base that name is likely a typo of: one read the same and
     sharing a character with it (邓雯 for 邓文: pinyin input gives homophones), or, for names
@@ -233,7 +228,7 @@ def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
         # Two characters read alike are often two words (行星, 恒星): a surname typed right
         # and a given name mistyped (邓雯 for 邓文) is a typo.
         shared = word[0] == name[0] if len(name) == 2 else bool(set(word) & set(name))
-        if len(word) == len(name) and shared and _stands_alone(word, keywords, texts):
+        if len(word) == len(name) and shared:
             return word
     if len(name) < 3:
         return None
@@ -245,7 +240,7 @@ def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
             window = text[start : start + len(name)]
             if window == name or not all(is_cjk(c) for c in window):
                 continue
-            if one_slip(name, window) and _aligned(text, start, start + len(name)):
+            if one_slip(name, window):
                 seen[window] += 1
     for window, _ in seen.most_common():
         # A name, not a phrase of ordinary words: a word tagged as a name, or characters that
@@ -255,44 +250,13 @@ def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
     return None
 
 
-def _stands_alone(word: str, keywords: KeywordIndex, texts) -> bool:
-    """Whether some passage holds the word as words of its own, not cut from its neighbours
-    (永川拥 in 永川拥有 is not)."""
-    rows = keywords.rows_with_all([word[i : i + 2] for i in range(len(word) - 1)])
-    for row in rows[:50]:
-        text = texts(int(row))
-        start = text.find(word)
-        while start >= 0:
-            if _aligned(text, start, start + len(word)):
-                return True
-            start = text.find(word, start + 1)
-    return False
-
-
-def _aligned(text: str, start: int, end: int) -> bool:
-    """Whether text[start:end] begins and ends where the text's words do, and neither end is a
-    particle, preposition, conjunction or punctuation (永川拥 in 永川拥有, 蒙特的 are not
-    names)."""
-    left = max(0, start - 8)
-    starts, ends = {}, {}
-    at = left
-    for word, tag in lexicon().cut(text[left : min(len(text), end + 8)]):
-        starts[at] = tag
-        at += len(word)
-        ends[at] = tag
-    if start not in starts or end not in ends:
-        return False
-    return not starts[start].startswith(_EDGE_TAGS) and not ends[end].startswith(_EDGE_TAGS)
-
-
 def one_slip(typed: str, meant: str) -> bool:
-    """Whether typed is meant with one slip: two neighbours swapped, or, in a name of four or
-    more characters, one character replaced; homophones count as the same character (徐 for
-    许). Three characters with one other are as often another name (海南省, 云南省)."""
+    """Whether typed is meant with one slip: one character replaced, or two neighbours
+    swapped; homophones count as the same character (徐 for 许)."""
     if len(typed) != len(meant):
         return False
     differ = [i for i, (a, b) in enumerate(zip(typed, meant)) if not same_reading(a, b)]
-    if not differ or (len(differ) == 1 and len(typed) >= 4):
+    if len(differ) <= 1:
         return True
     if len(differ) != 2 or differ[1] != differ[0] + 1:
         return False

@@ -105,6 +105,31 @@ class ServerConfig:
     language: Literal["zh", "en"] = "zh"  # the chat page's language: Chinese or English
 
 
+MILVUS_INSTALL_HINT = "install it with: pip install 'parkqa[milvus]'"
+
+
+@checked.dataclass(frozen=True, config=_SETTINGS)
+class MilvusConfig:
+    """Where the index lives when it is kept in Milvus: a local path ending in .db (embedded
+    Milvus Lite, one process) or http://host:19530 (a Milvus server, Milvus Lite's
+    `milvus-lite server`, or a cluster); `collection` names its collections."""
+
+    uri: str = Field(
+        pattern=r"^\S(.*\S)?$",
+        description="a local path ending in .db or a server address such as http://host:19530",
+    )
+    token: str = ""
+    collection: str = Field(
+        "parkqa",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,199}$",
+        description="a name of letters, digits and underscores, not starting with a digit",
+    )
+
+    @property
+    def is_local(self) -> bool:
+        return not self.uri.startswith(("http://", "https://", "tcp://", "unix:"))
+
+
 @checked.dataclass(frozen=True, config=_SETTINGS)
 class _Folders:
     knowledge_dir: str = Field("knowledge", pattern=_TEXT, description="a folder path (text)")
@@ -124,6 +149,7 @@ class Config:
     answer: AnswerConfig = field(default_factory=AnswerConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
+    milvus: MilvusConfig | None = None  # None: the index is the folder index_dir
 
     def relative(self, path: Path) -> str:
         """A path as shown to people: relative to the config file's folder where possible."""
@@ -173,14 +199,15 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
 
 def config_from_dict(raw: dict[str, Any], root: Path, source: str = "config") -> Config:
     """Build a Config from a mapping, refusing unknown keys and bad values by name."""
-    known = [*_Folders.__pydantic_fields__, *_SECTIONS]
+    known = [*_Folders.__pydantic_fields__, *_SECTIONS, "milvus"]
     for key in raw:
         if key not in known:
             raise ConfigError(
                 f"{source}: unknown key '{key}'; known keys: {', '.join(sorted(known))}"
             )
     root = Path(root)
-    folders = _checked(_Folders, {k: v for k, v in raw.items() if k not in _SECTIONS}, "", source)
+    folder_keys = _Folders.__pydantic_fields__
+    folders = _checked(_Folders, {k: v for k, v in raw.items() if k in folder_keys}, "", source)
     dirs = {
         key: (root / os.path.expanduser(getattr(folders, key))).resolve()
         for key in _Folders.__pydantic_fields__
@@ -196,7 +223,33 @@ def config_from_dict(raw: dict[str, Any], root: Path, source: str = "config") ->
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: '{name}' must be a mapping of settings, not {value!r}")
         sections[name] = _checked(cls, value, f"{name}.", source)
-    return Config(root=root.resolve(), **dirs, **sections)
+    milvus = _milvus_section(raw["milvus"], root, source) if "milvus" in raw else None
+    return Config(root=root.resolve(), **dirs, **sections, milvus=milvus)
+
+
+def _milvus_section(value: Any, root: Path, source: str) -> MilvusConfig:
+    """The milvus section, its local path resolved against the config's folder; refused at
+    once when the packages it needs are not installed."""
+    import importlib.util
+
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: 'milvus' must be a mapping of settings, not {value!r}")
+    milvus = _checked(MilvusConfig, value, "milvus.", source)
+    if importlib.util.find_spec("pymilvus") is None:
+        raise ConfigError(f"{source}: the milvus section needs pymilvus; {MILVUS_INSTALL_HINT}")
+    if not milvus.is_local:
+        return milvus
+    if not milvus.uri.endswith(".db"):
+        raise ConfigError(
+            f"{source}: 'milvus.uri' {milvus.uri} is neither a local path ending in .db "
+            "(embedded Milvus Lite) nor a server address such as http://127.0.0.1:19530"
+        )
+    if importlib.util.find_spec("milvus_lite") is None:
+        raise ConfigError(f"{source}: a local milvus.uri needs milvus-lite; {MILVUS_INSTALL_HINT}")
+    path = (Path(root) / os.path.expanduser(milvus.uri)).resolve()
+    return dataclasses.replace(milvus, uri=str(path))
 
 
 def with_overrides(config: Config, **sections: dict[str, Any]) -> Config:
@@ -225,6 +278,8 @@ def _checked(cls: type, values: dict[Any, Any], prefix: str, source: str) -> Any
         keys = [part for part in error["loc"] if isinstance(part, str)]
         if not keys:  # a check across settings
             message = f"in '{prefix.rstrip('.')}', {error['ctx']['error']}"
+        elif keys[0] not in values:
+            message = f"'{prefix}{keys[0]}' is missing; set it to {_allowed(fields[keys[0]])}"
         else:
             key = keys[0]
             message = f"'{prefix}{key}' must be {_allowed(fields[key])}, not {values[key]!r}"

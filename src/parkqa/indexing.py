@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -47,6 +48,9 @@ from parkqa.store import (
 )
 from parkqa.vectors import ListIndex, build_vector_index
 
+if TYPE_CHECKING:
+    from parkqa.milvus_backend import MilvusMirror
+
 logger = logging.getLogger(__name__)
 
 # Passages per segment that a build writes: bounds the memory a build needs, however large the
@@ -54,6 +58,11 @@ logger = logging.getLogger(__name__)
 SEGMENT_PASSAGES = 20_000
 # Kept segments that are small or mostly deleted are merged once there are more than this.
 MERGE_AFTER = 8
+# A build merges every MERGE_FACTOR segments it writes into one, and those left at its end
+# too, so that a question visits a few large segments rather than many small ones (each
+# segment visited costs a vector search and a postings lookup per token). What it merges,
+# it has just written: an update that writes one segment merges nothing.
+MERGE_FACTOR = 10
 
 
 @dataclass(frozen=True)
@@ -327,18 +336,23 @@ def update_locked_index(
     New and changed documents are written as new segments, in batches of SEGMENT_PASSAGES
     passages, so memory stays bounded however many there are; the rows of changed and
     deleted documents are marked deleted in the segments that hold them, which are kept as
-    they are. What it costs follows the change, not the size of the index."""
+    they are. What it costs follows the change, not the size of the index.
+
+    With a milvus section in the config, each generation is also written to Milvus before it
+    is committed (parkqa.milvus_backend), and an update with no change to the documents
+    still brings Milvus up to date when it is not."""
     started = time.perf_counter()
     settings = index_settings(config, encoder)
     manifest, previous, reason = _previous_index(config.index_dir, settings, rebuild)
+    mirror = _open_mirror(config, settings, rebuild) if config.milvus else None
     indexed = manifest.documents if manifest else {}
     scan_warnings: list[str] = []
     plan = plan_update(scan_knowledge(config, scan_warnings), indexed, verify)
-    writer = GenerationWriter(config.index_dir)
+    writer = GenerationWriter(config.index_dir, after=mirror.generation if mirror else 0)
     report = IndexReport(rebuilt_because=reason, warnings=tuple(scan_warnings))
     try:
         return _write_update(
-            config, encoder, plan, manifest, previous, writer, progress, report, started
+            config, encoder, plan, manifest, previous, writer, progress, report, started, mirror
         )
     except IndexWriteError:
         writer.discard()
@@ -346,6 +360,19 @@ def update_locked_index(
     except BaseException:  # interrupted: the next build reuses the segments' vectors
         writer.keep_segments()
         raise
+
+
+def _open_mirror(config: Config, settings: IndexSettings, rebuild: bool) -> MilvusMirror:
+    """The Milvus index the update mirrors to. A rebuild (asked for, or because settings
+    changed) may replace a collection built with other settings or kept by another folder."""
+    from parkqa.milvus_backend import MilvusMirror
+
+    try:
+        committed = read_manifest(config.index_dir)
+    except IndexCorruptError:
+        committed = None
+    changed = committed is not None and settings.rebuild_reason(committed.settings) is not None
+    return MilvusMirror(config, settings.encoder, settings.dimension, takeover=rebuild or changed)
 
 
 def _write_update(
@@ -358,9 +385,11 @@ def _write_update(
     progress: Progress | None,
     report: IndexReport,
     started: float,
+    mirror: MilvusMirror | None = None,
 ) -> IndexReport:
     """Read and write the plan's documents as new segments, delete the rows they replace,
-    and commit the generation (or only restamp the manifest when no document changed)."""
+    mirror the generation to Milvus if configured, and commit it (or only restamp the
+    manifest when no document changed and Milvus holds the committed generation)."""
     indexed = manifest.documents if manifest else {}
     staged = StagedVectors(config.index_dir, writer.previous) if plan.to_read else None
     builder = _SegmentBuilder(config, encoder, writer, progress, staged)
@@ -376,7 +405,7 @@ def _write_update(
             _skip(file, reason, skipped_read, read_warnings)
             continue
         builder.add(passages, record, _known_vectors(previous, file.doc))
-    builder.flush()
+    builder.finish()
     skipped = {**plan.skipped, **skipped_read}
     held = {doc: indexed[doc] for doc in skipped if doc in indexed}
     records = {**plan.kept, **held, **builder.records}
@@ -397,13 +426,22 @@ def _write_update(
         passages=sum(record.passages for record in records.values()),
         embedded=builder.embedded,
     )
-    if manifest is not None and not (builder.records or removed):
+    unchanged = manifest is not None and not (builder.records or removed)
+    in_sync = mirror is None or mirror.in_sync(manifest)
+    if unchanged and in_sync:
         if plan.restamped or skipped != manifest.skipped:
             rewrite_manifest(
                 config.index_dir,
                 dataclasses.replace(manifest, documents=records, skipped=skipped),
             )
         return dataclasses.replace(report, seconds=time.perf_counter() - started)
+    if not in_sync and manifest is not None and config.milvus is not None:
+        note = (
+            f"the Milvus collection {config.milvus.collection} did not hold generation "
+            f"{manifest.generation} of the index (a new collection, or an update that stopped "
+            "part-way); it is written from the index folder"
+        )
+        report = dataclasses.replace(report, warnings=(*report.warnings, note))
     gone = {doc for doc in (*builder.records, *removed) if doc in indexed}
     kept = _delete_rows(previous, gone, writer) if previous else []
     segments, records = _compact(kept, builder.segments, records, previous, builder)
@@ -415,7 +453,10 @@ def _write_update(
         built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         segments=tuple(segments),
     )
-    commit_generation(writer.stage(new_manifest))
+    staged = writer.stage(new_manifest)
+    if mirror is not None:
+        mirror.apply(staged)
+    commit_generation(staged)
     return dataclasses.replace(report, written=True, seconds=time.perf_counter() - started)
 
 
@@ -515,13 +556,21 @@ def _write_segment(
     """One segment of passages: their vectors, keyword postings and approximate vector
     index when the configuration asks for one."""
     vectors = passage_vectors(sentence_vectors, passages)
-    postings = Postings.build([_keyword_tokens(p) for p in passages])
-    retrieval, approximate, lists = config.retrieval, None, None
-    if retrieval.vector_index in ("hnsw", "ivf"):
-        approximate = build_vector_index(vectors, dimension, retrieval)
-    elif retrieval.vector_index == "auto" and len(passages) >= retrieval.exact_below:
-        lists = ListIndex.build(vectors)
+    postings = Postings.build([keyword_tokens(p) for p in passages])
+    approximate, lists = vector_index(vectors, config, dimension)
     return writer.write_segment(passages, sentence_vectors, vectors, postings, approximate, lists)
+
+
+def vector_index(vectors: np.ndarray, config: Config, dimension: int):
+    """The vector index of a segment's passage vectors, as configured: a FAISS index (HNSW or
+    IVF) or inverted lists (auto, for segments of exact_below passages or more), or neither
+    (searched exactly). Returns (faiss index or None, inverted lists' arrays or None)."""
+    retrieval = config.retrieval
+    if retrieval.vector_index in ("hnsw", "ivf"):
+        return build_vector_index(vectors, dimension, retrieval), None
+    if retrieval.vector_index == "auto" and len(vectors) >= retrieval.exact_below:
+        return None, ListIndex.build(vectors)
+    return None, None
 
 
 def embed_sentences(
@@ -556,7 +605,8 @@ def passage_vectors(sentence_vectors: np.ndarray, passages: list[Passage]) -> np
     return (sums / norms).astype(np.float32)
 
 
-def _keyword_tokens(passage: Passage) -> list[str]:
+def keyword_tokens(passage: Passage) -> list[str]:
+    """The tokens the keyword index holds for a passage: its title, section and text."""
     return tokenize(f"{passage.title}\n{passage.section}\n{passage.text}")
 
 
@@ -581,6 +631,7 @@ class _SegmentBuilder:
         # current segment's sentences, and tells the whole build's from the bytes.
         self.expected_bytes = 0
         self.read_bytes = 0
+        self._unmerged: list[SegmentEntry] = []  # written by flush(), not yet merged
         self._passages: list[Passage] = []
         self._records: list[DocumentRecord] = []
         self._docs: list[str] = []
@@ -624,6 +675,34 @@ class _SegmentBuilder:
         for doc, record in zip(self._docs, self._records):
             self.records[doc] = dataclasses.replace(record, segment=entry.name)
         self._passages, self._records, self._docs, self._known = [], [], [], {}
+        self._unmerged.append(entry)
+        if len(self._unmerged) >= MERGE_FACTOR:
+            self._merge()
+
+    def start_over(self) -> None:
+        """Forget the segments written so far (the caller keeps them), to collect more."""
+        self.segments, self.records, self._unmerged = [], {}, []
+
+    def finish(self) -> None:
+        """Write what is left, and merge the segments written since the last merge."""
+        self.flush()
+        if len(self._unmerged) >= 2:
+            self._merge()
+
+    def _merge(self) -> None:
+        """Merge the segments written since the last merge into one."""
+        dimension = int(self.encoder.dimension)
+        entry = self.writer.write_merged(
+            self._unmerged, lambda vectors: vector_index(vectors, self.config, dimension)
+        )
+        names = {merged.name for merged in self._unmerged}
+        at = self.segments.index(self._unmerged[0])
+        kept = [segment for segment in self.segments if segment.name not in names]
+        self.segments = [*kept[:at], entry, *kept[at:]]
+        for doc, record in self.records.items():
+            if record.segment in names:
+                self.records[doc] = dataclasses.replace(record, segment=entry.name)
+        self._unmerged = []
 
 
 def _compact(
@@ -642,8 +721,7 @@ def _compact(
         return [*kept, *written], records
     names = {entry.name for entry in mergeable}
     segments = {segment.entry.name: segment for segment in previous.segments}
-    builder.segments = []
-    builder.records = {}
+    builder.start_over()
     for doc, record in records.items():
         if record.segment not in names:
             continue
@@ -659,7 +737,7 @@ def _compact(
             known.update(zip(passage.sentence_embedding_texts(), np.asarray(vectors)))
             passages.append(passage)
         builder.add(passages, record, known)
-    builder.flush()
+    builder.finish()
     merged = [entry for entry in kept if entry.name not in names]
     return [*merged, *written, *builder.segments], {**records, **builder.records}
 

@@ -6,10 +6,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from parkqa.answering import (
     Support,
@@ -21,7 +21,7 @@ from parkqa.answering import (
     lead_fact,
     missing_period_note,
 )
-from parkqa.chinese import has_cjk, to_traditional
+from parkqa.chinese import has_cjk, to_simplified, to_traditional
 from parkqa.citations import Answer, Citation, SupportSignals, cite
 from parkqa.config import Config, load_config
 from parkqa.encoders import Encoder, Progress, make_encoder
@@ -41,6 +41,7 @@ from parkqa.indexing import (
     update_index,
     update_locked_index,
 )
+from parkqa.keywords import tokenize
 from parkqa.lexicon import lexicon
 from parkqa.passages import Passage
 from parkqa.questions import Question, analyse, clean_question
@@ -56,7 +57,13 @@ from parkqa.store import (
 from parkqa.translation import glossary, with_translations
 from parkqa.uploads import Upload, check_uploads, refuse_all, remove_documents, store_all
 
+if TYPE_CHECKING:
+    from parkqa.milvus_backend import MilvusGeneration, MilvusReader
+
+    AnyIndex = LoadedIndex | MilvusGeneration
+
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Only a question's beginning is embedded (all of it is searched by keyword): a transformer
 # takes seconds over 2,000 characters, and what a question asks is in its first lines (no
@@ -69,13 +76,15 @@ class KnowledgeBase:
     """Documents in a knowledge folder, their index, and question answering over them.
 
     The encoder and the index are loaded on first use; the index is reloaded when a
-    newer generation has been committed, so answers switch to it once it is complete.
+    newer generation has been committed, so answers switch to it once it is complete. With a
+    milvus section in the config, questions are answered from Milvus, one generation each.
     """
 
     def __init__(self, config: Config, encoder: Encoder | None = None) -> None:
         self.config = config
         self._encoder = encoder
         self._loaded: _Loaded | None = None
+        self._milvus: MilvusReader | None = None
         self._lock = threading.RLock()
         self._long_question = threading.Lock()
 
@@ -91,12 +100,16 @@ class KnowledgeBase:
                 self._encoder = make_encoder(self.config.embedding)
             return self._encoder
 
-    def index(self) -> LoadedIndex:
-        """The newest committed index (raises IndexMissingError if none was built).
+    def index(self) -> AnyIndex:
+        """The newest committed index (raises IndexMissingError if none was built): the
+        index folder's, or the current generation in Milvus when the config has a milvus
+        section.
 
         A commit replaces manifest.json, so its inode and modification time tell whether the
         loaded index is still the newest without reading the manifest on every question. The
         index and the stamp it was loaded for are read and replaced as one."""
+        if self.config.milvus is not None:
+            return self._milvus_reader().current()
         manifest = self.config.index_dir / MANIFEST
         loaded = self._loaded
         if loaded is not None and loaded.is_current(_stamp(manifest)):
@@ -109,7 +122,24 @@ class KnowledgeBase:
                 self._loaded = loaded
             return loaded.index
 
+    def _milvus_reader(self) -> MilvusReader:
+        from parkqa.milvus_backend import MilvusReader
+
+        with self._lock:
+            if self._milvus is None:
+                self._milvus = MilvusReader(self.config)
+            return self._milvus
+
+    def _read(self, reading: Callable[[AnyIndex], T]) -> T:
+        """reading(index) on the newest index; with Milvus, again on a newer generation if
+        updates deleted what it read meanwhile, so that no answer mixes two generations."""
+        if self.config.milvus is None:
+            return reading(self.index())
+        return self._milvus_reader().read(reading)
+
     def has_index(self) -> bool:
+        if self.config.milvus is not None:
+            return self._milvus_reader().has_index()
         return (self.config.index_dir / MANIFEST).exists()
 
     def update(
@@ -170,9 +200,12 @@ class KnowledgeBase:
         return [self.config.root / doc for doc in manifest.documents]
 
     def ensure_index(self, progress: Progress | None = None) -> IndexReport | None:
-        """Build the index if none exists yet."""
+        """Build the index if none exists yet (with Milvus, only on a machine that holds the
+        knowledge folder; elsewhere IndexMissingError says where to build it)."""
         if self.has_index():
             return None
+        if self.config.milvus is not None and not self.config.knowledge_dir.is_dir():
+            self.index()  # raises IndexMissingError, naming the collection
         return self.update(progress=progress, wait=600)
 
     def warm_up(self) -> None:
@@ -192,13 +225,18 @@ class KnowledgeBase:
     ) -> Answer:
         """Answer a question from the knowledge base, with citations, or abstain (questions
         longer than EMBEDDED_QUESTION_CHARS one at a time)."""
+
+        def answering(index: AnyIndex) -> Answer:
+            return self._answer(index, question, history, k, filters)
+
         if len(question) <= EMBEDDED_QUESTION_CHARS:
-            return self._answer(question, history, k, filters)
+            return self._read(answering)
         with self._long_question:
-            return self._answer(question, history, k, filters)
+            return self._read(answering)
 
     def _answer(
         self,
+        index: AnyIndex,
         question: str,
         history: Sequence[str],
         k: int | None,
@@ -210,8 +248,9 @@ class KnowledgeBase:
         history = [
             clean_question(h, cfg.answer.max_question_chars)[0] for h in history if h and h.strip()
         ]
-        index = self.index()
         check_encoder(index, cfg.embedding.model)
+        if cfg.milvus is not None:  # one query for what answering asks of each token
+            index.keywords.prefetch(_question_tokens([text, *history]))
         if filters and filters.tags:
             filters.check_tags(index.tags())
         asked = analyse(text, history)
@@ -293,9 +332,15 @@ class KnowledgeBase:
     def pending_changes(self) -> PendingChanges:
         """Documents added, changed or deleted in the knowledge folder since the index was
         built, told by file names, sizes and modification times (unchanged files are not read).
-        None are told of a damaged index: it has to be rebuilt whatever changed."""
+        None are told of a damaged index: it has to be rebuilt whatever changed. With Milvus,
+        a machine without an index folder compares its knowledge folder, if it has one, with
+        the manifest Milvus holds."""
         try:
             manifest = read_manifest(self.config.index_dir)
+            if manifest is None and self.config.milvus is not None:
+                if not self.config.knowledge_dir.is_dir():
+                    return PendingChanges()  # a machine that only answers
+                manifest = self.index().manifest if self.has_index() else None
         except IndexCorruptError:
             return PendingChanges()
         files = scan_knowledge(self.config, []) if self.config.knowledge_dir.is_dir() else []
@@ -346,6 +391,15 @@ def _stamp(path: Path) -> tuple[int, int] | None:
             "set index_dir to a folder parkqa can read"
         ) from None
     return status.st_ino, status.st_mtime_ns
+
+
+def _question_tokens(texts: Sequence[str]) -> list[str]:
+    """The keyword tokens of questions in both scripts."""
+    tokens: list[str] = []
+    for text in texts:
+        simplified = to_simplified(text)
+        tokens += tokenize(simplified) + tokenize(to_traditional(simplified))
+    return list(dict.fromkeys(tokens))
 
 
 def _compose(asked: Question, support: Support, citations: tuple[Citation, ...]) -> str:

@@ -15,6 +15,16 @@ Three collections, named after MilvusConfig.collection:
   filter on the token would scan every row.
 - `<name>_state`: one row per generation: the passage count and total length (for avgdl),
   which rows are retired, and the encoder the vectors came from.
+- `<name>_sentences`: the vectors of each passage's sentences (for choosing the sentence that
+  answers), keyed by a digest of the texts embedded, so a passage kept by an update or
+  rewritten by a reweight shares them; deleted once no passage row names them.
+- `<name>_manifest`: the manifest of the index folder a generation mirrors (documents, their
+  hashes and metadata, files left out), as JSON cut into parts, so that readers list the
+  documents and a writer tells what changed without a folder of its own.
+
+A passage row also holds a presence vector (1 at the slot of each distinct token), whose inner
+product with a query of ones counts the query tokens a passage holds: passages holding all of
+a name's tokens are found by one search.
 
 An update writes its rows tagged with a generation no reader asks for yet, then inserts one
 state row (the flip); readers filter on the generation they read, so they see the whole update
@@ -29,10 +39,12 @@ exact BM25 (0 reweights on every update: exact, and slow for a large index).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -42,10 +54,12 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from parkqa.config import MILVUS_INSTALL_HINT, MilvusConfig
 from parkqa.errors import (
     ConfigError,
     IndexBusyError,
     IndexCorruptError,
+    IndexMissingError,
     IndexServerError,
     IndexWriteError,
 )
@@ -53,7 +67,7 @@ from parkqa.passages import Passage, passage_from_json, passage_to_json
 
 logger = logging.getLogger(__name__)
 
-INSTALL_HINT = "install it with: pip install 'parkqa[milvus]'"
+INSTALL_HINT = MILVUS_INSTALL_HINT
 SLOTS = 2**32 - 1  # Milvus sparse indices are uint32 below 2**32 - 1
 EMPTY_SLOT = SLOTS - 1  # a passage without tokens keeps one negligible weight here
 _EMPTY_WEIGHT = 1e-30
@@ -61,20 +75,6 @@ _MAX_TEXT = 65_535  # bytes in a Milvus VARCHAR
 _PAGE = 1000
 _MAX_LIMIT = 16_384  # the most results one Milvus search returns
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class MilvusConfig:
-    """Where the index lives: a local path ending in .db (embedded Milvus Lite, one process) or
-    http://host:19530 (a Milvus server, Milvus Lite's `milvus-lite server`, or a cluster)."""
-
-    uri: str
-    token: str = ""
-    collection: str = "parkqa"
-
-    @property
-    def is_local(self) -> bool:
-        return not self.uri.startswith(("http://", "https://", "tcp://", "unix:"))
 
 
 class PassageFilter(Protocol):
@@ -151,27 +151,42 @@ class MilvusIndex:
     def __init__(
         self,
         config: MilvusConfig,
-        encoder: str,
-        dimension: int,
+        encoder: str | None,
+        dimension: int | None,
         k1: float = 1.2,
         b: float = 0.75,
         reweight_tolerance: float = 0.05,
+        create: bool = True,
     ) -> None:
+        """Open (creating what is missing) the collections of an index built with this encoder;
+        with create=False, open the collections a writer made, taking the encoder and settings
+        from them (IndexMissingError if there are none)."""
         self.config = config
-        self.encoder = encoder
-        self.dimension = int(dimension)
-        self.k1 = k1
-        self.b = b
         self.reweight_tolerance = reweight_tolerance
-        self.names = {
-            part: f"{config.collection}_{part}" for part in ("passages", "terms", "state")
-        }
+        self.names = {part: f"{config.collection}_{part}" for part in _SCHEMAS}
+        self.encoder = encoder or ""
+        self.dimension = int(dimension or 0)
+        self.k1, self.b = k1, b
         self.client = _connect(config)
         with _server_errors(config):
-            self._create_missing()
+            if create:
+                self._create_missing()
+            else:
+                self._require_existing()
+            self._check_schema()
             for name in self.names.values():
                 self.client.load_collection(name)
-            self._check_settings(self.state())
+            state = self.state()
+        if create:
+            self._check_settings(state)
+        else:
+            self.encoder, self.dimension = state.encoder, state.dimension
+            self.k1, self.b = state.k1, state.b
+
+    @classmethod
+    def existing(cls, config: MilvusConfig) -> MilvusIndex:
+        """The index a writer made, opened for reading."""
+        return cls(config, None, None, create=False)
 
     def close(self) -> None:
         """Close the connection (an embedded database stays open until the process exits)."""
@@ -209,7 +224,7 @@ class MilvusIndex:
             view = self.view()
             try:
                 result = reading(view)
-            except _RowsGone:
+            except GenerationGone:
                 continue
             if view.intact():
                 return result
@@ -249,10 +264,17 @@ class MilvusIndex:
         vectors: np.ndarray,
         tokens: Sequence[Sequence[str]],
         removed: Iterable[str] = (),
+        *,
+        sentence_vectors: Sequence[np.ndarray] | None = None,
+        removed_documents: Iterable[str] = (),
+        replace_all: bool = False,
+        manifest: str | None = None,
     ) -> IndexState:
-        """Add passages (with their dense vectors and keyword tokens) and remove passages by id,
+        """Add passages (with their dense vectors, keyword tokens and, if given, the vectors of
+        their sentences) and remove passages by id, by document, or all of them (replace_all),
         as one change that readers see whole from the given generation on. A passage id both
-        removed and added is replaced. Returns the new state."""
+        removed and added is replaced. manifest: the JSON text that describes the generation
+        (MilvusView.manifest). Returns the new state."""
         vectors = np.asarray(vectors, dtype=np.float32)
         if not len(passages):
             vectors = vectors.reshape(0, self.dimension)
@@ -261,12 +283,20 @@ class MilvusIndex:
                 f"{len(passages)} passages need as many token lists and {self.dimension}-dim "
                 f"vectors; got {len(tokens)} token lists and vectors of shape {vectors.shape}"
             )
+        if sentence_vectors is not None and len(sentence_vectors) != len(passages):
+            raise ValueError(f"{len(passages)} passages need as many sets of sentence vectors")
         with _server_errors(self.config):
             state = self.state()
             if generation <= state.generation:
                 raise ValueError(f"generation {generation} is not after {state.generation}")
             self._discard_unpublished(state)
-            retired = self._live_rows(state, f"passage in {_literal(list(dict.fromkeys(removed)))}")
+            if replace_all:
+                retired = self._all_live(state, _RETIRED_FIELDS)
+            else:
+                retired = self._live_rows(state, "passage", list(dict.fromkeys(removed)))
+                known = {row["key"] for row in retired}
+                by_document = self._live_rows(state, "doc", list(dict.fromkeys(removed_documents)))
+                retired += [row for row in by_document if row["key"] not in known]
             counts = [Counter(t) for t in tokens]
             count = state.count + len(passages) - len(retired)
             total = state.total_length + sum(map(len, tokens)) - sum(r["length"] for r in retired)
@@ -280,17 +310,20 @@ class MilvusIndex:
             )
             reference = average if reweight else state.reference_length
             slots = self._write_terms(state, generation, counts, retired)
+            digests = self._write_sentences(generation, passages, sentence_vectors)
             rows = [
-                self._row(generation, p, v, c, sum(c.values()), reference, slots)
-                for p, v, c in zip(passages, vectors, counts)
+                self._row(generation, p, v, c, sum(c.values()), reference, slots, d)
+                for p, v, c, d in zip(passages, vectors, counts, digests)
             ]
-            if reweight:
+            if reweight and not replace_all:
                 rows += self._reweighted(
                     state, generation, reference, {r["key"] for r in retired}, slots
                 )
             self._insert(self.names["passages"], rows)
-            self.client.flush(self.names["passages"])
-            self.client.flush(self.names["terms"])
+            if manifest is not None:
+                self._write_manifest(generation, manifest)
+            for name in ("passages", "terms", "sentences", "manifest"):
+                self.client.flush(self.names[name])
             if self.state().generation != state.generation:
                 raise IndexBusyError(
                     f"another process updated the Milvus index {self.config.collection} "
@@ -336,9 +369,9 @@ class MilvusIndex:
         length: int,
         reference: float,
         slots: dict[str, int],
+        digest: str,
     ) -> dict[str, Any]:
         weights = document_weights(counts, length, reference, self.k1, self.b)
-        sparse = {slots[token]: weight for token, weight in weights.items()}
         return {
             "key": f"{generation}:{passage.id}",
             "passage": passage.id,
@@ -346,12 +379,86 @@ class MilvusIndex:
             "generation": generation,
             "length": length,
             "dense": np.asarray(vector, dtype=np.float32).tolist(),
-            "keywords": sparse or {EMPTY_SLOT: _EMPTY_WEIGHT},
+            "keywords": _sparse({slots[token]: weight for token, weight in weights.items()}),
+            "presence": _sparse({slots[token]: 1.0 for token in counts}),
             "date": passage.date or "",
             "tags": list(passage.tags),
             "record": _checked_text(passage_record(passage), passage.id),
             "counts": _checked_text(json.dumps(counts, ensure_ascii=False), passage.id),
+            "sentences": digest,
         }
+
+    def _write_sentences(
+        self,
+        generation: int,
+        passages: Sequence[Passage],
+        sentence_vectors: Sequence[np.ndarray] | None,
+    ) -> list[str]:
+        """Store the sentence vectors of the passages whose sentences are not stored yet;
+        return each passage's digest ("" for a passage given none)."""
+        if sentence_vectors is None:
+            return [""] * len(passages)
+        digests = [sentence_digest(p) for p in passages]
+        stored = self._stored_digests(list(set(digests)))
+        per_row = max(1, _MAX_TEXT * 3 // 4 // (4 * self.dimension))
+        rows, written = [], set(stored)
+        for digest, vectors in zip(digests, sentence_vectors):
+            if digest in written:
+                continue
+            written.add(digest)
+            vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, self.dimension)
+            for part, start in enumerate(range(0, max(len(vectors), 1), per_row)):
+                chunk = vectors[start : start + per_row]
+                rows.append(
+                    {
+                        "key": f"{digest}:{part}",
+                        "digest": digest,
+                        "part": part,
+                        "count": len(chunk),
+                        "generation": generation,
+                        "vectors": base64.b64encode(chunk.tobytes()).decode("ascii"),
+                        "unused": [0.0, 0.0],
+                    }
+                )
+        self._insert(self.names["sentences"], rows)
+        return digests
+
+    def _stored_digests(self, digests: list[str]) -> set[str]:
+        stored: set[str] = set()
+        for chunk in _chunks(digests, _PAGE):
+            rows = self.client.query(
+                self.names["sentences"],
+                filter=f"part == 0 and digest in {_literal(chunk)}",
+                output_fields=["digest"],
+                consistency_level="Strong",
+            )
+            stored.update(row["digest"] for row in rows)
+        return stored
+
+    def _write_manifest(self, generation: int, manifest: str) -> None:
+        """The manifest's text in parts that fit a VARCHAR (cut between characters)."""
+        parts, part = [], []
+        size = 0
+        for char in manifest:
+            width = len(char.encode("utf-8"))
+            if size + width > _MAX_TEXT:
+                parts.append("".join(part))
+                part, size = [], 0
+            part.append(char)
+            size += width
+        parts.append("".join(part))
+        rows = [
+            {
+                "key": f"{generation}:{n}",
+                "generation": generation,
+                "part": n,
+                "parts": len(parts),
+                "text": text,
+                "unused": [0.0, 0.0],
+            }
+            for n, text in enumerate(parts)
+        ]
+        self._insert(self.names["manifest"], rows)
 
     def _reweighted(
         self,
@@ -375,9 +482,8 @@ class MilvusIndex:
             row = {name: row[name] for name in _ROW_FIELDS}
             row["key"] = f"{generation}:{row['passage']}"
             row["generation"] = generation
-            row["keywords"] = {slots[t]: w for t, w in weights.items()} or {
-                EMPTY_SLOT: _EMPTY_WEIGHT
-            }
+            row["keywords"] = _sparse({slots[t]: w for t, w in weights.items()})
+            row["presence"] = _sparse({slots[t]: 1.0 for t in passage_counts})
             row["dense"] = np.asarray(row["dense"], dtype=np.float32).tolist()
             rewritten.append(row)
         return rewritten
@@ -415,6 +521,7 @@ class MilvusIndex:
                 {
                     "key": f"{token}\t{copy}",
                     "token": token,
+                    "chars": len(token),
                     "copy": copy,
                     "slot": slots[token],
                     "df": (row["df"] if row is not None else 0) + delta,
@@ -458,21 +565,66 @@ class MilvusIndex:
         """Rows of an update that failed before its flip: no reader sees them, and the next
         update of that generation would clash with them."""
         unpublished = f"generation > {state.generation}"
-        self.client.delete(self.names["passages"], filter=unpublished)
-        self.client.delete(self.names["terms"], filter=unpublished)
-        self.client.flush(self.names["passages"])
-        self.client.flush(self.names["terms"])
+        for name in ("passages", "terms", "sentences", "manifest"):
+            self.client.delete(self.names[name], filter=unpublished)
+            self.client.flush(self.names[name])
 
     def _delete_retired(self, state: IndexState) -> None:
         """Delete what no reader of the previous generation or later needs: rows invisible at
-        it, and older state rows."""
+        it, the sentence vectors no passage row names any more, the manifests and state rows
+        of older generations."""
         retired = f"generation < {state.base}"
         if state.hidden:
             retired += f" or key in {_literal(list(state.hidden))}"
+        digests = self._digests_of(retired)
         self.client.delete(self.names["passages"], filter=retired)
+        self.client.flush(self.names["passages"])
+        self._delete_orphan_sentences(digests)
         self.client.delete(self.names["state"], filter=f"generation < {state.generation}")
+        manifests = self.client.query(
+            self.names["manifest"],
+            filter=f"part == 0 and generation <= {state.generation}",
+            output_fields=["generation"],
+            consistency_level="Strong",
+        )
+        if manifests:
+            newest = max(row["generation"] for row in manifests)
+            self.client.delete(self.names["manifest"], filter=f"generation < {newest}")
         for name in self.names.values():
             self.client.flush(name)
+
+    def _digests_of(self, condition: str) -> set[str]:
+        """The sentence digests of the passage rows that meet the condition."""
+        digests: set[str] = set()
+        with _quiet("pymilvus.client.iterator.query_iterator", "grpc._server"):
+            iterator = self.client.query_iterator(
+                self.names["passages"],
+                batch_size=_PAGE * 10,
+                filter=condition,
+                output_fields=["sentences"],
+            )
+            try:
+                while batch := iterator.next():
+                    digests.update(row["sentences"] for row in batch)
+            finally:
+                iterator.close()
+        digests.discard("")
+        return digests
+
+    def _delete_orphan_sentences(self, digests: set[str]) -> None:
+        """Delete the sentence vectors of those digests that no passage row names now."""
+        for chunk in _chunks(sorted(digests), _PAGE):
+            named = self.client.query(
+                self.names["passages"],
+                filter=f"sentences in {_literal(chunk)}",
+                output_fields=["sentences"],
+                consistency_level="Strong",
+            )
+            orphans = set(chunk) - {row["sentences"] for row in named}
+            if orphans:
+                self.client.delete(
+                    self.names["sentences"], filter=f"digest in {_literal(sorted(orphans))}"
+                )
 
     def _insert(self, collection: str, rows: list[dict[str, Any]]) -> None:
         for chunk in _chunks(rows, _PAGE):
@@ -497,26 +649,39 @@ class MilvusIndex:
         return copies
 
     def _terms(self, tokens: list[str], generation: int) -> dict[str, tuple[int, int]]:
-        """(slot, document frequency) of each token known at the generation. A token keeps
-        two copies, the latest and the one before; raises _RowsGone when a reader of that
-        generation would need one that an update has since overwritten."""
-        found = {}
-        for token, rows in self._term_copies(tokens).items():
-            readable = [row for row in rows if row["generation"] <= generation]
-            if readable:
-                row = max(readable, key=lambda row: row["generation"])
-                found[token] = (row["slot"], row["df"])
-            elif min(rows, key=lambda row: row["generation"])["previous"]:
-                raise _RowsGone(generation)
-        return found
+        """(slot, document frequency) of each token known at the generation."""
+        return _terms_at(self._term_copies(tokens), generation)
 
-    def _live_rows(self, state: IndexState, condition: str) -> list[dict[str, Any]]:
-        return self.client.query(
-            self.names["passages"],
-            filter=f"({state.visible()}) and {condition}",
-            output_fields=["key", "passage", "length", "counts"],
-            consistency_level="Strong",
-        )
+    def _single_character_terms(self, generation: int) -> dict[str, tuple[int, int]]:
+        """(slot, document frequency) of every one-character token known at the generation,
+        read at once (an English question read as pinyin asks after hundreds of them)."""
+        copies: dict[str, list[dict[str, Any]]] = {}
+        with _quiet("pymilvus.client.iterator.query_iterator", "grpc._server"):
+            iterator = self.client.query_iterator(
+                self.names["terms"],
+                batch_size=_PAGE * 10,
+                filter="chars == 1",
+                output_fields=["token", "copy", "slot", "df", "generation", "previous"],
+            )
+            try:
+                while batch := iterator.next():
+                    for row in batch:
+                        copies.setdefault(row["token"], []).append(row)
+            finally:
+                iterator.close()
+        return _terms_at(copies, generation)
+
+    def _live_rows(self, state: IndexState, field: str, values: list[str]) -> list[dict[str, Any]]:
+        """The rows of the generation whose field is one of the values."""
+        rows: list[dict[str, Any]] = []
+        for chunk in _chunks(values, _PAGE):
+            rows += self.client.query(
+                self.names["passages"],
+                filter=f"({state.visible()}) and {field} in {_literal(chunk)}",
+                output_fields=list(_RETIRED_FIELDS),
+                consistency_level="Strong",
+            )
+        return rows
 
     def _all_live(self, state: IndexState, fields: Sequence[str]) -> list[dict[str, Any]]:
         """Every row of the generation, page by page (a query returns at most 16,384)."""
@@ -539,6 +704,33 @@ class MilvusIndex:
 
     # -- setting up --
 
+    def _require_existing(self) -> None:
+        existing = set(self.client.list_collections())
+        missing = [name for name in self.names.values() if name not in existing]
+        if len(missing) == len(self.names):
+            raise IndexMissingError(
+                f"no index in the Milvus collection {self.config.collection} at "
+                f"{self.config.uri} yet; build it with: parkqa index (on the machine that "
+                "holds the knowledge folder)"
+            )
+        if missing:
+            raise IndexCorruptError(
+                f"the Milvus collection {self.config.collection} at {self.config.uri} is "
+                f"incomplete (no {missing[0]}); rebuild it with: parkqa index --rebuild (on "
+                "the machine that holds the knowledge folder)"
+            )
+
+    def _check_schema(self) -> None:
+        """Refuse collections laid out otherwise than this version writes them."""
+        for part, fields in _FIELDS.items():
+            found = {f["name"] for f in self.client.describe_collection(self.names[part])["fields"]}
+            if found != set(fields):
+                raise IndexCorruptError(
+                    f"the Milvus collection {self.names[part]} was made by another version of "
+                    f"parkqa; name another milvus.collection, or replace it with: parkqa index "
+                    "--rebuild"
+                )
+
     def _create_missing(self) -> None:
         from pymilvus import DataType, MilvusClient
 
@@ -549,12 +741,12 @@ class MilvusIndex:
             schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
             index = self.client.prepare_index_params()
             _SCHEMAS[part](schema, index, DataType, self.dimension)
-            # Milvus Lite has no timestamp service: waiting for the indexes to be built
-            # falls back to polling, after an error that an embedded server logs
-            with _quiet("grpc._server"):
-                self.client.create_collection(
-                    name, schema=schema, index_params=index, consistency_level="Strong"
-                )
+            self.client.create_collection(name, schema=schema, consistency_level="Strong")
+            # An empty collection's indexes are built at once: waiting for them would poll
+            # every half second (after an error an embedded server logs: it has no
+            # timestamp service)
+            self.client.create_index(name, index, sync=False)
+            self.client.load_collection(name)
             if part == "state":
                 empty = IndexState(
                     0, 0, 0, (), (), 0, 0, 0.0, self.encoder, self.dimension, self.k1, self.b
@@ -569,11 +761,29 @@ class MilvusIndex:
                 f"the Milvus collection {self.config.collection} was built with the encoder "
                 f"{state.encoder} ({state.dimension} dimensions, k1={state.k1}, b={state.b}), "
                 f"but this index uses {self.encoder} ({self.dimension} dimensions, k1={self.k1}, "
-                f"b={self.b}); name another milvus.collection or drop that one and index again"
+                f"b={self.b}); name another milvus.collection, or replace it with: parkqa index "
+                "--rebuild"
             )
 
 
-class _RowsGone(IndexBusyError):
+def _terms_at(
+    copies: dict[str, list[dict[str, Any]]], generation: int
+) -> dict[str, tuple[int, int]]:
+    """(slot, document frequency) of each token at the generation, from its stored copies. A
+    token keeps two, the latest and the one before; raises GenerationGone when a reader of that
+    generation would need one that an update has since overwritten."""
+    found = {}
+    for token, rows in copies.items():
+        readable = [row for row in rows if row["generation"] <= generation]
+        if readable:
+            row = max(readable, key=lambda row: row["generation"])
+            found[token] = (row["slot"], row["df"])
+        elif min(rows, key=lambda row: row["generation"])["previous"]:
+            raise GenerationGone(generation)
+    return found
+
+
+class GenerationGone(IndexBusyError):
     """Rows of the generation being read were deleted or overwritten by later updates."""
 
     def __init__(self, generation: int) -> None:
@@ -608,8 +818,7 @@ class MilvusView:
     ) -> tuple[list[str], np.ndarray]:
         """Ids and inner products of the k passages closest to a normalised query vector (only
         those allowed by filters, and among ids if given), best first."""
-        query = np.asarray(vector, dtype=np.float32).reshape(-1).tolist()
-        return self._search(query, "dense", k, filters, ids)
+        return _ids_and_scores(self.search("dense", self.dense_query(vector), k, filters, ids))
 
     def search_keywords(
         self,
@@ -620,50 +829,53 @@ class MilvusView:
     ) -> tuple[list[str], np.ndarray]:
         """Ids and BM25 scores of the k passages that score best for the query tokens (repeats
         count once; passages sharing no token are left out), best first."""
-        distinct = list(dict.fromkeys(tokens))
-        with _server_errors(self.index.config):
-            terms = self.index._terms(distinct, self.generation)
-        known = [(slot, df) for slot, df in terms.values() if df > 0]
-        if not known:
-            return [], np.zeros(0, dtype=np.float32)
-        idf = query_idf(np.array([df for _, df in known]), self.state.count)
-        query = {slot: float(weight) for (slot, _), weight in zip(known, idf)}
-        return self._search(query, "keywords", k, filters, ids)
+        query = self.keyword_query(self.terms(tokens))
+        return _ids_and_scores(self.search("keywords", query, k, filters, ids))
 
-    def passages(self, ids: Sequence[str]) -> list[Passage]:
-        """The passages with these ids, in that order (LookupError if one is not indexed)."""
-        found: dict[str, Passage] = {}
-        with _server_errors(self.index.config):
-            for chunk in _chunks(list(dict.fromkeys(ids)), _PAGE):
-                rows = self.index.client.query(
-                    self.index.names["passages"],
-                    filter=f"({self.state.visible()}) and passage in {_literal(chunk)}",
-                    output_fields=["passage", "record"],
-                    consistency_level="Strong",
-                )
-                found.update((row["passage"], passage_from_record(row["record"])) for row in rows)
-        missing = [i for i in ids if i not in found]
-        if missing:
-            raise LookupError(f"passages not in generation {self.generation}: {missing[:5]}")
-        return [found[i] for i in ids]
+    def dense_query(self, vector: np.ndarray) -> list[float]:
+        return np.asarray(vector, dtype=np.float32).reshape(-1).tolist()
 
-    def _search(
+    def terms(self, tokens: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """The slot and document frequency of each of the tokens this generation holds."""
+        with _server_errors(self.index.config):
+            terms = self.index._terms(list(dict.fromkeys(tokens)), self.generation)
+        return {token: term for token, term in terms.items() if term[1] > 0}
+
+    def single_character_terms(self) -> dict[str, tuple[int, int]]:
+        """The slot and document frequency of every one-character token of this generation."""
+        with _server_errors(self.index.config):
+            terms = self.index._single_character_terms(self.generation)
+        return {token: term for token, term in terms.items() if term[1] > 0}
+
+    def keyword_query(self, terms: dict[str, tuple[int, int]]) -> dict[int, float]:
+        """The sparse query whose inner product with a passage's keyword vector is its BM25
+        score for the tokens of terms (MilvusView.terms)."""
+        if not terms:
+            return {}
+        idf = query_idf(np.array([df for _, df in terms.values()]), self.state.count)
+        return {slot: float(weight) for (slot, _), weight in zip(terms.values(), idf)}
+
+    def search(
         self,
-        query: Any,
         field: str,
+        query: Any,
         k: int,
-        filters: PassageFilter | None,
-        ids: Sequence[str] | None,
-    ) -> tuple[list[str], np.ndarray]:
+        filters: PassageFilter | None = None,
+        ids: Sequence[str] | None = None,
+        output: Sequence[str] = ("passage",),
+    ) -> list[dict[str, Any]]:
+        """The k best passage rows of this generation for a query of the field ("dense",
+        "keywords" or "presence"), allowed by filters and among ids if given: their output
+        fields and "score", best first. Sparse searches leave out rows that score 0."""
         conditions = [self.state.visible(), *filter_conditions(filters)]
         if ids is not None:
             if not ids:
-                return [], np.zeros(0, dtype=np.float32)
+                return []
             conditions.append(f"passage in {_literal(list(ids))}")
             k = min(k, len(ids))
         k = min(k, _MAX_LIMIT)
-        if k <= 0 or self.state.count == 0:
-            return [], np.zeros(0, dtype=np.float32)
+        if k <= 0 or self.state.count == 0 or (field != "dense" and not query):
+            return []
         with _server_errors(self.index.config):
             results = self.index.client.search(
                 self.index.names["passages"],
@@ -671,14 +883,118 @@ class MilvusView:
                 anns_field=field,
                 limit=k,
                 filter=" and ".join(f"({c})" for c in conditions),
-                output_fields=["passage"],
+                output_fields=list(output),
                 search_params={"metric_type": "IP"},
                 consistency_level="Strong",
             )[0]
-        hits = [(hit["entity"]["passage"], float(hit["distance"])) for hit in results]
-        if field == "keywords":
-            hits = [(i, s) for i, s in hits if s > 0]
-        return [i for i, _ in hits], np.array([s for _, s in hits], dtype=np.float32)
+        hits = [{**hit["entity"], "score": float(hit["distance"])} for hit in results]
+        if field != "dense":
+            hits = [hit for hit in hits if hit["score"] > 0]
+        return hits
+
+    def passage_rows(self, ids: Sequence[str], output: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The rows of the passages with these ids (those this generation holds), by id."""
+        found: dict[str, dict[str, Any]] = {}
+        fields = list(dict.fromkeys(["passage", *output]))
+        with _server_errors(self.index.config):
+            for chunk in _chunks(list(dict.fromkeys(ids)), _PAGE):
+                rows = self.index.client.query(
+                    self.index.names["passages"],
+                    filter=f"({self.state.visible()}) and passage in {_literal(chunk)}",
+                    output_fields=fields,
+                    consistency_level="Strong",
+                )
+                found.update((row["passage"], row) for row in rows)
+        return found
+
+    def passages(self, ids: Sequence[str]) -> list[Passage]:
+        """The passages with these ids, in that order (LookupError if one is not indexed)."""
+        rows = self.passage_rows(ids, ["record"])
+        missing = [i for i in ids if i not in rows]
+        if missing:
+            raise LookupError(f"passages not in generation {self.generation}: {missing[:5]}")
+        return [passage_from_record(rows[i]["record"]) for i in ids]
+
+    def document_passages(self, doc: str) -> list[Passage]:
+        """A document's passages, in the order they come in the document."""
+        with _server_errors(self.index.config):
+            rows = self.index.client.query(
+                self.index.names["passages"],
+                filter=f"({self.state.visible()}) and doc == {_literal(doc)}",
+                output_fields=["record"],
+                consistency_level="Strong",
+            )
+        passages = [passage_from_record(row["record"]) for row in rows]
+        return sorted(passages, key=lambda p: (p.char_start, p.char_end, p.id))
+
+    def sentence_vectors(self, digests: Sequence[str]) -> dict[str, np.ndarray]:
+        """The sentence vectors stored under these digests (MilvusIndex.apply), by digest;
+        raises GenerationGone when some are gone (deleted by updates since this generation)."""
+        parts: dict[str, list[tuple[int, np.ndarray]]] = {}
+        wanted = list(dict.fromkeys(d for d in digests if d))
+        with _server_errors(self.index.config):
+            for chunk in _chunks(wanted, _PAGE):
+                rows = self.index.client.query(
+                    self.index.names["sentences"],
+                    filter=f"digest in {_literal(chunk)}",
+                    output_fields=["digest", "part", "vectors"],
+                    consistency_level="Strong",
+                )
+                for row in rows:
+                    vectors = np.frombuffer(base64.b64decode(row["vectors"]), dtype=np.float32)
+                    parts.setdefault(row["digest"], []).append((row["part"], vectors))
+        if len(parts) < len(wanted):
+            raise GenerationGone(self.generation)
+        dimension = self.state.dimension
+        return {
+            digest: np.concatenate([v for _, v in sorted(found, key=lambda x: x[0])]).reshape(
+                -1, dimension
+            )
+            for digest, found in parts.items()
+        }
+
+    def manifest(self) -> str | None:
+        """The manifest text of this generation (None when the writer gave none)."""
+        with _server_errors(self.index.config):
+            rows = self.index.client.query(
+                self.index.names["manifest"],
+                filter=f"generation <= {self.generation}",
+                output_fields=["generation", "part", "parts", "text"],
+                consistency_level="Strong",
+            )
+        if not rows:
+            return None
+        newest = max(row["generation"] for row in rows)
+        parts = sorted(
+            (row for row in rows if row["generation"] == newest), key=lambda r: r["part"]
+        )
+        if len(parts) != parts[0]["parts"]:
+            raise GenerationGone(self.generation)
+        return "".join(row["text"] for row in parts)
+
+    def any(self, filters: PassageFilter | None = None) -> bool:
+        """Whether some passage of this generation passes the filters."""
+        conditions = [self.state.visible(), *filter_conditions(filters)]
+        with _server_errors(self.index.config):
+            rows = self.index.client.query(
+                self.index.names["passages"],
+                filter=" and ".join(f"({c})" for c in conditions),
+                output_fields=["passage"],
+                limit=1,
+                consistency_level="Strong",
+            )
+        return bool(rows)
+
+
+def sentence_digest(passage: Passage) -> str:
+    """What a passage's sentence vectors are stored under: a digest of the texts embedded (so
+    two rows of one passage, or two passages embedding the same texts, share them)."""
+    text = "\x1f".join(passage.sentence_embedding_texts())
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _ids_and_scores(hits: list[dict[str, Any]]) -> tuple[list[str], np.ndarray]:
+    return [hit["passage"] for hit in hits], np.array([h["score"] for h in hits], np.float32)
 
 
 def filter_conditions(filters: PassageFilter | None) -> list[str]:
@@ -732,11 +1048,14 @@ _ROW_FIELDS = (
     "length",
     "dense",
     "keywords",
+    "presence",
     "date",
     "tags",
     "record",
     "counts",
+    "sentences",
 )
+_RETIRED_FIELDS = ("key", "passage", "length", "counts")
 
 
 def _passages_schema(schema: Any, index: Any, types: Any, dimension: int) -> None:
@@ -747,25 +1066,50 @@ def _passages_schema(schema: Any, index: Any, types: Any, dimension: int) -> Non
     schema.add_field("length", types.INT64)
     schema.add_field("dense", types.FLOAT_VECTOR, dim=dimension)
     schema.add_field("keywords", types.SPARSE_FLOAT_VECTOR)
+    schema.add_field("presence", types.SPARSE_FLOAT_VECTOR)
     schema.add_field("date", types.VARCHAR, max_length=32)
     schema.add_field(
         "tags", types.ARRAY, element_type=types.VARCHAR, max_capacity=256, max_length=1024
     )
     schema.add_field("record", types.VARCHAR, max_length=_MAX_TEXT)
     schema.add_field("counts", types.VARCHAR, max_length=_MAX_TEXT)
+    schema.add_field("sentences", types.VARCHAR, max_length=64)
     index.add_index("dense", index_type="FLAT", metric_type="IP")
     index.add_index("keywords", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
+    index.add_index("presence", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
+
+
+def _sentences_schema(schema: Any, index: Any, types: Any, dimension: int) -> None:
+    schema.add_field("key", types.VARCHAR, is_primary=True, max_length=128)
+    schema.add_field("digest", types.VARCHAR, max_length=64)
+    schema.add_field("part", types.INT64)
+    schema.add_field("count", types.INT64)
+    schema.add_field("generation", types.INT64)
+    schema.add_field("vectors", types.VARCHAR, max_length=_MAX_TEXT)
+    index.add_index("digest", index_type="INVERTED")
+    _unused_vector(schema, index, types)
+
+
+def _manifest_schema(schema: Any, index: Any, types: Any, dimension: int) -> None:
+    schema.add_field("key", types.VARCHAR, is_primary=True, max_length=64)
+    schema.add_field("generation", types.INT64)
+    schema.add_field("part", types.INT64)
+    schema.add_field("parts", types.INT64)
+    schema.add_field("text", types.VARCHAR, max_length=_MAX_TEXT)
+    _unused_vector(schema, index, types)
 
 
 def _terms_schema(schema: Any, index: Any, types: Any, dimension: int) -> None:
     schema.add_field("key", types.VARCHAR, is_primary=True, max_length=_MAX_TEXT)
     schema.add_field("token", types.VARCHAR, max_length=_MAX_TEXT)
+    schema.add_field("chars", types.INT64)  # the token's length: single characters are read at once
     schema.add_field("copy", types.INT64)
     schema.add_field("slot", types.INT64)
     schema.add_field("df", types.INT64)
     schema.add_field("generation", types.INT64)
     schema.add_field("previous", types.INT64)  # the generation of the copy this replaced
     index.add_index("slot", index_type="INVERTED")
+    index.add_index("chars", index_type="INVERTED")
     _unused_vector(schema, index, types)
 
 
@@ -791,7 +1135,20 @@ def _unused_vector(schema: Any, index: Any, types: Any) -> None:
     index.add_index("unused", index_type="FLAT", metric_type="L2")
 
 
-_SCHEMAS = {"passages": _passages_schema, "terms": _terms_schema, "state": _state_schema}
+_SCHEMAS = {
+    "passages": _passages_schema,
+    "terms": _terms_schema,
+    "state": _state_schema,
+    "sentences": _sentences_schema,
+    "manifest": _manifest_schema,
+}
+_FIELDS = {
+    "passages": _ROW_FIELDS,
+    "terms": ("key", "token", "chars", "copy", "slot", "df", "generation", "previous", "unused"),
+    "state": (*_STATE_FIELDS, "unused"),
+    "sentences": ("key", "digest", "part", "count", "generation", "vectors", "unused"),
+    "manifest": ("key", "generation", "part", "parts", "text", "unused"),
+}
 
 
 def _state_row(state: IndexState, dimension: int) -> dict[str, Any]:
@@ -817,6 +1174,22 @@ def _state_from_row(row: dict[str, Any]) -> IndexState:
 # -- connecting and errors --
 
 
+def drop_collections(config: MilvusConfig) -> None:
+    """Drop the collections of the index named config.collection (a rebuild with another
+    encoder starts afresh)."""
+    client = _connect(config)
+    with _server_errors(config):
+        for part in _SCHEMAS:
+            name = f"{config.collection}_{part}"
+            if client.has_collection(name):
+                client.drop_collection(name)
+
+
+# No keepalive pings on an idle connection: Milvus Lite's server answers them with GOAWAY
+# ("too_many_pings", logged on the client's stderr); a call on a dropped connection reconnects.
+_CHANNEL = {"grpc.keepalive_permit_without_calls": False}
+
+
 def _connect(config: MilvusConfig) -> Any:
     try:
         from pymilvus import MilvusClient
@@ -825,20 +1198,26 @@ def _connect(config: MilvusConfig) -> Any:
         raise ConfigError(f"the milvus index needs pymilvus; {INSTALL_HINT}") from None
     if config.is_local:
         _check_local(config.uri)
-    try:
-        with _quiet("milvus_lite.server_manager"), _client_logs_muted():
-            return MilvusClient(uri=config.uri, token=config.token)
-    except MilvusException as exc:
-        if config.is_local and _locked(Path(config.uri)):
-            raise IndexBusyError(
-                f"another process has the embedded Milvus database {config.uri} open; to share "
-                "it between processes run `milvus-lite server --data-dir "
-                f"{config.uri} --port 19530` and set milvus.uri to http://127.0.0.1:19530"
-            ) from None
-        raise IndexServerError(
-            f"cannot open the Milvus index at {config.uri}: {_reason(exc)}; check that the "
-            "server is running and milvus.uri and milvus.token are right"
-        ) from None
+    failure: Exception | None = None
+    for attempt in range(2):
+        try:
+            with _quiet("milvus_lite.server_manager", "pymilvus"), _client_logs_muted():
+                return MilvusClient(uri=config.uri, token=config.token, grpc_options=_CHANNEL)
+        except MilvusException as exc:
+            # pymilvus probes a connection idle for 30 s before sharing it, and gives up at
+            # once when the probe fails; a fresh attempt reconnects
+            failure = exc
+            time.sleep(0.5 * (attempt + 1))
+    if config.is_local and _locked(Path(config.uri)):
+        raise IndexBusyError(
+            f"another process has the embedded Milvus database {config.uri} open; to share "
+            "it between processes run `milvus-lite server --data-dir "
+            f"{config.uri} --port 19530` and set milvus.uri to http://127.0.0.1:19530"
+        )
+    raise IndexServerError(
+        f"cannot open the Milvus index at {config.uri}: {_reason(failure)}; check that the "
+        "server is running and milvus.uri and milvus.token are right"
+    )
 
 
 def _check_local(uri: str) -> None:
@@ -927,6 +1306,11 @@ def _reason(exc: Exception) -> str:
     return str(getattr(exc, "message", "") or exc).splitlines()[0]
 
 
+def _sparse(weights: dict[int, float]) -> dict[int, float]:
+    """A sparse vector Milvus accepts: one with no entry keeps a negligible weight."""
+    return weights or {EMPTY_SLOT: _EMPTY_WEIGHT}
+
+
 def _checked_text(text: str, passage_id: str) -> str:
     if len(text.encode("utf-8")) > _MAX_TEXT:
         raise IndexWriteError(
@@ -952,7 +1336,9 @@ __all__ = [
     "MilvusIndex",
     "MilvusView",
     "document_weights",
+    "drop_collections",
     "filter_conditions",
     "query_idf",
+    "sentence_digest",
     "token_slot",
 ]

@@ -15,7 +15,7 @@ import logging
 import mmap
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -267,6 +267,11 @@ def load_index(directory: Path) -> LoadedIndex:
     raise AssertionError("unreachable")
 
 
+def load_generation(directory: Path, manifest: Manifest) -> LoadedIndex:
+    """Open the generation a manifest describes, committed or staged (StagedGeneration)."""
+    return _load_generation(directory, manifest)
+
+
 def _load_generation(directory: Path, manifest: Manifest) -> LoadedIndex:
     def damaged(what: str) -> IndexCorruptError:
         return IndexCorruptError(f"index in {directory} is damaged: {what}; {REBUILD_HINT}")
@@ -362,22 +367,95 @@ def _map(path: Path) -> Any:
     return mapped
 
 
-def pack_arrays(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> list[Any]:
+@dataclass(frozen=True)
+class StoredArray:
+    """An array as it lies in a segment file, copied into another file block by block: a
+    merge copies gigabytes of sentence vectors this way without holding them in memory (or
+    mapping them, which would count their pages as the process's)."""
+
+    path: Path
+    offset: int  # bytes from the start of the file
+    dtype: np.dtype
+    shape: tuple[int, ...]
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape)) * self.dtype.itemsize
+
+    def blocks(self, size: int = 1 << 22) -> Iterator[bytes]:
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            left = self.nbytes
+            while left > 0:
+                block = handle.read(min(size, left))
+                if not block:
+                    raise ValueError(f"{self.path.name} is cut short")
+                left -= len(block)
+                yield block
+
+    def read(self) -> np.ndarray:
+        """The array, read into memory."""
+        count = int(np.prod(self.shape))
+        data = np.fromfile(self.path, dtype=self.dtype, count=count, offset=self.offset)
+        return data.reshape(self.shape)
+
+
+Pieces = Sequence["np.ndarray | StoredArray"]
+
+
+def pack_arrays(arrays: dict[str, np.ndarray | Pieces], meta: dict[str, Any]) -> Iterator[Any]:
     """Named arrays as the buffers of one file: a magic line, a JSON header (dtype, shape and
     offset of each array, and meta), then the arrays, each aligned to 64 bytes so that they
-    can be mapped."""
-    arrays = {name: np.ascontiguousarray(array) for name, array in arrays.items()}
+    can be mapped. An array may be given as pieces (arrays in memory or stored in other
+    files) that are written one after another, as their concatenation along the first axis."""
+    pieces = {
+        name: [value] if isinstance(value, np.ndarray) else list(value)
+        for name, value in arrays.items()
+    }
     layout, offset = {}, 0
-    for name, array in arrays.items():
-        layout[name] = {"dtype": array.dtype.str, "shape": list(array.shape), "offset": offset}
-        offset += -(-array.nbytes // 64) * 64
+    for name, parts in pieces.items():
+        dtype, tail = parts[0].dtype, tuple(parts[0].shape[1:])
+        if any(part.dtype != dtype or tuple(part.shape[1:]) != tail for part in parts):
+            raise ValueError(f"the pieces of {name} differ in type or shape")
+        shape = [sum(int(part.shape[0]) for part in parts), *tail] if parts[0].shape else []
+        layout[name] = {"dtype": dtype.str, "shape": shape, "offset": offset}
+        offset += -(-sum(part.nbytes for part in parts) // 64) * 64
     header = json.dumps({"arrays": layout, "meta": meta}, ensure_ascii=False).encode("utf-8")
     head = SEGMENT_MAGIC + len(header).to_bytes(8, "little") + header
-    chunks: list[Any] = [head + bytes(-len(head) % 64)]
-    for array in arrays.values():
-        chunks.append(memoryview(array.reshape(-1)).cast("B"))
-        chunks.append(bytes(-array.nbytes % 64))
-    return chunks
+    yield head + bytes(-len(head) % 64)
+    for parts in pieces.values():
+        for part in parts:
+            if isinstance(part, StoredArray):
+                yield from part.blocks()
+            else:
+                yield memoryview(np.ascontiguousarray(part).reshape(-1)).cast("B")
+        yield bytes(-sum(part.nbytes for part in parts) % 64)
+
+
+def stored_arrays(path: Path) -> dict[str, StoredArray]:
+    """Where each array of a segment file lies, read from its header alone."""
+    with open(path, "rb") as handle:
+        header, start = _header(handle.read(len(SEGMENT_MAGIC) + 8), handle)
+    return {
+        name: StoredArray(
+            path,
+            start + int(spec["offset"]),
+            np.dtype(spec["dtype"]),
+            tuple(int(n) for n in spec["shape"]),
+        )
+        for name, spec in header["arrays"].items()
+    }
+
+
+def _header(first: bytes, handle) -> tuple[dict[str, Any], int]:
+    """A segment file's JSON header, given its first bytes and the open file (positioned
+    after them), and where its arrays start."""
+    head = len(SEGMENT_MAGIC) + 8
+    if len(first) < head or first[: len(SEGMENT_MAGIC)] != SEGMENT_MAGIC:
+        raise ValueError("not a segment file")
+    size = int.from_bytes(first[len(SEGMENT_MAGIC) : head], "little")
+    header = json.loads(handle.read(size).decode("utf-8"))
+    return header, -(-(head + size) // 64) * 64
 
 
 def read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -399,6 +477,24 @@ def read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
             raise ValueError("segment file cut short")
         arrays[name] = np.frombuffer(buffer, dtype=dtype, count=count, offset=at).reshape(shape)
     return arrays, header["meta"]
+
+
+def read_arrays_meta(path: Path) -> dict[str, Any]:
+    """The meta of a segment file (its documents), read from its header alone."""
+    with open(path, "rb") as handle:
+        header, _ = _header(handle.read(len(SEGMENT_MAGIC) + 8), handle)
+    return header["meta"]
+
+
+_POSTINGS = ("tokens", "indptr", "rows", "tf", "lengths")
+
+
+def _file_blocks(paths: Sequence[Path], size: int = 1 << 22) -> Iterator[bytes]:
+    """The bytes of files one after another, block by block."""
+    for path in paths:
+        with open(path, "rb") as handle:
+            while block := handle.read(size):
+                yield block
 
 
 @contextmanager
@@ -454,10 +550,13 @@ class GenerationWriter:
     committed one; segments the generation keeps are referred to, never copied. Call with
     the lock held; discard() removes what was written when the generation is given up."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, after: int = 0) -> None:
+        """after: a generation the new one must come after besides the committed one (that
+        of a Milvus index the folder is mirrored to, which may be ahead of it)."""
         self.directory = directory
         self.previous = read_manifest_quietly(directory)
-        self.generation = self.previous.generation + 1 if self.previous else 1
+        committed = self.previous.generation if self.previous else 0
+        self.generation = max(committed, after) + 1
         self.written: list[Path] = []
         self._segments = 0
 
@@ -512,6 +611,63 @@ class GenerationWriter:
             self.discard()
             raise _write_error(self.directory, exc) from None
         return SegmentEntry(name, len(passages), vectors=vectors_file)
+
+    def write_merged(self, entries: Sequence[SegmentEntry], index_vectors) -> SegmentEntry:
+        """One segment holding the rows of segments this generation wrote, one segment's
+        after another's; their files are then removed. Passages, vectors and sentence
+        vectors are copied from the files as they are; the postings are merged; the vector
+        index is index_vectors(vectors) -> (faiss index or None, inverted lists or None).
+        No segment it merges may have deleted rows."""
+        import faiss
+
+        name = self._free_name()
+        paths = [self.directory / f"{entry.name}.arrays" for entry in entries]
+        stored = [stored_arrays(path) for path in paths]
+        docs: list[str] = []
+        doc_rows, offsets, starts = [], [np.zeros(1, np.int64)], [np.zeros(1, np.int64)]
+        for part, path in zip(stored, paths):
+            doc_rows.append(part["doc_rows"].read() + len(docs))
+            offsets.append(part["offsets"].read()[1:] + offsets[-1][-1])
+            starts.append(part["sentence_starts"].read()[1:] + starts[-1][-1])
+            docs.extend(read_arrays_meta(path)["docs"])
+        postings = Postings.merge(
+            [Postings.from_arrays({key: part[key].read() for key in _POSTINGS}) for part in stored]
+        )
+        vectors = np.concatenate([part["vectors"].read() for part in stored])
+        vector_index, lists = index_vectors(vectors)
+        arrays = {
+            "offsets": np.concatenate(offsets),
+            "doc_rows": np.concatenate(doc_rows).astype(np.int32),
+            "vectors": [part["vectors"] for part in stored],
+            "sentences": [part["sentences"] for part in stored],
+            "sentence_starts": np.concatenate(starts),
+            "sentence_hashes": [part["sentence_hashes"] for part in stored],
+            **postings.arrays(),
+            **(lists or {}),
+        }
+        del vectors
+        records = [self.directory / f"{entry.name}.passages" for entry in entries]
+        vectors_file = f"{name}.faiss" if vector_index is not None else None
+        try:
+            _write(self.directory / f"{name}.passages", _file_blocks(records), self.written)
+            _write(
+                self.directory / f"{name}.arrays", pack_arrays(arrays, {"docs": docs}), self.written
+            )
+            if vector_index is not None:
+                data = faiss.serialize_index(vector_index).tobytes()
+                _write(self.directory / vectors_file, data, self.written)
+        except OSError as exc:
+            self.discard()
+            raise _write_error(self.directory, exc) from None
+        self.remove(entries)
+        return SegmentEntry(name, sum(entry.rows for entry in entries), vectors=vectors_file)
+
+    def remove(self, entries: Sequence[SegmentEntry]) -> None:
+        """Remove the files of segments this generation wrote and no longer needs."""
+        names = {file for entry in entries for file in entry.files()}
+        gone = [path for path in self.written if path.name in names]
+        _discard(gone)
+        self.written = [path for path in self.written if path.name not in names]
 
     def _free_name(self) -> str:
         """The next segment name whose files do not exist: segments left by a build that was
@@ -663,7 +819,7 @@ def read_manifest_quietly(directory: Path) -> Manifest | None:
         return None
 
 
-def _write(path: Path, data: bytes | Sequence[Any], written: list[Path]) -> None:
+def _write(path: Path, data: bytes | Iterable[Any], written: list[Path]) -> None:
     """Write a file and sync it to disk; data is bytes or a sequence of buffers (a segment's
     arrays are written from where they are, not joined into one copy first)."""
     written.append(path)
