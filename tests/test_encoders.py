@@ -95,6 +95,17 @@ def test_e5_batches_match_single_texts(e5_encoder):
     )
 
 
+def test_e5_embeds_a_long_question_on_every_core_and_a_short_one_on_one(e5_encoder):
+    short = "园区有多少家企业？"
+    long = "一战后，德国的警察力量被削弱到战前水准，之后的增加和什么数据挂钩，又由谁来决定？"
+    assert e5_encoder.query_threads([short]) == 1
+    assert e5_encoder.query_threads([long]) is None  # the engine's own count: every core
+    assert e5_encoder.query_threads(["How many companies are in the park?"]) == 1
+    together = e5_encoder.query([short, long])
+    np.testing.assert_allclose(together[1], e5_encoder.query([long])[0], atol=1e-4)
+    np.testing.assert_allclose(together[0], e5_encoder.query([short])[0], atol=1e-4)
+
+
 def test_e5_empty_input_gives_no_vectors(e5_encoder):
     for vectors in (e5_encoder.encode([]), e5_encoder.query([])):
         assert vectors.shape == (0, 384) and vectors.dtype == np.float32
