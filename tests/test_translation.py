@@ -128,6 +128,23 @@ def test_warming_up_reads_the_dictionaries_before_the_first_english_question(par
     assert translation._dictionaries.cache_info().currsize == 1
 
 
+def test_warming_up_loads_the_pinyin_reader_typos_are_checked_with(park_kb):
+    # Loading pypinyin took a fifth of a second of the first question with a likely typo.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from parkqa import KnowledgeBase, load_config; "
+        "kb = KnowledgeBase(load_config(sys.argv[1])); kb.warm_up(); "
+        "print('pypinyin' in sys.modules)"
+    )
+    config = park_kb.config.index_dir.parent / "parkqa.yaml"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(config)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "True"
+
+
 def test_a_dictionary_name_the_word_splitter_cuts_is_one_name():
     # The word splitter cuts 拼多多 into 拼 / 多多 and 大疆 into 大 / 疆; the dictionary knows
     # each as a proper name, so the question names it whole.

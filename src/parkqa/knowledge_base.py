@@ -54,7 +54,7 @@ from parkqa.store import (
     load_index,
     read_manifest,
 )
-from parkqa.translation import glossary, with_translations
+from parkqa.translation import glossary, pinyin_reader, with_translations
 from parkqa.uploads import Upload, check_uploads, refuse_all, remove_documents, store_all
 
 if TYPE_CHECKING:
@@ -214,6 +214,7 @@ class KnowledgeBase:
         index = self.index()
         lexicon()
         glossary()  # English questions are read through it
+        pinyin_reader()  # names one slip away from the documents' are read through it
         self.encoder.query([index.passages[0].title if index.passages else "parkqa"])
 
     def ask(

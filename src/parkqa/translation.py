@@ -413,12 +413,19 @@ def spelled_names(spelled: str, keywords: KeywordIndex, texts: Texts) -> list[st
     return sorted(found, key=lambda w: -found[w])
 
 
+@functools.cache
+def pinyin_reader() -> Callable[[str], list[list[str]]]:
+    """The toneless common readings of each character of a text (pypinyin, whose import
+    takes about a fifth of a second, so it is done once)."""
+    from pypinyin import Style, pinyin
+
+    return functools.partial(pinyin, style=Style.NORMAL, errors="ignore")
+
+
 def homophones(word: str, keywords: KeywordIndex, texts: Texts) -> list[str]:
     """The other words of the knowledge base read as the Chinese word is, in its characters'
     common readings, tones aside (邓雯 → 邓文), the most frequent first."""
-    from pypinyin import Style, pinyin
-
-    readings = pinyin(word, style=Style.NORMAL, errors="ignore")  # common readings only
+    readings = pinyin_reader()(word)
     if len(readings) != len(word) or not 2 <= len(word) <= 6:
         return []
     found: dict[str, int] = {}
