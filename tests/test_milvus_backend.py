@@ -96,7 +96,11 @@ def test_every_park_question_is_answered_as_the_index_folder_answers_it(park_kb)
     for question in [*PARK_QUESTIONS, *ENGLISH]:
         ours, theirs = park_kb.ask(question).to_json(), twin.ask(question).to_json()
         ours.pop("seconds"), theirs.pop("seconds")
+        # Milvus sums the products of a cosine in another order: the last digits may differ.
+        ours_probability = ours["support"].pop("probability")
+        theirs_probability = theirs["support"].pop("probability")
         assert ours == theirs, question
+        assert ours_probability == pytest.approx(theirs_probability, abs=1e-4), question
     assert park_kb.stats() == twin.stats()
     assert park_kb.documents() == twin.documents()
     assert park_kb.topics() == twin.topics()
