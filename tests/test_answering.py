@@ -222,6 +222,13 @@ def test_the_fact_asked_for_leads():
     assert english_fact("2020年4月8日") == "April 8, 2020"
 
 
+def test_a_count_leads_the_same_whatever_is_counted():
+    # The lead is the number and its measure word; the noun after it is the sentence's.
+    for noun in ("席位", "车位", "机柜", "展位"):
+        asked = analyse(f"中心将建设多少个{noun}？")
+        assert lead_fact(asked, f"中心将规划建设5000个{noun}，明年建成。") == "5000个", noun
+
+
 def test_park_question_file_scores(make_kb):
     """With the project's own configuration (its knowledge base's abstention threshold)."""
     threshold = load_config(REPO / "parkqa.yaml").answer.abstain_below
