@@ -181,6 +181,17 @@ def test_a_name_written_with_a_variant_character_is_found(make_kb):
     assert not name_in_passages("智利", index.keywords, index.passage_text)
 
 
+def test_a_place_asked_about_as_a_region_is_not_missing(make_kb):
+    # The word splitter takes 青海地区 for one place name; the passage says 青海.
+    kb = make_kb({"qing.md": "# 清朝\n\n清朝时，理藩院管理蒙古、西藏和青海的事务。\n"})
+    kb.update()
+    answer = kb.ask("清朝时哪一机构会管理青海地区？")
+    assert answer.support.missing_names == ()
+    assert not answer.abstained and "理藩院" in answer.answer
+    missing = kb.ask("清朝时哪一机构会管理江苏地区？").support.missing_names
+    assert missing and all("江苏" in name for name in missing)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_name_one_character_away_is_a_likely_typo(park_kb):
     index = park_kb.index()

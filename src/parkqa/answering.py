@@ -283,7 +283,7 @@ def check_names(
         return asked, list(missing_names(asked.resolved, keywords, texts)), {}
     missing, corrected = [], {}
     for name in asked.names:
-        written = dict.fromkeys((name, asked.as_written(name)))
+        written = dict.fromkeys((name, asked.as_written(name), *_place_stem(name)))
         if any(name_in_passages(n, keywords, texts) for n in written):
             continue
         for wrong in reversed(_with_neighbours(asked, name)):  # the longest span first
@@ -299,6 +299,15 @@ def check_names(
             text = text.replace(wrong, right).replace(to_traditional(wrong), right)
         asked = dataclasses.replace(analyse(text), text=asked.text)
     return asked, missing, corrected
+
+
+_REGION = ("地区", "一带", "境内", "全境", "周边", "沿岸", "地方")
+
+
+def _place_stem(name: str) -> list[str]:
+    """A place asked about as a region (青海地区, 长江沿岸) is held by a passage that names the
+    place alone: the word splitter takes the two for one name."""
+    return [name[: -len(s)] for s in _REGION if name.endswith(s) and len(name) - len(s) >= 2]
 
 
 def _with_neighbours(asked: Question, name: str) -> list[str]:
