@@ -424,15 +424,26 @@ class MilvusIndex:
         return digests
 
     def _stored_digests(self, digests: list[str]) -> set[str]:
-        stored: set[str] = set()
-        for chunk in _chunks(digests, _PAGE):
+        return self._stored_values(
+            "sentences",
+            "digest",
+            digests,
+            lambda chunk: f"part == 0 and digest in {_literal(chunk)}",
+        )
+
+    def _stored_values(
+        self, kind: str, field: str, values: list, condition: Callable[[list], str]
+    ) -> set:
+        """Which of the values a collection holds in a field, asked a page at a time."""
+        stored: set = set()
+        for chunk in _chunks(values, _PAGE):
             rows = self.client.query(
-                self.names["sentences"],
-                filter=f"part == 0 and digest in {_literal(chunk)}",
-                output_fields=["digest"],
+                self.names[kind],
+                filter=condition(chunk),
+                output_fields=[field],
                 consistency_level="Strong",
             )
-            stored.update(row["digest"] for row in rows)
+            stored.update(row[field] for row in rows)
         return stored
 
     def _write_manifest(self, generation: int, manifest: str) -> None:
@@ -550,16 +561,7 @@ class MilvusIndex:
         return slots
 
     def _taken_slots(self, slots: list[int]) -> set[int]:
-        taken: set[int] = set()
-        for chunk in _chunks(slots, _PAGE):
-            rows = self.client.query(
-                self.names["terms"],
-                filter=f"slot in {chunk}",
-                output_fields=["slot"],
-                consistency_level="Strong",
-            )
-            taken.update(row["slot"] for row in rows)
-        return taken
+        return self._stored_values("terms", "slot", slots, lambda chunk: f"slot in {chunk}")
 
     def _discard_unpublished(self, state: IndexState) -> None:
         """Rows of an update that failed before its flip: no reader sees them, and the next
