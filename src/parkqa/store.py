@@ -571,8 +571,6 @@ class GenerationWriter:
     ) -> SegmentEntry:
         """Write one segment: its passages (JSON Lines read by offset), its arrays (with the
         inverted lists of its vectors, if given), and its FAISS index if it has one."""
-        import faiss
-
         name = self._free_name()
         docs = list(dict.fromkeys(p.doc for p in passages))
         number = {doc: i for i, doc in enumerate(docs)}
@@ -597,10 +595,20 @@ class GenerationWriter:
             **postings.arrays(),
             **(lists or {}),
         }
+        vectors_file = self._write_files(name, b"".join(lines), arrays, docs, vector_index)
+        return SegmentEntry(name, len(passages), vectors=vectors_file)
+
+    def _write_files(
+        self, name: str, records: bytes | Iterable[Any], arrays: dict, docs: list[str], vector_index
+    ) -> str | None:
+        """Write a segment's passages, arrays and vector index (if any); return the name of
+        the vector index file. A failure discards what this generation wrote."""
+        import faiss
+
         vectors_file = f"{name}.faiss" if vector_index is not None else None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            _write(self.directory / f"{name}.passages", b"".join(lines), self.written)
+            _write(self.directory / f"{name}.passages", records, self.written)
             _write(
                 self.directory / f"{name}.arrays", pack_arrays(arrays, {"docs": docs}), self.written
             )
@@ -610,7 +618,7 @@ class GenerationWriter:
         except OSError as exc:
             self.discard()
             raise _write_error(self.directory, exc) from None
-        return SegmentEntry(name, len(passages), vectors=vectors_file)
+        return vectors_file
 
     def write_merged(self, entries: Sequence[SegmentEntry], index_vectors) -> SegmentEntry:
         """One segment holding the rows of segments this generation wrote, one segment's
@@ -618,8 +626,6 @@ class GenerationWriter:
         vectors are copied from the files as they are; the postings are merged; the vector
         index is index_vectors(vectors) -> (faiss index or None, inverted lists or None).
         No segment it merges may have deleted rows."""
-        import faiss
-
         name = self._free_name()
         paths = [self.directory / f"{entry.name}.arrays" for entry in entries]
         stored = [stored_arrays(path) for path in paths]
@@ -647,18 +653,7 @@ class GenerationWriter:
         }
         del vectors
         records = [self.directory / f"{entry.name}.passages" for entry in entries]
-        vectors_file = f"{name}.faiss" if vector_index is not None else None
-        try:
-            _write(self.directory / f"{name}.passages", _file_blocks(records), self.written)
-            _write(
-                self.directory / f"{name}.arrays", pack_arrays(arrays, {"docs": docs}), self.written
-            )
-            if vector_index is not None:
-                data = faiss.serialize_index(vector_index).tobytes()
-                _write(self.directory / vectors_file, data, self.written)
-        except OSError as exc:
-            self.discard()
-            raise _write_error(self.directory, exc) from None
+        vectors_file = self._write_files(name, _file_blocks(records), arrays, docs, vector_index)
         self.remove(entries)
         return SegmentEntry(name, sum(entry.rows for entry in entries), vectors=vectors_file)
 
