@@ -20,12 +20,13 @@ from parkqa.chinese import (
     script_forms,
     to_simplified,
     to_traditional,
+    units,
 )
 from parkqa.keywords import ENGLISH_STOPWORDS, KeywordIndex, normalize, tokenize
 from parkqa.lexicon import lexicon
 from parkqa.questions import NAME_TAGS, Question, analyse
 from parkqa.retrieval import Hit, query_tokens, query_weights, sentence_evidence
-from parkqa.translation import homophones, missing_names, mostly_unknown
+from parkqa.translation import homophones, missing_names, mostly_unknown, pinyin_reader
 
 _MEASURE = (
     r"(?:%|％|元|美元|个|家|人|名|平方米|平米|㎡|亩|台|条|套|所|项|座|层|席位|单|倍|公里|千米|米|"
@@ -268,10 +269,8 @@ def same_reading(a: str, b: str) -> bool:
     aside (rare readings would make most characters alike)."""
     if a == b:
         return True
-    from pypinyin import Style, pinyin
-
-    (first,), (second,) = (pinyin(c, style=Style.NORMAL) for c in (a, b))
-    return first == second
+    first, second = pinyin_reader()(a), pinyin_reader()(b)
+    return bool(first) and first == second  # a character with no reading is like no other
 
 
 def check_names(
@@ -415,14 +414,6 @@ def word_coverage(question: Question, text: str, keywords: KeywordIndex) -> floa
         if folded in text:
             held += weight
     return held / total if total else 0.0
-
-
-_RUN_UNIT = re.compile(rf"[{CJK_RANGES}]|[^\W_{CJK_RANGES}]+")
-
-
-def units(text: str) -> list[str]:
-    """The characters of Chinese text and the words of Latin text, what a verbatim run counts."""
-    return _RUN_UNIT.findall(text)
 
 
 def run_weights(asked: list[str], keywords: KeywordIndex) -> list[float]:

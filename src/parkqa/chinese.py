@@ -12,6 +12,7 @@ CJK_RANGES = "".join(f"{chr(low)}-{chr(high)}" for low, high in CJK_CODE_RANGES)
 # CJK symbols and punctuation (、。「」) and full-width forms (，！Ａ１), written without spaces.
 CJK_PUNCTUATION = "\u3000-\u303f\uff00-\uffef"
 _CJK_CHAR = re.compile(f"[{CJK_RANGES}]")
+_UNIT = re.compile(rf"[{CJK_RANGES}]|[^\W_{CJK_RANGES}]+")
 _CJK_OR_PUNCTUATION = re.compile(f"[{CJK_RANGES}{CJK_PUNCTUATION}]")
 
 
@@ -54,6 +55,12 @@ def script_forms(text: str) -> tuple[str, ...]:
     simplified = to_simplified(text)
     forms = [simplified] + [_converter(d).convert(simplified) for d in ("s2t", "s2tw", "s2hk")]
     return tuple(dict.fromkeys(forms))
+
+
+def units(text: str) -> list[str]:
+    """The characters of Chinese text and the words of Latin text: what a question's length
+    (for the encoder) and a verbatim run (for abstention) count."""
+    return _UNIT.findall(text)
 
 
 def script_of(text: str) -> str:
