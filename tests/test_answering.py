@@ -240,6 +240,20 @@ def test_a_count_leads_the_same_whatever_is_counted():
         assert lead_fact(asked, f"中心将规划建设5000个{noun}，明年建成。") == "5000个", noun
 
 
+@pytest.mark.parametrize(
+    ("question", "lead"),
+    [("园区有多少从业人员？", "1.4万人"), ("園區的從業人員有多少？", "1.4萬人")],
+)
+def test_a_passage_retrieved_close_behind_the_best_gives_the_sentence_that_answers(
+    park_kb, question, lead
+):
+    """The passage that holds 从业人员 is retrieved third, its score a quarter below the
+    first's, whose sentences hold neither the words nor a count of people: the sentence with the
+    words and the count is the answer."""
+    answer = park_kb.ask(question)
+    assert answer.answer.startswith(f"{lead}。")
+
+
 def test_park_question_file_scores(make_kb):
     """With the project's own configuration (its knowledge base's abstention threshold)."""
     threshold = load_config(REPO / "parkqa.yaml").answer.abstain_below

@@ -7,8 +7,8 @@ import pytest
 
 from conftest import make_hit, make_passage
 from parkqa.answering import (
+    BEHIND_PENALTY,
     CANDIDATE_PASSAGES,
-    RANK_PENALTY,
     RUNNER_UP,
     SEMANTIC_WEIGHT,
     TYPE_BONUS,
@@ -48,12 +48,18 @@ def test_meaning_decides_between_sentences_without_question_words(closest: int) 
 
 
 @pytest.mark.parametrize(("offset", "chosen"), [(-0.05, {1: [0]}), (0.05, {0: [0]})])
-def test_the_rank_penalty_against_meaning(offset: float, chosen: dict[int, list[int]]) -> None:
-    """The same answering sentence in the first and the second passage: the second passage's
-    wins only when its meaning score is ahead by more than the rank penalty."""
-    closeness = 1 - RANK_PENALTY / SEMANTIC_WEIGHT + offset
-    first = make_hit(passage("智能工厂的产值达到五十亿元。今天天气晴朗。"), (closeness, 0.0))
-    second = make_hit(passage("智能工厂的产值达到五十亿元。", doc="knowledge/b.txt"), (1.0,))
+@pytest.mark.parametrize("behind", [0.1, 0.2])
+def test_the_penalty_for_a_passage_behind_against_meaning(
+    behind: float, offset: float, chosen: dict[int, list[int]]
+) -> None:
+    """The same answering sentence in the first passage and in one whose retrieval score is a
+    share behind it: the second passage's wins only when its meaning score is ahead by more
+    than the penalty for that share."""
+    closeness = 1 - BEHIND_PENALTY * behind / SEMANTIC_WEIGHT + offset
+    first = make_hit(passage("智能工厂的产值达到五十亿元。今天天气晴朗。"), (closeness, 0.0), 1.0)
+    second = make_hit(
+        passage("智能工厂的产值达到五十亿元。", doc="knowledge/b.txt"), (1.0,), 1.0 - behind
+    )
     assert choose(OUTPUT, [first, second]) == chosen
 
 

@@ -456,15 +456,16 @@ def verbatim_share(asked: list[str], weights: list[float], text: str) -> float:
     return best / total
 
 
-# Sentence choice, tuned on the CMRC 2018 trial set and the natural questions' tune split:
-# the weight of meaning (the sentence's cosine to the question, rescaled over the candidates),
-# the bonus for holding the kind of answer asked for, the penalty per rank of the passage, and
-# how close to the best score a runner-up must be to be kept as a second sentence.
+# Sentence choice, tuned on the CMRC 2018 trial set, DRCD dev and the natural questions' tune
+# split: the weight of meaning (the sentence's cosine to the question, rescaled over the
+# candidates), the bonus for holding the kind of answer asked for, the penalty for how far the
+# passage's retrieval score falls behind the best one's (a share of it), and how close to the
+# best score a runner-up must be to be kept as a second sentence.
 SEMANTIC_WEIGHT = 0.5
 TYPE_BONUS = 0.3
 UNIT_BONUS = 0.6  # more when the quantity is counted in the unit asked for (多少人: 2万人)
 CANDIDATE_PASSAGES = 3
-RANK_PENALTY = 0.3
+BEHIND_PENALTY = 1.5
 RUNNER_UP = 0.85
 SPREAD = 0.5  # how much less a question word counts when most sentences contain it
 
@@ -474,8 +475,9 @@ def choose_sentences(
 ) -> dict[int, list[int]]:
     """The answer: {hit index: [sentence indexes]}, best sentence first. Sentences of the top
     three passages are scored by the question's distinctive words they hold, their closeness
-    in meaning to the question, a bonus when they hold the kind of answer asked for, and the
-    rank of their passage; a close runner-up is kept too, and a list is answered whole."""
+    in meaning to the question, a bonus when they hold the kind of answer asked for, and how
+    far their passage's score falls behind the best passage's; a close runner-up is kept too,
+    and a list is answered whole."""
     tokens = query_tokens(question, keywords)
     weights = query_weights(tokens, keywords)
     pattern = _TYPE_EVIDENCE.get(question.kind)
@@ -484,7 +486,9 @@ def choose_sentences(
     similarities = [s for hit in candidates for s in hit.similarities]
     low, high = (min(similarities), max(similarities)) if similarities else (0.0, 0.0)
     scored: list[tuple[float, int, int]] = []
+    best_score = max((hit.score for hit in candidates), default=0.0)
     for i, hit in enumerate(candidates):
+        behind = (best_score - hit.score) / best_score if best_score > 0 else 0.0
         shares = sentence_evidence(hit.passage, weights, True, SPREAD)
         for s, share in enumerate(shares):
             text = hit.passage.sentence_text(hit.passage.sentences[s])
@@ -494,7 +498,9 @@ def choose_sentences(
             meaning = 0.0
             if s < len(hit.similarities) and high > low:
                 meaning = (hit.similarities[s] - low) / (high - low)
-            scored.append((share + SEMANTIC_WEIGHT * meaning + bonus - RANK_PENALTY * i, i, s))
+            scored.append(
+                (share + SEMANTIC_WEIGHT * meaning + bonus - BEHIND_PENALTY * behind, i, s)
+            )
     if not scored:
         return {}
     scored.sort(key=lambda item: (-item[0], item[1], item[2]))
