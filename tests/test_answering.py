@@ -233,6 +233,13 @@ def test_the_fact_asked_for_leads():
     assert english_fact("2020年4月8日") == "April 8, 2020"
 
 
+@pytest.mark.parametrize("question", ["阿里在永川砸了多少钱？", "How much did Alibaba invest?"])
+def test_no_number_leads_when_a_sum_is_asked_and_the_sentence_states_none(question):
+    """A count of consumers is no sum of money: the sentence is given without a lead."""
+    sentence = "客服中心将为阿里平台上20亿消费者、1000万户商家提供服务。"
+    assert lead_fact(analyse(question), sentence) is None
+
+
 def test_a_count_leads_the_same_whatever_is_counted():
     # The lead is the number and its measure word; the noun after it is the sentence's.
     for noun in ("席位", "车位", "机柜", "展位"):

@@ -541,7 +541,10 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         found = [m for m in QUANTITY.finditer(sentence) if not DATE.fullmatch(m.group())]
         unit = _unit_asked(question)
         if unit:
-            found = [m for m in found if _has_unit(m.group(), unit)] or found
+            in_unit = [m for m in found if _has_unit(m.group(), unit)]
+            if not in_unit and unit == MONEY:
+                return None  # a count of something else is no sum of money
+            found = in_unit or found
         with_unit = [m for m in found if not re.fullmatch(r"[\d,.]+", m.group())]
         found = with_unit or found
     elif question.kind == "date":
@@ -592,6 +595,7 @@ def _find(text: str, word: str):
     return re.finditer(re.escape(word), text)
 
 
+MONEY = ("元",)
 _ASKED_UNIT = re.compile(
     r"(?:多少|几)\s*(个|家|所|名|人|条|台|项|套|座|层|倍|款|位|年|天|钱|元|平方米|亩|万|亿)"
 )
@@ -601,7 +605,7 @@ _ENGLISH_UNITS_ASKED = (
         ("人", "名"),
     ),
     (re.compile(r"\b(?:compan(?:y|ies)|enterprises?|firms|businesses)\b", re.I), ("家",)),
-    (re.compile(r"\b(?:invest\w*|money|yuan|cost|spend\w*|revenue|income|worth)\b", re.I), ("元",)),
+    (re.compile(r"\b(?:invest\w*|money|yuan|cost|spend\w*|revenue|income|worth)\b", re.I), MONEY),
     (re.compile(r"\b(?:square met\w+|area)\b", re.I), ("平方米",)),
     (re.compile(r"\b(?:years?)\b", re.I), ("年",)),
     (re.compile(r"\b(?:projects?)\b", re.I), ("项",)),
@@ -620,7 +624,7 @@ def _unit_asked(question: Question) -> tuple[str, ...] | None:
     if not match:
         return None
     unit = match.group(1)
-    return {"钱": ("元",), "人": ("人", "名"), "名": ("人", "名")}.get(unit, (unit,))
+    return {"钱": MONEY, "人": ("人", "名"), "名": ("人", "名")}.get(unit, (unit,))
 
 
 def _has_unit(text: str, units: tuple[str, ...]) -> bool:
