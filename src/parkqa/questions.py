@@ -155,6 +155,10 @@ QUESTION_WORDS = frozenset(
 )
 _FUNCTION_TAGS = ("u", "p", "c", "y", "e", "o", "x", "w", "r")
 NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz", "un"})
+# Units as people say them and as documents write them (一平米: 平方米; 几万块: 几万元).
+_SPOKEN_UNITS = re.compile(r"平米|块钱|(?<=万)块(?![\u4e00-\u9fff])")  # 两块金牌 is no money
+_SPOKEN_UNIT = re.compile(f"(?:{_SPOKEN_UNITS.pattern})$")
+_WRITTEN_UNIT = {"平米": "平方米", "块钱": "元", "块": "元"}
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _PERIOD = re.compile(
     r"第?[一二三四1-4]季度|\bq[1-4]\b|上半年|下半年|前三季度|"
@@ -209,7 +213,9 @@ def analyse(text: str, history: Sequence[str] = ()) -> Question:
     simplified = to_simplified(resolved).replace("甚么", "什么")
     language = "zh" if has_cjk(resolved) else "en"
     words = tuple(_words(simplified))
-    content = tuple(dict.fromkeys(w for w, tag in words if _is_content(w, tag)))
+    content = tuple(
+        dict.fromkeys(form for w, tag in words if _is_content(w, tag) for form in _forms(w))
+    )
     names = tuple(dict.fromkeys(w for w, tag in words if _is_name(w, tag, language)))
     return Question(
         text=text,
@@ -224,6 +230,19 @@ def analyse(text: str, history: Sequence[str] = ()) -> Question:
         years=tuple(dict.fromkeys(_YEAR.findall(simplified))),
         periods=tuple(dict.fromkeys(m.lower() for m in _PERIOD.findall(simplified))),
     )
+
+
+def written_units(text: str) -> str:
+    """The text with the units people say written as documents write them (一平米 → 一平方米)."""
+    return _SPOKEN_UNITS.sub(lambda m: _WRITTEN_UNIT[m.group()], text)
+
+
+def _forms(word: str) -> tuple[str, ...]:
+    """The word, and after it its written form when it ends in a unit as people say it."""
+    spoken = _SPOKEN_UNIT.search(word)
+    if not spoken:
+        return (word,)
+    return word, word[: spoken.start()] + _WRITTEN_UNIT[spoken.group()]
 
 
 def _words(text: str) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ from parkqa.dates import parse_date
 from parkqa.errors import QuestionError, TagError
 from parkqa.keywords import KeywordIndex, tokenize
 from parkqa.passages import Passage
-from parkqa.questions import Question
+from parkqa.questions import Question, written_units
 
 
 class Searchable(Protocol):
@@ -164,13 +164,17 @@ def query_tokens(question: Question, keywords: KeywordIndex) -> list[str]:
 
 def in_knowledge_base_script(question: Question, keywords: KeywordIndex) -> str:
     """The question in the script the knowledge base is written in (as far as its keywords
-    tell), so that it is embedded as the passages were."""
-    simplified = sum(query_weights(tokenize(question.simplified), keywords).values())
-    traditional_text = to_traditional(question.simplified)
-    traditional = sum(query_weights(tokenize(traditional_text), keywords).values())
-    if question.language == "en" or traditional_text == question.simplified:
+    tell), its units written as documents write them, so that it is embedded as the passages
+    were."""
+    if question.language == "en":
         return question.resolved
-    return traditional_text if traditional > simplified else question.simplified
+    text = written_units(question.simplified)
+    traditional_text = to_traditional(text)
+    if traditional_text == text:
+        return written_units(question.resolved)
+    simplified = sum(query_weights(tokenize(text), keywords).values())
+    traditional = sum(query_weights(tokenize(traditional_text), keywords).values())
+    return traditional_text if traditional > simplified else text
 
 
 def query_weights(tokens: Sequence[str], keywords: KeywordIndex) -> dict[str, float]:
