@@ -206,6 +206,7 @@ def test_a_colloquial_unit_is_also_read_in_its_standard_form(question, standard)
 
 def test_pieces_counted_in_kuai_are_no_money():
     assert written_units("他获得了两块金牌，奖金几万块。") == "他获得了两块金牌，奖金几万元。"
+    assert written_units("一万块砖要几万块钱？") == "一万块砖要几万元？"
 
 
 def test_rent_asked_per_ping_mi_finds_the_rent_per_square_metre(make_kb):

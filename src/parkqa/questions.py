@@ -9,7 +9,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from parkqa.chinese import has_cjk, script_of, to_simplified
+from parkqa.chinese import has_cjk, is_cjk, script_of, to_simplified
 from parkqa.errors import QuestionError
 from parkqa.keywords import ENGLISH_STOPWORDS, normalize
 from parkqa.lexicon import lexicon
@@ -156,7 +156,7 @@ QUESTION_WORDS = frozenset(
 _FUNCTION_TAGS = ("u", "p", "c", "y", "e", "o", "x", "w", "r")
 NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz", "un"})
 # Units as people say them and as documents write them (一平米: 平方米; 几万块: 几万元).
-_SPOKEN_UNITS = re.compile(r"平米|块钱|(?<=万)块(?![\u4e00-\u9fff])")  # 两块金牌 is no money
+_SPOKEN_UNITS = re.compile(r"平米|块钱|(?<=万)块")
 _SPOKEN_UNIT = re.compile(f"(?:{_SPOKEN_UNITS.pattern})$")
 _WRITTEN_UNIT = {"平米": "平方米", "块钱": "元", "块": "元"}
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
@@ -233,8 +233,16 @@ def analyse(text: str, history: Sequence[str] = ()) -> Question:
 
 
 def written_units(text: str) -> str:
-    """The text with the units people say written as documents write them (一平米 → 一平方米)."""
-    return _SPOKEN_UNITS.sub(lambda m: _WRITTEN_UNIT[m.group()], text)
+    """The text with the units people say written as documents write them (一平米 → 一平方米;
+    几万块 → 几万元, but 一万块砖 stays bricks)."""
+
+    def written(spoken: re.Match) -> str:
+        after = text[spoken.end() : spoken.end() + 1]
+        if spoken.group() == "块" and after and is_cjk(after):
+            return spoken.group()
+        return _WRITTEN_UNIT[spoken.group()]
+
+    return _SPOKEN_UNITS.sub(written, text)
 
 
 def _forms(word: str) -> tuple[str, ...]:
