@@ -1,5 +1,6 @@
-"""Answer-sentence choice: the question's words, meaning, the kind of answer asked for, the rank
-of the passage, a close runner-up and listed items, each weighed as documented."""
+"""Answer-sentence choice: the question's words, meaning, the kind of answer asked for, how far
+the passage's score falls behind the best one's, a close runner-up and listed items, each
+weighed as documented."""
 
 from __future__ import annotations
 
