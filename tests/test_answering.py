@@ -7,10 +7,17 @@ import pytest
 
 from conftest import BACKENDS, PARK_DOC, REPO
 from parkqa import Filters, load_config
-from parkqa.answering import english_fact, lead_fact, likely_typo, name_in_passages
+from parkqa.answering import (
+    _unit_asked,
+    english_fact,
+    lead_fact,
+    likely_typo,
+    name_in_passages,
+)
 from parkqa.errors import DateError, QuestionError, TagError
 from parkqa.evaluation import evaluate, load_questions
 from parkqa.questions import analyse, question_type, resolve_follow_up, written_units
+from parkqa.retrieval import in_knowledge_base_script
 
 QUESTIONS = Path(__file__).parent / "data" / "park_questions.yaml"
 
@@ -207,6 +214,21 @@ def test_a_colloquial_unit_is_also_read_in_its_standard_form(question, standard)
 def test_pieces_counted_in_kuai_are_no_money():
     assert written_units("他获得了两块金牌，奖金几万块。") == "他获得了两块金牌，奖金几万元。"
     assert written_units("一万块砖要几万块钱？") == "一万块砖要几万元？"
+    assert "一万元" not in analyse("一万块砖多少钱？").content_words
+    assert "几万元" in analyse("补贴有几万块？").content_words
+
+
+def test_pieces_asked_for_are_counted_not_priced():
+    assert _unit_asked(analyse("园区有几块地？")) is None
+    assert _unit_asked(analyse("获得了多少块金牌？")) is None
+    assert _unit_asked(analyse("房租多少块钱？")) == ("元",)
+    assert lead_fact(analyse("房租多少块钱？"), "房租每月2000元。") == "2000元"
+
+
+def test_a_traditional_question_is_embedded_with_units_written_out(park_kb):
+    index = park_kb.index()
+    asked = analyse("房租多少塊錢？")
+    assert "塊錢" not in in_knowledge_base_script(asked, index.keywords)
 
 
 def test_rent_asked_per_ping_mi_finds_the_rent_per_square_metre(make_kb):

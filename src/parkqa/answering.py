@@ -24,7 +24,7 @@ from parkqa.chinese import (
 )
 from parkqa.keywords import ENGLISH_STOPWORDS, KeywordIndex, normalize, tokenize
 from parkqa.lexicon import lexicon
-from parkqa.questions import NAME_TAGS, Question, analyse
+from parkqa.questions import NAME_TAGS, Question, analyse, written_units
 from parkqa.retrieval import Hit, query_tokens, query_weights, sentence_evidence
 from parkqa.translation import homophones, missing_names, mostly_unknown, pinyin_reader
 
@@ -597,7 +597,7 @@ def _find(text: str, word: str):
 
 MONEY = ("元",)
 _ASKED_UNIT = re.compile(
-    r"(?:多少|几)\s*(个|家|所|名|人|条|台|项|套|座|层|倍|款|位|年|天|钱|元|块钱|块|平方米|平米|亩|万|亿)"
+    r"(?:多少|几)\s*(个|家|所|名|人|条|台|项|套|座|层|倍|款|位|年|天|钱|元|平方米|亩|万|亿)"
 )
 _ENGLISH_UNITS_ASKED = (
     (
@@ -613,22 +613,20 @@ _ENGLISH_UNITS_ASKED = (
 
 
 def _unit_asked(question: Question) -> tuple[str, ...] | None:
-    """The unit a quantity question asks in: 多少人 → 人, 多少钱 or 多少块 → 元; for an English
+    """The unit a quantity question asks in: 多少人 → 人, 多少钱 or 多少块钱 → 元, read with units
+    written out; for an English
     question the unit of the thing counted (people → 人名, companies → 家)."""
     if question.language == "en":
         for pattern, units in _ENGLISH_UNITS_ASKED:
             if pattern.search(question.text):
                 return units
         return None
-    match = _ASKED_UNIT.search(question.simplified)
+    match = _ASKED_UNIT.search(written_units(question.simplified))
     if not match:
         return None
     unit = match.group(1)
     return {
         "钱": MONEY,
-        "块钱": MONEY,
-        "块": MONEY,
-        "平米": ("平方米",),
         "人": ("人", "名"),
         "名": ("人", "名"),
     }.get(unit, (unit,))

@@ -214,7 +214,12 @@ def analyse(text: str, history: Sequence[str] = ()) -> Question:
     language = "zh" if has_cjk(resolved) else "en"
     words = tuple(_words(simplified))
     content = tuple(
-        dict.fromkeys(form for w, tag in words if _is_content(w, tag) for form in _forms(w))
+        dict.fromkeys(
+            form
+            for i, (w, tag) in enumerate(words)
+            if _is_content(w, tag)
+            for form in _forms(w, words[i + 1][0] if i + 1 < len(words) else "")
+        )
     )
     names = tuple(dict.fromkeys(w for w, tag in words if _is_name(w, tag, language)))
     return Question(
@@ -245,10 +250,11 @@ def written_units(text: str) -> str:
     return _SPOKEN_UNITS.sub(written, text)
 
 
-def _forms(word: str) -> tuple[str, ...]:
-    """The word, and after it its written form when it ends in a unit as people say it."""
+def _forms(word: str, after: str) -> tuple[str, ...]:
+    """The word, and after it its written form when it ends in a unit as people say it (the
+    word after it read as written_units reads the next character: 一万块砖 is bricks)."""
     spoken = _SPOKEN_UNIT.search(word)
-    if not spoken:
+    if not spoken or (spoken.group() == "块" and after[:1] and is_cjk(after[0])):
         return (word,)
     return word, word[: spoken.start()] + _WRITTEN_UNIT[spoken.group()]
 

@@ -171,7 +171,7 @@ def in_knowledge_base_script(question: Question, keywords: KeywordIndex) -> str:
     text = written_units(question.simplified)
     traditional_text = to_traditional(text)
     if traditional_text == text:
-        return written_units(question.resolved)
+        return text
     simplified = sum(query_weights(tokenize(text), keywords).values())
     traditional = sum(query_weights(tokenize(traditional_text), keywords).values())
     return traditional_text if traditional > simplified else text
