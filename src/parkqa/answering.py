@@ -613,9 +613,9 @@ _ENGLISH_UNITS_ASKED = (
 
 
 def _unit_asked(question: Question) -> tuple[str, ...] | None:
-    """The unit a quantity question asks in: 多少人 → 人, 多少钱 or 多少块钱 → 元, read with units
-    written out; for an English
-    question the unit of the thing counted (people → 人名, companies → 家)."""
+    """The unit a quantity question asks in, its units written out: 多少人 → 人, 多少钱 or
+    多少块钱 → 元; for an English question the unit of the thing counted (people → 人名,
+    companies → 家)."""
     if question.language == "en":
         for pattern, units in _ENGLISH_UNITS_ASKED:
             if pattern.search(question.text):
@@ -625,11 +625,7 @@ def _unit_asked(question: Question) -> tuple[str, ...] | None:
     if not match:
         return None
     unit = match.group(1)
-    return {
-        "钱": MONEY,
-        "人": ("人", "名"),
-        "名": ("人", "名"),
-    }.get(unit, (unit,))
+    return {"钱": MONEY, "人": ("人", "名"), "名": ("人", "名")}.get(unit, (unit,))
 
 
 def _has_unit(text: str, units: tuple[str, ...]) -> bool:

@@ -157,7 +157,6 @@ _FUNCTION_TAGS = ("u", "p", "c", "y", "e", "o", "x", "w", "r")
 NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz", "un"})
 # Units as people say them and as documents write them (一平米: 平方米; 几万块: 几万元).
 _SPOKEN_UNITS = re.compile(r"平米|块钱|(?<=万)块")
-_SPOKEN_UNIT = re.compile(f"(?:{_SPOKEN_UNITS.pattern})$")
 _WRITTEN_UNIT = {"平米": "平方米", "块钱": "元", "块": "元"}
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _PERIOD = re.compile(
@@ -251,12 +250,12 @@ def written_units(text: str) -> str:
 
 
 def _forms(word: str, after: str) -> tuple[str, ...]:
-    """The word, and after it its written form when it ends in a unit as people say it (the
-    word after it read as written_units reads the next character: 一万块砖 is bricks)."""
-    spoken = _SPOKEN_UNIT.search(word)
-    if not spoken or (spoken.group() == "块" and after[:1] and is_cjk(after[0])):
-        return (word,)
-    return word, word[: spoken.start()] + _WRITTEN_UNIT[spoken.group()]
+    """The word, and after it its written form when it holds a unit as people say it, read
+    with the character that follows it (一万块砖 is bricks)."""
+    tail = after[:1]
+    written = written_units(word + tail)
+    written = written[: len(written) - len(tail)]
+    return (word,) if written == word else (word, written)
 
 
 def _words(text: str) -> list[tuple[str, str]]:
