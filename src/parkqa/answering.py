@@ -26,7 +26,14 @@ from parkqa.keywords import ENGLISH_STOPWORDS, KeywordIndex, normalize, tokenize
 from parkqa.lexicon import lexicon
 from parkqa.questions import NAME_TAGS, Question, analyse, written_units
 from parkqa.retrieval import Hit, query_tokens, query_weights, sentence_evidence
-from parkqa.translation import homophones, missing_names, mostly_unknown, pinyin_reader
+from parkqa.translation import (
+    english_words,
+    homophones,
+    missing_names,
+    mostly_unknown,
+    pinyin_reader,
+    says,
+)
 
 _MEASURE = (
     r"(?:%|％|元|美元|个|家|人|名|平方米|平米|㎡|亩|台|条|套|所|项|座|层|席位|单|倍|公里|千米|米|"
@@ -85,14 +92,17 @@ class Support:
     dense_margin: float = 0.0  # how much closer the closest sentence is than the candidates' mean
     verbatim: float = 0.0  # share of the question's weight in its longest run a passage holds
     same_document: bool = False  # keyword and dense retrieval's best passages share a title
+    unread: float = 0.0  # share of an English question's words no passage holds in any translation
 
 
 @dataclass(frozen=True)
 class AbstentionModel:
     """A logistic model of P(answerable) over the support signals, fitted on labelled data
     (bench/abstention_bench.py); abstain below threshold. A question in another language
-    than the knowledge base's is refused when its closest sentence is below a cosine, or when
-    it names something no passage holds."""
+    than the knowledge base's is refused when its closest sentence is below a cosine, when it
+    names something no passage holds, or when no passage holds half or more of its words in
+    any translation (cross-language cosines are close for any question, so they alone let
+    questions about anything else through)."""
 
     bias: float
     dense: float
@@ -105,6 +115,7 @@ class AbstentionModel:
     same_document: float
     threshold: float
     cross_lingual_dense: float
+    cross_lingual_unread: float = 0.5
 
     def probability(self, support: Support) -> float:
         z = (
@@ -125,7 +136,11 @@ class AbstentionModel:
         knowledge base, where every question is close to every passage, needs a lower one);
         a question naming something no passage holds is always held to the fitted one."""
         if support.cross_lingual:
-            return bool(support.missing_names) or support.dense < self.cross_lingual_dense
+            return (
+                bool(support.missing_names)
+                or support.dense < self.cross_lingual_dense
+                or support.unread >= self.cross_lingual_unread
+            )
         if threshold is None or support.missing_names:
             threshold = max(self.threshold, threshold or 0.0)
         return self.probability(support) < threshold
@@ -336,9 +351,10 @@ def assess_support(
     neither the question's script nor the variant forms of a Traditional knowledge base (為,
     爲) count as a difference."""
     cross_lingual = question.language == "en" and mostly_unknown(question, keywords)
+    unread = unread_share(question) if cross_lingual else 0.0
     missing_years = tuple(y for y in question.years if keywords.token_idf(y) is None)
     if not hits:
-        return Support(missing_names, 0.0, 0.0, False, cross_lingual, missing_years)
+        return Support(missing_names, 0.0, 0.0, False, cross_lingual, missing_years, unread=unread)
     top = hits[0]
     texts = [folded_passage(hit) for hit in hits[:SUPPORT_PASSAGES]]
     weights, total = keyword_weights(question, keywords)
@@ -358,7 +374,18 @@ def assess_support(
         verbatim=max(verbatim_share(asked, steps, text) for text in texts),
         same_document=best_keyword.passage.title == best_dense.passage.title
         and best_keyword.keyword > 0,
+        unread=unread,
     )
+
+
+def unread_share(question: Question) -> float:
+    """The share of an English question's words (those that say, not those that ask) that no
+    passage holds in any translation."""
+    said = [w for w in english_words(question.resolved) if says(w)]
+    if not said:
+        return 0.0
+    unread = set(question.unread)
+    return sum(w in unread for w in said) / len(said)
 
 
 def fold(text: str) -> str:

@@ -58,6 +58,7 @@ ENGLISH_STOPWORDS = frozenset(
         "do",
         "did",
         "it",
+        "per",
         "its",
         "into",
         "about",

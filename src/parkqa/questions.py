@@ -189,6 +189,7 @@ class Question:
     years: tuple[str, ...]
     periods: tuple[str, ...]  # quarters and halves of a year
     translations: tuple[str, ...] = ()  # words of the knowledge base an English question means
+    unread: tuple[str, ...] = ()  # its words that no passage holds in any translation
 
     def as_written(self, word: str) -> str:
         """A word of the simplified text in the characters the question was written in

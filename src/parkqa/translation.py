@@ -72,6 +72,14 @@ _VERB_CUES = frozenset(
 _LEADING = ("to be ", "to ", "a ", "an ", "the ", "one's ")
 _PLAIN = re.compile(r"[a-z][a-z' -]*")
 _ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d[\d,.]*")
+_POSSESSIVE = re.compile(r"'s?$")
+# British spellings and the American ones the dictionary uses (centre: center).
+_AMERICAN = (
+    (re.compile(r"(?<=[a-z][a-z])(t|b)re$"), r"\1er"),
+    (re.compile(r"(?<=[a-z]{3})our$"), "or"),
+    (re.compile(r"(?<=[a-z][a-z])is(e|ed|es|ing|ation|ations)$"), r"iz\1"),
+    (re.compile(r"^programme"), "program"),
+)
 # Words that ask rather than say, besides the stopwords of keyword search.
 _ASKING = frozenset(
     [
@@ -114,7 +122,8 @@ def with_translations(question: Question, keywords: KeywordIndex, texts: Texts) 
     the knowledge base it means; any other question as it is."""
     if question.language != "en" or not mostly_unknown(question, keywords):
         return question
-    return dataclasses.replace(question, translations=translate(question.resolved, keywords, texts))
+    translations, unread = read_english(question.resolved, keywords, texts)
+    return dataclasses.replace(question, translations=translations, unread=unread)
 
 
 def missing_names(question: str, keywords: KeywordIndex, texts: Texts) -> tuple[str, ...]:
@@ -123,7 +132,7 @@ def missing_names(question: str, keywords: KeywordIndex, texts: Texts) -> tuple[
     特斯拉), while no passage holds its Chinese form, its pinyin reading or the word itself.
     Names the dictionary does not know, acronyms and words under four letters are never
     called missing."""
-    words = _ENGLISH_WORD.findall(question.replace("'s ", " ").replace("'s?", "?"))
+    words = english_words(question)
     missing = []
     i = 0
     while i < len(words):
@@ -168,16 +177,40 @@ def mostly_unknown(question: Question, keywords: KeywordIndex) -> bool:
 def translate(question: str, keywords: KeywordIndex, texts: Texts) -> tuple[str, ...]:
     """The Chinese words of the knowledge base that an English question's words and names
     stand for, in the order they are asked about (empty when there are none)."""
-    words = _ENGLISH_WORD.findall(question)
+    return read_english(question, keywords, texts)[0]
+
+
+def read_english(
+    question: str, keywords: KeywordIndex, texts: Texts
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """An English question read against the knowledge base: the Chinese words its words and
+    names stand for, and the words it says (not those that ask) that no passage holds in any
+    translation."""
+    words = english_words(question)
     found: list[str] = []
+    unread: list[str] = []
     i = 0
     while i < len(words):
         taken, chinese = _name_at(words, i, keywords, texts)
         if not taken:
             taken, chinese = _gloss_at(words, i, keywords, texts)
         found.extend(chinese)
+        if not chinese:
+            unread.extend(w for w in words[i : i + max(taken, 1)] if says(w))
         i += max(taken, 1)
-    return tuple(dict.fromkeys(found))
+    return tuple(dict.fromkeys(found)), tuple(dict.fromkeys(unread))
+
+
+def english_words(text: str) -> list[str]:
+    """The words and numbers of English text, a possessive read as its noun (Alibaba's:
+    Alibaba)."""
+    return [_POSSESSIVE.sub("", w) for w in _ENGLISH_WORD.findall(text)]
+
+
+def says(word: str) -> bool:
+    """Whether a word says what a question is about, rather than asking or joining."""
+    lowered = word.lower()
+    return not (lowered in ENGLISH_STOPWORDS or lowered in _ASKING or word[0].isdigit())
 
 
 def _gloss_at(
@@ -210,7 +243,8 @@ def _most_specific(words: list[str]) -> list[str]:
 
 
 def _lemmas(phrase: str) -> list[str]:
-    """The phrase and the forms its last word's plural or tense may come from."""
+    """The phrase and the forms its last word's plural or tense may come from, then the same
+    in American spelling."""
     *head, last = phrase.split(" ")
     forms = [last]
     for suffix, replacement in (("ies", "y"), ("es", ""), ("s", ""), ("ing", ""), ("ing", "e")):
@@ -220,7 +254,15 @@ def _lemmas(phrase: str) -> list[str]:
         if last.endswith(suffix) and len(last) > len(suffix) + 2:
             forms.append(last[: -len(suffix)] + replacement)
     prefix = " ".join(head)
-    return list(dict.fromkeys(f"{prefix} {form}".strip() for form in forms))
+    lemmas = [f"{prefix} {form}".strip() for form in forms]
+    american = [" ".join(map(_american, lemma.split(" "))) for lemma in lemmas]
+    return list(dict.fromkeys(lemmas + american))
+
+
+def _american(word: str) -> str:
+    for pattern, replacement in _AMERICAN:
+        word = pattern.sub(replacement, word)
+    return word
 
 
 def glossary() -> dict[str, tuple[str, ...]]:
