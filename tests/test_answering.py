@@ -153,6 +153,21 @@ def test_traditional_question_words_are_question_words():
     assert analyse("由誰負責？").kind == "who"
 
 
+@pytest.mark.parametrize(
+    ("question", "about"),
+    [
+        ("玄奘是哪一個朝代的人?", {"玄奘", "朝代", "人"}),
+        ("超級盃是哪一種體育項目的獎項?", {"超级杯", "体育项目", "奖项"}),
+        ("園區引進了哪一家公司?", {"园区", "引进", "公司"}),
+        ("園區成立幾年了?", {"园区", "成立"}),
+    ],
+)
+def test_the_count_after_which_asks_with_it(question, about):
+    # 哪一個 is split 哪 / 一个: the count was a word the question is about, which no passage
+    # answering it needs to hold.
+    assert set(analyse(question).content_words) == about
+
+
 def test_years_and_periods_are_found():
     asked = analyse("2021年第一季度园区营业收入是多少？")
     assert asked.years == ("2021",) and asked.periods == ("第一季度",)

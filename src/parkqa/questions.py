@@ -60,6 +60,7 @@ QUESTION_WORDS = frozenset(
         "多少",
         "几",
         "几个",
+        "几年",
         "谁",
         "为什么",
         "为何",
@@ -217,7 +218,7 @@ def analyse(text: str, history: Sequence[str] = ()) -> Question:
         dict.fromkeys(
             form
             for i, (w, tag) in enumerate(words)
-            if _is_content(w, tag)
+            if _is_content(w, tag) and not _counts_what_is_asked(words, i)
             for form in _forms(w, words[i + 1][0] if i + 1 < len(words) else "")
         )
     )
@@ -321,6 +322,13 @@ def _is_content(word: str, tag: str) -> bool:
     if tag.startswith(_FUNCTION_TAGS) and tag != "un":
         return False
     return bool(re.search(r"\w", word))
+
+
+def _counts_what_is_asked(words: Sequence[tuple[str, str]], i: int) -> bool:
+    """Whether words[i] is the count of a question word split from it (哪 / 一个, 哪 / 一种):
+    part of the asking, not of what is asked about."""
+    word, tag = words[i]
+    return i > 0 and words[i - 1][0] == "哪" and tag.startswith("m") and word.startswith("一")
 
 
 def _is_name(word: str, tag: str, language: str) -> bool:
