@@ -160,12 +160,16 @@ def test_traditional_question_words_are_question_words():
         ("超級盃是哪一種體育項目的獎項?", {"超级杯", "体育项目", "奖项"}),
         ("園區引進了哪一家公司?", {"园区", "引进", "公司"}),
         ("園區成立幾年了?", {"园区", "成立"}),
+        ("韓國將什麼東西稱之為第二經濟?", {"韩国", "将", "称之为", "第二", "经济"}),
     ],
 )
-def test_the_count_after_which_asks_with_it(question, about):
-    # 哪一個 is split 哪 / 一个: the count was a word the question is about, which no passage
+def test_the_count_or_thing_after_which_or_what_asks_with_it(question, about):
+    # 哪一個 is split 哪 / 一个, and 什麼東西 什么 / 东西 ("what thing", tagged a place): the
+    # count and the thing were words (and a name) the question is about, which no passage
     # answering it needs to hold.
-    assert set(analyse(question).content_words) == about
+    asked = analyse(question)
+    assert set(asked.content_words) == about
+    assert "东西" not in asked.names
 
 
 def test_years_and_periods_are_found():

@@ -222,7 +222,13 @@ def analyse(text: str, history: Sequence[str] = ()) -> Question:
             for form in _forms(w, words[i + 1][0] if i + 1 < len(words) else "")
         )
     )
-    names = tuple(dict.fromkeys(w for w, tag in words if _is_name(w, tag, language)))
+    names = tuple(
+        dict.fromkeys(
+            w
+            for i, (w, tag) in enumerate(words)
+            if _is_name(w, tag, language) and not _counts_what_is_asked(words, i)
+        )
+    )
     return Question(
         text=text,
         resolved=resolved,
@@ -325,10 +331,15 @@ def _is_content(word: str, tag: str) -> bool:
 
 
 def _counts_what_is_asked(words: Sequence[tuple[str, str]], i: int) -> bool:
-    """Whether words[i] is the count of a question word split from it (哪 / 一个, 哪 / 一种):
-    part of the asking, not of what is asked about."""
+    """Whether words[i] is the count or the thing of a question word split from it (哪 / 一个,
+    哪 / 一种, 什么 / 东西): part of the asking, not of what is asked about."""
+    if i == 0:
+        return False
     word, tag = words[i]
-    return i > 0 and words[i - 1][0] == "哪" and tag.startswith("m") and word.startswith("一")
+    before = words[i - 1][0]
+    if before == "哪":
+        return tag.startswith("m") and word.startswith("一")
+    return before == "什么" and word == "东西"
 
 
 def _is_name(word: str, tag: str, language: str) -> bool:
