@@ -151,3 +151,14 @@ def test_listed_items_follow_the_best_sentence(
 
 def test_no_passages_no_answer() -> None:
     assert choose(OUTPUT, []) == {}
+
+
+def test_who_someone_is_is_answered_by_the_sentence_giving_their_role(park_kb):
+    # Before, 「邓文是谁？」 was answered with what 邓文 said (邓文表示……), not who 邓文 is;
+    # news text gives a person's post right before the name (区委常委……书记邓文).
+    for question in ("邓文是谁？", "鄧文是誰？"):
+        answer = park_kb.ask(question)
+        assert not answer.abstained
+        first = answer.citations[0]
+        sentence = first.text[slice(*first.highlights[0])]
+        assert "区委常委" in sentence, (question, answer.answer)

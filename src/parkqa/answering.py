@@ -9,6 +9,7 @@ import itertools
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -491,6 +492,7 @@ def verbatim_share(asked: list[str], weights: list[float], text: str) -> float:
 SEMANTIC_WEIGHT = 0.5
 TYPE_BONUS = 0.3
 UNIT_BONUS = 0.6  # more when the quantity is counted in the unit asked for (多少人: 2万人)
+POST_BONUS = 1.0  # who someone is: the sentence giving their post before their name
 CANDIDATE_PASSAGES = 3
 BEHIND_PENALTY = 1.5
 RUNNER_UP = 0.85
@@ -510,6 +512,7 @@ def choose_sentences(
     pattern = _TYPE_EVIDENCE.get(question.kind)
     candidates = hits[:CANDIDATE_PASSAGES]
     unit = _unit_asked(question) if question.kind == "quantity" else None
+    person = identity_subjects(question)
     similarities = [s for hit in candidates for s in hit.similarities]
     low, high = (min(similarities), max(similarities)) if similarities else (0.0, 0.0)
     scored: list[tuple[float, int, int]] = []
@@ -522,6 +525,8 @@ def choose_sentences(
             bonus = TYPE_BONUS if pattern is not None and pattern.search(text) else 0.0
             if unit and _has_unit(text, unit):
                 bonus += UNIT_BONUS
+            if person and introduces(text, person):
+                bonus += POST_BONUS
             meaning = 0.0
             if s < len(hit.similarities) and high > low:
                 meaning = (hit.similarities[s] - low) / (high - low)
@@ -597,8 +602,30 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     return best.group().strip()
 
 
+# Posts that news text gives right before a person's name (区委常委、……书记邓文; 董事长周明远).
+_POST = re.compile(
+    r"(?:书记|主任|常委|委员|主席|部长|局长|厅长|处长|科长|省长|市长|区长|县长|镇长|校长|院长|"
+    r"所长|会长|社长|行长|董事长|董事|总经理|经理|总裁|总监|负责人|创始人|教授|研究员|院士|"
+    r"记者|主编|主任医师)$"
+)
 _IDENTITY_EN = re.compile(r"^\s*who\s+(?:is|was)\s+(?P<subject>[^?]+?)\s*\??\s*$", re.I)
 _IDENTITY_ZH = re.compile(r"^(?P<subject>.+?)(?:是|为)(?:谁|什么人|何人)[？?。]?$")
+
+
+def introduces(sentence: str, names: Sequence[str]) -> bool:
+    """Whether the sentence gives one of the names with a post right before it (……书记邓文)."""
+    return any(_POST.search(sentence[: m.start()]) for name in names for m in _find(sentence, name))
+
+
+def identity_subjects(question: Question) -> tuple[str, ...]:
+    """The person a who-is question asks about, as the knowledge base writes the name (the
+    translations of an English question's name), or nothing for any other question."""
+    if not asks_who_someone_is(question):
+        return ()
+    if question.language == "en":
+        return question.translations
+    chinese = _IDENTITY_ZH.match(question.simplified.strip())
+    return (chinese.group("subject"),) if chinese else ()
 
 
 def asks_who_someone_is(question: Question) -> bool:
