@@ -299,6 +299,10 @@ def test_the_fact_asked_for_leads():
     assert english_fact("244.7亿元") == "24.47 billion yuan"
     assert english_fact("3月9日") == "March 9"
     assert english_fact("2020年4月8日") == "April 8, 2020"
+    assert english_fact("1年") == "1 year"
+    assert english_fact("1名") == "1 person"
+    assert english_fact("20个工作日") == "20 working days"
+    assert english_fact("3个月") == "3 months"
 
 
 @pytest.mark.parametrize("question", ["阿里在永川砸了多少钱？", "How much did Alibaba invest?"])
@@ -306,6 +310,17 @@ def test_no_number_leads_when_a_sum_is_asked_and_the_sentence_states_none(questi
     """A count of consumers is no sum of money: the sentence is given without a lead."""
     sentence = "客服中心将为阿里平台上20亿消费者、1000万户商家提供服务。"
     assert lead_fact(analyse(question), sentence) is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["审核补贴申报需要多长时间？", "审核要多久？", "How long does the review take?"],
+)
+def test_a_duration_asked_for_leads_with_the_duration(question):
+    # Before, the first number of the sentence led (1 of 第1步), not how long it takes.
+    sentence = "第1步：企业服务中心在受理后20个工作日内完成审核，并于3月底前公示。"
+    assert lead_fact(analyse(question), sentence) == "20个工作日"
+    assert lead_fact(analyse(question), "第1步：企业在线提交申报材料。") is None
 
 
 def test_a_count_leads_the_same_whatever_is_counted():

@@ -10,9 +10,11 @@ from conftest import make_hit, make_passage
 from parkqa.answering import (
     BEHIND_PENALTY,
     CANDIDATE_PASSAGES,
+    DURATION,
     RUNNER_UP,
     SEMANTIC_WEIGHT,
     TYPE_BONUS,
+    _has_unit,
     choose_sentences,
 )
 from parkqa.keywords import KeywordIndex, tokenize
@@ -162,3 +164,16 @@ def test_who_someone_is_is_answered_by_the_sentence_giving_their_role(park_kb):
         first = answer.citations[0]
         sentence = first.text[slice(*first.highlights[0])]
         assert "区委常委" in sentence, (question, answer.answer)
+
+
+def test_a_date_is_no_span_of_time_asked_for() -> None:
+    # 6月 of 6月1日 was read as a quantity in months, so the dates got the bonus of the unit a
+    # 多长时间 question asks for, and were chosen over the time the review takes.
+    text = (
+        "房租补贴和人才补贴每年集中申报一次，申报时间为每年6月1日至6月30日。"
+        "园区企业服务中心在受理后20个工作日内完成审核。"
+    )
+    hits = [make_hit(passage(text), (0.86, 0.80))]
+    assert choose("企业服务中心审核补贴申报需要多长时间？", hits) == {0: [1]}
+    assert not _has_unit("申报时间为每年6月1日至6月30日。", DURATION)
+    assert _has_unit("在受理后20个工作日内完成审核。", DURATION)

@@ -37,7 +37,7 @@ from parkqa.translation import (
 )
 
 _MEASURE = (
-    r"(?:%|％|元|美元|个|家|人|名|平方米|平米|㎡|亩|台|条|套|所|项|座|层|席位|单|倍|公里|千米|米|"
+    r"(?:%|％|元|美元|个工作日|工作日|个小时|个月|个|家|人|名|平方米|平米|㎡|亩|台|条|套|所|项|座|层|席位|单|倍|公里|千米|米|"
     r"吨|年|分钟|小时|天|月|届|款|部|辆|张|间|位)"
 )
 _UNIT = rf"(?:[亿万千百]?{_MEASURE}|[亿万千百])"
@@ -574,8 +574,8 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         unit = _unit_asked(question)
         if unit:
             in_unit = [m for m in found if _has_unit(m.group(), unit)]
-            if not in_unit and unit == MONEY:
-                return None  # a count of something else is no sum of money
+            if not in_unit and unit in (MONEY, DURATION):
+                return None  # a count of something else is no sum of money, nor a time
             found = in_unit or found
         with_unit = [m for m in found if not re.fullmatch(r"[\d,.]+", m.group())]
         found = with_unit or found
@@ -650,6 +650,12 @@ def _find(text: str, word: str):
 
 
 MONEY = ("元",)
+DURATION = ("年", "月", "周", "天", "日", "小时", "分钟", "秒")
+_DURATION_ASKED = re.compile(
+    r"多久|多长时间|多少时间|\bhow long\s+(?:does|do|did|can|could|will|would|should|must|has|"
+    r"have|had|is it)\b",
+    re.IGNORECASE,
+)
 _ASKED_UNIT = re.compile(
     r"(?:多少|几)\s*(个|家|所|名|人|条|台|项|套|座|层|倍|款|位|年|天|钱|元|平方米|亩|万|亿)"
 )
@@ -668,8 +674,10 @@ _ENGLISH_UNITS_ASKED = (
 
 def _unit_asked(question: Question) -> tuple[str, ...] | None:
     """The unit a quantity question asks in, its units written out: 多少人 → 人, 多少钱 or
-    多少块钱 → 元; for an English question the unit of the thing counted (people → 人名,
-    companies → 家)."""
+    多少块钱 → 元, 多久 or "how long does" → a span of time; for an English question the
+    unit of the thing counted (people → 人名, companies → 家)."""
+    if _DURATION_ASKED.search(question.simplified):
+        return DURATION
     if question.language == "en":
         for pattern, units in _ENGLISH_UNITS_ASKED:
             if pattern.search(question.text):
@@ -683,11 +691,14 @@ def _unit_asked(question: Question) -> tuple[str, ...] | None:
 
 
 def _has_unit(text: str, units: tuple[str, ...]) -> bool:
-    """Whether a quantity in text is counted in one of the units."""
+    """Whether a quantity in text is counted in one of the units (a date is no quantity: 6月
+    of 6月1日 is no number of months)."""
+    dates = [m.span() for m in DATE.finditer(text)]
     return any(
         any(unit in m.group() for unit in units)
         for m in QUANTITY.finditer(text)
         if not re.fullmatch(r"[\d,.]+", m.group())
+        and not any(start <= m.start() < end for start, end in dates)
     )
 
 
@@ -739,9 +750,17 @@ _ENGLISH_UNITS = {
     "小时": "hours",
     "天": "days",
     "年": "years",
+    "个月": "months",
+    "月": "months",
+    "周": "weeks",
+    "个工作日": "working days",
+    "工作日": "working days",
+    "个小时": "hours",
     "家": "companies",
     "个项目": "projects",
 }
+# The singular of a unit, for a quantity of one.
+_SINGULAR = {"people": "person", "companies": "company", "mu": "mu", "km": "km"}
 
 
 def english_fact(fact: str) -> str:
@@ -771,6 +790,8 @@ def english_fact(fact: str) -> str:
     english_unit = _ENGLISH_UNITS.get(unit, "")
     if english_unit == "%":
         return f"{words}%"
+    if value == 1 and not more and english_unit:
+        english_unit = _SINGULAR.get(english_unit, english_unit.removesuffix("s"))
     return f"{words} {english_unit}".strip()
 
 
