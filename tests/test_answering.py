@@ -161,6 +161,7 @@ def test_traditional_question_words_are_question_words():
         ("園區引進了哪一家公司?", {"园区", "引进", "公司"}),
         ("園區成立幾年了?", {"园区", "成立"}),
         ("韓國將什麼東西稱之為第二經濟?", {"韩国", "将", "称之为", "第二", "经济"}),
+        ("園區引進了哪幾家公司?", {"园区", "引进", "公司"}),
     ],
 )
 def test_the_count_or_thing_after_which_or_what_asks_with_it(question, about):
@@ -321,6 +322,15 @@ def test_a_duration_asked_for_leads_with_the_duration(question):
     sentence = "第1步：企业服务中心在受理后20个工作日内完成审核，并于3月底前公示。"
     assert lead_fact(analyse(question), sentence) == "20个工作日"
     assert lead_fact(analyse(question), "第1步：企业在线提交申报材料。") is None
+
+
+def test_a_duration_is_read_in_either_script_and_in_months_or_hours():
+    traditional = "第1步：企業服務中心在受理後20個工作日內完成審核。"
+    assert lead_fact(analyse("審核要多久？"), traditional) == "20個工作日"
+    assert lead_fact(analyse("审核需要几个月？"), "审核在受理后3个月内完成。") == "3个月"
+    assert lead_fact(analyse("How many weeks does the review take?"), "审核需2周。") == "2周"
+    # A length is no duration: the road's 3公里 still leads.
+    assert lead_fact(analyse("How long will the new road be?"), "新建道路长3公里。") == "3公里"
 
 
 def test_a_count_leads_the_same_whatever_is_counted():

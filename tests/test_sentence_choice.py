@@ -16,6 +16,7 @@ from parkqa.answering import (
     TYPE_BONUS,
     _has_unit,
     choose_sentences,
+    introduces,
 )
 from parkqa.keywords import KeywordIndex, tokenize
 from parkqa.passages import Passage
@@ -177,3 +178,9 @@ def test_a_date_is_no_span_of_time_asked_for() -> None:
     assert choose("企业服务中心审核补贴申报需要多长时间？", hits) == {0: [1]}
     assert not _has_unit("申报时间为每年6月1日至6月30日。", DURATION)
     assert _has_unit("在受理后20个工作日内完成审核。", DURATION)
+
+
+def test_a_post_before_a_name_is_found_in_traditional_text() -> None:
+    sentence = "據永川區委常委、區新城建管委黨工委書記鄧文透露，阿里將中心放在永川。"
+    assert introduces(sentence, ("邓文",))
+    assert not introduces("鄧文說，永川將持續用力。", ("邓文",))

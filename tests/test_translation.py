@@ -205,3 +205,18 @@ def test_an_english_question_whose_words_the_documents_mostly_lack_is_refused(pa
         assert answer.abstained, (question, answer.answer)
     answer = park_kb.ask("How many seats will Alibaba's customer experience centre have?")
     assert not answer.abstained and "5000" in answer.answer
+
+
+def test_past_participles_and_curly_apostrophes_are_read():
+    assert "plan" in translation._lemmas("planned")
+    assert "build" in translation._lemmas("built")
+    assert "run" in translation._lemmas("running")
+    assert translation.english_words("Yongchuan’s park") == ["Yongchuan", "park"]
+
+
+def test_a_question_with_a_past_participle_is_not_refused_for_it(park_kb):
+    # "planned" was no dictionary form: with two words said, one unread was half the question.
+    for question in ("How many seats are planned?", "How many seats will be built?"):
+        answer = park_kb.ask(question)
+        assert not answer.abstained, question
+        assert "5000" in answer.answer, question

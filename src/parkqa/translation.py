@@ -73,12 +73,45 @@ _LEADING = ("to be ", "to ", "a ", "an ", "the ", "one's ")
 _PLAIN = re.compile(r"[a-z][a-z' -]*")
 _ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d[\d,.]*")
 _POSSESSIVE = re.compile(r"'s?$")
+# Past forms the endings above do not undo, by the verb they come from.
+_IRREGULAR = {
+    "built": ("build",),
+    "bought": ("buy",),
+    "brought": ("bring",),
+    "chose": ("choose",),
+    "chosen": ("choose",),
+    "done": ("do",),
+    "found": ("find", "found"),
+    "gave": ("give",),
+    "given": ("give",),
+    "gone": ("go",),
+    "grew": ("grow",),
+    "grown": ("grow",),
+    "held": ("hold",),
+    "kept": ("keep",),
+    "left": ("leave", "left"),
+    "made": ("make",),
+    "met": ("meet",),
+    "paid": ("pay",),
+    "ran": ("run",),
+    "said": ("say",),
+    "sent": ("send",),
+    "set": ("set",),
+    "sold": ("sell",),
+    "spent": ("spend",),
+    "taken": ("take",),
+    "took": ("take",),
+    "went": ("go",),
+    "won": ("win",),
+    "written": ("write",),
+    "wrote": ("write",),
+}
 # British spellings and the American ones the dictionary uses (centre: center).
 _AMERICAN = (
     (re.compile(r"(?<=[a-z][a-z])(t|b)re$"), r"\1er"),
     (re.compile(r"(?<=[a-z]{3})our$"), "or"),
     (re.compile(r"(?<=[a-z][a-z])is(e|ed|es|ing|ation|ations)$"), r"iz\1"),
-    (re.compile(r"^programme"), "program"),
+    (re.compile(r"^programme(?=s?$)"), "program"),
 )
 # Words that ask rather than say, besides the stopwords of keyword search.
 _ASKING = frozenset(
@@ -202,9 +235,9 @@ def read_english(
 
 
 def english_words(text: str) -> list[str]:
-    """The words and numbers of English text, a possessive read as its noun (Alibaba's:
-    Alibaba)."""
-    return [_POSSESSIVE.sub("", w) for w in _ENGLISH_WORD.findall(text)]
+    """The words and numbers of English text, a possessive read as its noun (Alibaba's and
+    Alibaba’s: Alibaba)."""
+    return [_POSSESSIVE.sub("", w) for w in _ENGLISH_WORD.findall(text.replace("’", "'"))]
 
 
 def says(word: str) -> bool:
@@ -253,6 +286,10 @@ def _lemmas(phrase: str) -> list[str]:
     for suffix, replacement in (("ed", ""), ("ed", "e"), ("d", "")):
         if last.endswith(suffix) and len(last) > len(suffix) + 2:
             forms.append(last[: -len(suffix)] + replacement)
+    doubled = re.fullmatch(r"(\w*?([bdgklmnprt]))\2(?:ed|ing)", last)  # planned, running
+    if doubled:
+        forms.append(doubled.group(1))
+    forms.extend(_IRREGULAR.get(last, ()))
     prefix = " ".join(head)
     lemmas = [f"{prefix} {form}".strip() for form in forms]
     american = [" ".join(map(_american, lemma.split(" "))) for lemma in lemmas]
