@@ -324,6 +324,16 @@ def test_a_duration_asked_for_leads_with_the_duration(question):
     assert lead_fact(analyse(question), "第1步：企业在线提交申报材料。") is None
 
 
+def test_an_english_question_for_a_price_or_rent_leads_with_the_sum():
+    # "What is the rent" was no quantity question, so nothing led; "per square metre" is what
+    # the sum is counted by, not what is asked.
+    sentence = "园区办公用房租金标准为每平方米每月28元，工作餐每餐12元。"
+    asked = analyse("What is the rent for office space per square metre per month?")
+    assert asked.kind == "quantity"
+    assert lead_fact(asked, sentence) == "28元"
+    assert lead_fact(analyse("What is the price of a meal?"), "工作餐每餐12元。") == "12元"
+
+
 def test_a_duration_is_read_in_either_script_and_in_months_or_hours():
     traditional = "第1步：企業服務中心在受理後20個工作日內完成審核。"
     assert lead_fact(analyse("審核要多久？"), traditional) == "20個工作日"

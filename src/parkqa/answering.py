@@ -693,7 +693,14 @@ _ENGLISH_UNITS_ASKED = (
         ("人", "名"),
     ),
     (re.compile(r"\b(?:compan(?:y|ies)|enterprises?|firms|businesses)\b", re.I), ("家",)),
-    (re.compile(r"\b(?:invest\w*|money|yuan|cost|spend\w*|revenue|income|worth)\b", re.I), MONEY),
+    (
+        re.compile(
+            r"\b(?:invest\w*|money|yuan|cost|spend\w*|revenue|income|worth|rent|price|fees?|"
+            r"salary|wages?|budget|subsid\w*|pay)\b",
+            re.I,
+        ),
+        MONEY,
+    ),
     (re.compile(r"\b(?:square met\w+|area)\b", re.I), ("平方米",)),
     (re.compile(r"\b(?:years?)\b", re.I), ("年",)),
     (re.compile(r"\b(?:projects?)\b", re.I), ("项",)),
