@@ -304,6 +304,8 @@ def test_the_fact_asked_for_leads():
     assert english_fact("1名") == "1 person"
     assert english_fact("20个工作日") == "20 working days"
     assert english_fact("3个月") == "3 months"
+    assert english_fact("12千米") == "12 km"
+    assert english_fact("5千元") == "5,000 yuan"
 
 
 @pytest.mark.parametrize("question", ["阿里在永川砸了多少钱？", "How much did Alibaba invest?"])

@@ -813,6 +813,8 @@ def english_fact(fact: str) -> str:
     if not number:
         return fact
     digits, more, scale, unit = number.groups()
+    if scale and scale + unit in _ENGLISH_UNITS:  # 千米 is a unit, not thousands of 米
+        scale, unit = None, scale + unit
     try:
         value = float(digits.replace(",", "")) * _SCALES.get(scale or "", 1)
     except ValueError:
