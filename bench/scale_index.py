@@ -6,7 +6,8 @@ step by step, each step in a fresh child process:
 - the index's size on disk;
 - cold ask: a fresh process opens the knowledge base and answers one question (seconds from
   the process's start, imports included, and for the ask alone);
-- warm asks: p50/p95 over 100 questions in that process, and its RSS;
+- warm asks: p50/p95 over 100 questions in that process, and its RSS, split into the
+  process's own memory and the index pages it has mapped;
 - one-document update: a document changed, `parkqa index`-equivalent: seconds and peak RSS.
 
 Text: the context paragraphs of CMRC 2018 (trial) and DRCD (dev), read in place from
@@ -136,6 +137,19 @@ def current_rss_mb() -> float:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def resident_parts_mb() -> dict:
+    """The resident memory split as the kernel counts it: the process's own (anonymous)
+    pages, and pages of files it has mapped (the index), which the kernel drops when memory
+    is wanted and shares with every process mapping the same files."""
+    parts = {}
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            key, _, value = line.partition(":")
+            if key in ("RssAnon", "RssFile"):
+                parts[key] = int(value.split()[0]) / 1024
+    return {"own_mb": parts.get("RssAnon", 0.0), "mapped_files_mb": parts.get("RssFile", 0.0)}
+
+
 # -- steps, each run in its own process ----------------------------------------------------------
 
 
@@ -178,6 +192,7 @@ def step_ask(folder: Path, started: float) -> dict:
         "warm_p50_ms": 1000 * statistics.median(times),
         "warm_p95_ms": 1000 * times[int(0.95 * len(times)) - 1],
         "rss_after_warm_mb": current_rss_mb(),
+        "rss_after_warm_parts": resident_parts_mb(),
         "peak_rss_mb": peak_rss_mb(),
     }
 

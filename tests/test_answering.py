@@ -461,3 +461,14 @@ def test_a_two_character_name_typed_with_a_homophone_is_read_as_the_name(park_kb
     assert any("邓文" in note and "邓雯" in note for note in answer.notes)
     unchanged = park_kb.ask("园区有多少家企业？")
     assert not unchanged.notes
+
+
+def test_a_figure_about_another_company_is_not_given_as_the_answer(park_kb):
+    # 华为 is in the article, but not where investments are; its closest passage is about
+    # 阿里巴巴's 3亿元, which was stated as Huawei's investment.
+    answer = park_kb.ask("华为在永川投资了多少钱？")
+    assert answer.answer.startswith("文中关于“华为”的内容没有回答这个问题"), answer.answer
+    assert not answer.answer.startswith("3亿元")
+    assert park_kb.ask("阿里巴巴在永川投资了多少钱？").answer.startswith("3亿元。")
+    traditional = park_kb.ask("華為在永川投資了多少錢？")
+    assert traditional.answer.startswith("文中關於“華為”的內容沒有回答這個問題"), traditional.answer

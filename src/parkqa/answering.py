@@ -735,6 +735,31 @@ def _has_unit(text: str, units: tuple[str, ...]) -> bool:
     )
 
 
+SUBJECT_TAGS = frozenset({"nr", "nrt", "nrfg", "nt", "nz"})  # people, organisations, brands
+
+
+def absent_subject_note(question: Question, cited: str) -> str | None:
+    """When a Chinese question asks for a quantity or date about a person, organisation or
+    brand it starts with, and the cited passage (text and title) never names them: say so
+    before the closest sentence, instead of stating another's figure as theirs
+    (华为在永川投资了多少钱？ answered from the passage about another company's investment).
+    The note is in the question's script, the name as the question writes it."""
+    if question.language != "zh" or question.kind not in ("quantity", "date"):
+        return None
+    if not question.content_words or not question.words:
+        return None
+    subject = question.content_words[0]
+    tags = dict(question.words)
+    if subject not in question.names or tags.get(subject) not in SUBJECT_TAGS:
+        return None
+    if fold(subject) in fold(cited):
+        return None
+    note = "文中关于“{}”的内容没有回答这个问题，最接近的内容是："
+    if question.script == "traditional":
+        note = to_traditional(note)
+    return note.format(question.as_written(subject))
+
+
 def missing_period_note(question: Question, support: Support, sentence: str) -> str | None:
     """When the question asks about a year no document mentions: which years the answer's
     sentence does cover, said before it (文中只有2019年的数据)."""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from parkqa.answering import (
     Support,
+    absent_subject_note,
     abstention_model,
     assess_support,
     check_names,
@@ -404,8 +405,9 @@ def _question_tokens(texts: Sequence[str]) -> list[str]:
 
 
 def _compose(asked: Question, support: Support, citations: tuple[Citation, ...]) -> str:
-    """The answer text: the fact asked for first (5千万元。), a note when the question asks
-    about a year the documents do not cover, then the answering sentences with their [n]."""
+    """The answer text: the fact asked for first (5千万元。), or a note when the question asks
+    about a year the documents do not cover or about someone the cited passage never names,
+    then the answering sentences with their [n]."""
     parts = []
     for citation in citations:
         for start, end in citation.highlights:
@@ -417,6 +419,9 @@ def _compose(asked: Question, support: Support, citations: tuple[Citation, ...])
     period = missing_period_note(asked, support, sentence)
     if period:
         return _in_script(asked, period) + " " + " ".join(parts)
+    subject = absent_subject_note(asked, f"{first.title}\n{first.text}")
+    if subject:
+        return subject + " " + " ".join(parts)
     fact = lead_fact(asked, sentence)
     if fact:
         lead = f"{english_fact(fact)}." if asked.language == "en" else f"{fact}。"
