@@ -738,12 +738,13 @@ def _has_unit(text: str, units: tuple[str, ...]) -> bool:
 SUBJECT_TAGS = frozenset({"nr", "nrt", "nrfg", "nt", "nz"})  # people, organisations, brands
 
 
-def absent_subject_note(question: Question, cited: str) -> str | None:
+def absent_subject_note(question: Question, cited: str, missing: Sequence[str] = ()) -> str | None:
     """When a Chinese question asks for a quantity or date about a person, organisation or
     brand it starts with, and the cited passage (text and title) never names them: say so
     before the closest sentence, instead of stating another's figure as theirs
     (华为在永川投资了多少钱？ answered from the passage about another company's investment).
-    The note is in the question's script, the name as the question writes it."""
+    A name no passage holds (missing) gets no note. The note is in the question's script,
+    the name as the question writes it."""
     if question.language != "zh" or question.kind not in ("quantity", "date"):
         return None
     if not question.content_words or not question.words:
@@ -752,7 +753,11 @@ def absent_subject_note(question: Question, cited: str) -> str | None:
     tags = dict(question.words)
     if subject not in question.names or tags.get(subject) not in SUBJECT_TAGS:
         return None
-    if fold(subject) in fold(cited):
+    if subject in missing:
+        return None  # no passage names it: abstention has weighed that already
+    # A long name is named by its first two characters too (山本 for 山本五十六).
+    forms = (subject, subject[:2]) if len(subject) >= 4 else (subject,)
+    if any(fold(form) in fold(cited) for form in forms):
         return None
     note = "文中关于“{}”的内容没有回答这个问题，最接近的内容是："
     if question.script == "traditional":

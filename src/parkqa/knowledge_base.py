@@ -419,7 +419,7 @@ def _compose(asked: Question, support: Support, citations: tuple[Citation, ...])
     period = missing_period_note(asked, support, sentence)
     if period:
         return _in_script(asked, period) + " " + " ".join(parts)
-    subject = absent_subject_note(asked, f"{first.title}\n{first.text}")
+    subject = absent_subject_note(asked, f"{first.title}\n{first.text}", support.missing_names)
     if subject:
         return subject + " " + " ".join(parts)
     fact = lead_fact(asked, sentence)
