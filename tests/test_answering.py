@@ -296,16 +296,25 @@ def test_the_fact_asked_for_leads():
     assert lead_fact(analyse("云签约活动是哪天举行的？"), sentence) == "4月8日"
     subsidies = "安家补贴：本科毕业生1万元，硕士研究生5万元，博士研究生12万元。"
     assert lead_fact(analyse("博士的安家补贴是多少钱？"), subsidies) == "12万元"
-    assert english_fact("3亿元") == "300 million yuan"
-    assert english_fact("244.7亿元") == "24.47 billion yuan"
-    assert english_fact("3月9日") == "March 9"
-    assert english_fact("2020年4月8日") == "April 8, 2020"
-    assert english_fact("1年") == "1 year"
-    assert english_fact("1名") == "1 person"
-    assert english_fact("20个工作日") == "20 working days"
-    assert english_fact("3个月") == "3 months"
-    assert english_fact("12千米") == "12 km"
-    assert english_fact("5千元") == "5,000 yuan"
+
+
+@pytest.mark.parametrize(
+    ("fact", "english"),
+    [
+        ("3亿元", "300 million yuan"),
+        ("244.7亿元", "24.47 billion yuan"),
+        ("3月9日", "March 9"),
+        ("2020年4月8日", "April 8, 2020"),
+        ("1年", "1 year"),
+        ("1名", "1 person"),
+        ("20个工作日", "20 working days"),
+        ("3个月", "3 months"),
+        ("12千米", "12 km"),
+        ("5千元", "5,000 yuan"),
+    ],
+)
+def test_a_fact_is_given_in_english_form(fact, english):
+    assert english_fact(fact) == english
 
 
 @pytest.mark.parametrize("question", ["阿里在永川砸了多少钱？", "How much did Alibaba invest?"])

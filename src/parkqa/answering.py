@@ -28,17 +28,17 @@ from parkqa.lexicon import lexicon
 from parkqa.questions import NAME_TAGS, Question, analyse, written_units
 from parkqa.retrieval import Hit, query_tokens, query_weights, sentence_evidence
 from parkqa.translation import (
-    english_words,
     homophones,
     missing_names,
     mostly_unknown,
     pinyin_reader,
-    says,
+    unread_share,
 )
 
 _MEASURE = (
-    r"(?:%|％|元|美元|个工作日|工作日|个自然日|自然日|个小时|个月|个星期|星期|周|秒|个|家|人|名|平方米|平米|㎡|亩|台|条|套|所|项|座|层|席位|单|倍|公里|千米|米|"
-    r"吨|年|分钟|小时|天|月|届|款|部|辆|张|间|位)"
+    r"(?:%|％|元|美元|个工作日|工作日|个自然日|自然日|个小时|个月|个星期|星期|周|秒|个|家|人|名|"
+    r"平方米|平米|㎡|亩|台|条|套|所|项|座|层|席位|单|倍|公里|千米|米|吨|年|分钟|小时|天|月|届|款|部|"
+    r"辆|张|间|位)"
 )
 _UNIT = rf"(?:[亿万千百]?{_MEASURE}|[亿万千百])"
 _NUMBER = r"(?:\d[\d,.]*|[一二三四五六七八九十百千万两]+)"
@@ -380,16 +380,6 @@ def assess_support(
         and best_keyword.keyword > 0,
         unread=unread,
     )
-
-
-def unread_share(question: Question) -> float:
-    """The share of an English question's words (those that say, not those that ask) that no
-    passage holds in any translation."""
-    said = [w for w in english_words(question.resolved) if says(w)]
-    if not said:
-        return 0.0
-    unread = set(question.unread)
-    return sum(w in unread for w in said) / len(said)
 
 
 def fold(text: str) -> str:

@@ -229,9 +229,19 @@ def read_english(
             taken, chinese = _gloss_at(words, i, keywords, texts)
         found.extend(chinese)
         if not chinese:
-            unread.extend(w for w in words[i : i + max(taken, 1)] if says(w))
+            unread.extend(w for w in words[i : i + max(taken, 1)] if _says(w))
         i += max(taken, 1)
     return tuple(dict.fromkeys(found)), tuple(dict.fromkeys(unread))
+
+
+def unread_share(question: Question) -> float:
+    """The share of an English question's words (those that say, not those that ask) that no
+    passage holds in any translation (with_translations keeps them as question.unread)."""
+    said = [w for w in english_words(question.resolved) if _says(w)]
+    if not said:
+        return 0.0
+    unread = set(question.unread)
+    return sum(w in unread for w in said) / len(said)
 
 
 def english_words(text: str) -> list[str]:
@@ -240,7 +250,7 @@ def english_words(text: str) -> list[str]:
     return [_POSSESSIVE.sub("", w) for w in _ENGLISH_WORD.findall(text.replace("’", "'"))]
 
 
-def says(word: str) -> bool:
+def _says(word: str) -> bool:
     """Whether a word says what a question is about, rather than asking or joining."""
     lowered = word.lower()
     return not (lowered in ENGLISH_STOPWORDS or lowered in _ASKING or word[0].isdigit())
