@@ -290,3 +290,33 @@ def make_kb_at(root: Path, like) -> store.LoadedIndex:
     config = load_config(root / "parkqa.yaml")
     update_index(config, like.encoder)
     return load_index(config.index_dir)
+
+
+def index_pages_resident(index_dir: Path) -> int:
+    """Bytes of the index folder's files this process holds resident, from /proc/self/smaps."""
+    resident, inside = 0, False
+    folder = str(index_dir.resolve())
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            head = line.split()
+            if head and "-" in head[0] and len(head) >= 5:  # a mapping's first line
+                inside = len(head) >= 6 and head[-1].startswith(folder)
+            elif inside and head[0] == "Rss:":
+                resident += int(head[1]) * 1024
+    return resident
+
+
+@pytest.mark.parametrize(("budget", "kept"), [("0", False), ("1024", True)])
+def test_answering_keeps_the_mapped_index_pages_within_the_budget(
+    park_index: Path, tmp_path: Path, encoder, budget: str, kept: bool
+):
+    from parkqa import KnowledgeBase
+
+    root = tmp_path / "kb"
+    shutil.copytree(park_index, root)
+    with (root / "parkqa.yaml").open("a", encoding="utf-8") as config:
+        config.write(f"retrieval:\n  mapped_memory_mb: {budget}\n")
+    kb = KnowledgeBase(load_config(root / "parkqa.yaml"), encoder=encoder)
+    for question in ("园区有多少家企业？", "人才公寓租金是多少？", "阿里巴巴投资了多少钱？"):
+        assert kb.ask(question).citations
+    assert (index_pages_resident(kb.config.index_dir) > 0) is kept

@@ -52,6 +52,7 @@ class RetrievalConfig:
     exact_below: int = Field(10_000, ge=1)  # auto: segments this large search inverted lists
     hnsw_m: int = Field(32, ge=2, le=256)
     ivf_lists: int = Field(256, ge=1, le=65_536)
+    mapped_memory_mb: int | None = Field(1024, ge=0)  # index pages a process keeps mapped
 
     @model_validator(mode="after")
     def _some_weight(self) -> RetrievalConfig:

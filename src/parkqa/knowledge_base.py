@@ -50,6 +50,7 @@ from parkqa.retrieval import Filters, in_knowledge_base_script, search
 from parkqa.store import (
     MANIFEST,
     LoadedIndex,
+    PageBudget,
     check_encoder,
     index_lock,
     load_index,
@@ -88,6 +89,7 @@ class KnowledgeBase:
         self._milvus: MilvusReader | None = None
         self._lock = threading.RLock()
         self._long_question = threading.Lock()
+        self._pages = PageBudget(config.retrieval.mapped_memory_mb)
 
     @classmethod
     def open(cls, config_path: str | os.PathLike | None = None) -> KnowledgeBase:
@@ -135,7 +137,11 @@ class KnowledgeBase:
         """reading(index) on the newest index; with Milvus, again on a newer generation if
         updates deleted what it read meanwhile, so that no answer mixes two generations."""
         if self.config.milvus is None:
-            return reading(self.index())
+            index = self.index()
+            try:
+                return reading(index)
+            finally:
+                self._pages.after_question(index)
         return self._milvus_reader().read(reading)
 
     def has_index(self) -> bool:

@@ -53,6 +53,7 @@ class Segment:
     docs: tuple[str, ...]  # the documents of its rows, by doc_rows index
     deleted: np.ndarray  # sorted local rows deleted by later generations
     searcher: Any  # passage vectors (an array searched exactly) or a faiss index
+    mapped: tuple[Any, ...] = ()  # the memory maps the records and arrays are read through
 
     @property
     def rows(self) -> int:
@@ -62,6 +63,13 @@ class Segment:
         offsets = self.arrays["offsets"]
         start, end = int(offsets[local]), int(offsets[local + 1])
         return passage_from_json(json.loads(bytes(self.records[start:end])))
+
+    def release_pages(self) -> None:
+        """Let go of the pages of this segment's files that questions have read: the kernel
+        keeps them in its file cache, and the next question that needs one maps it again."""
+        if hasattr(mmap, "MADV_DONTNEED"):
+            for mapped in self.mapped:
+                mapped.madvise(mmap.MADV_DONTNEED)
 
     def document_rows(self, doc: str) -> np.ndarray:
         """Local rows of a document's passages in this segment, deleted or not."""
@@ -126,6 +134,10 @@ class LoadedIndex:
     def passage(self, row: int) -> Passage:
         segment, local = self._locate(row)
         return segment.passage(local)
+
+    def release_pages(self) -> None:
+        for segment in self.segments:
+            segment.release_pages()
 
     def sentence_vectors(self, row: int) -> np.ndarray:
         """The vectors of the sentences of the passage at row."""
@@ -297,7 +309,8 @@ def _open_segment(directory: Path, entry: SegmentEntry, base: int, dimension: in
     """Map a segment's files and check that their shapes agree with its manifest entry."""
     records = _map(directory / f"{entry.name}.passages")
     try:
-        arrays, meta = read_arrays(directory / f"{entry.name}.arrays")
+        buffer = _map(directory / f"{entry.name}.arrays")
+        arrays, meta = _arrays_in(buffer)
     except (ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise damaged(f"the arrays of segment {entry.name} are truncated or unreadable") from None
     rows = entry.rows
@@ -338,7 +351,8 @@ def _open_segment(directory: Path, entry: SegmentEntry, base: int, dimension: in
         searcher = ListIndex.from_arrays(arrays)
     if entry.vectors:
         searcher = _read_faiss(directory / entry.vectors, rows, dimension, damaged)
-    return Segment(entry, base, records, arrays, docs, deleted, searcher)
+    mapped = tuple(m for m in (records, buffer) if isinstance(m, mmap.mmap))
+    return Segment(entry, base, records, arrays, docs, deleted, searcher, mapped)
 
 
 def _read_faiss(path: Path, rows: int, dimension: int, damaged):
@@ -365,6 +379,36 @@ def _map(path: Path) -> Any:
     if hasattr(mmap, "MADV_RANDOM"):
         mapped.madvise(mmap.MADV_RANDOM)
     return mapped
+
+
+def mapped_resident() -> int | None:
+    """Bytes of mapped files (and shared memory) resident in this process, or None where
+    /proc does not tell."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[2]) * mmap.PAGESIZE
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class PageBudget:
+    """Keeps the index pages a process holds mapped within a limit: pages that questions read
+    stay mapped (the next question that needs one finds it) until the mapped files resident
+    in the process have grown by more than the limit since they were last let go; then the
+    index's are let go. The kernel keeps them in its file cache either way."""
+
+    def __init__(self, limit_mb: int | None) -> None:
+        self.limit = None if limit_mb is None else limit_mb * 2**20
+        self._floor = 0  # mapped bytes resident right after the last let-go (libraries)
+
+    def after_question(self, index: LoadedIndex) -> None:
+        if self.limit is None:
+            return
+        held = mapped_resident()
+        if held is None or held - self._floor <= self.limit:
+            return
+        index.release_pages()
+        self._floor = mapped_resident() or 0
 
 
 @dataclass(frozen=True)
@@ -461,7 +505,11 @@ def _header(first: bytes, handle) -> tuple[dict[str, Any], int]:
 def read_arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The arrays of a file written by pack_arrays, mapped rather than read, and its meta;
     raises ValueError when the file is not one or is cut short."""
-    buffer = _map(path)
+    return _arrays_in(_map(path))
+
+
+def _arrays_in(buffer: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The arrays and meta of a segment file's bytes."""
     head = len(SEGMENT_MAGIC) + 8
     if len(buffer) < head or bytes(buffer[: len(SEGMENT_MAGIC)]) != SEGMENT_MAGIC:
         raise ValueError("not a segment file")
