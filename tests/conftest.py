@@ -132,6 +132,17 @@ def park_index(tmp_path_factory: pytest.TempPathFactory, encoder: E5Encoder) -> 
     return root
 
 
+def copied_park_kb(
+    park_index: Path, root: Path, encoder: E5Encoder, config: str = ""
+) -> KnowledgeBase:
+    """The indexed park knowledge base copied to root (nothing embedded), with config lines
+    added to its parkqa.yaml."""
+    shutil.copytree(park_index, root)
+    with (root / "parkqa.yaml").open("a", encoding="utf-8") as handle:
+        handle.write(config)
+    return KnowledgeBase(load_config(root / "parkqa.yaml"), encoder=encoder)
+
+
 @pytest.fixture
 def park_kb(
     park_index: Path, tmp_path: Path, encoder: E5Encoder, milvus_section: str

@@ -5,14 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BACKENDS, PARK_DOC, REPO
+from conftest import BACKENDS, PARK_DOC, REPO, copied_park_kb
 from parkqa import Filters, load_config
 from parkqa.answering import (
-    _unit_asked,
     english_fact,
     lead_fact,
     likely_typo,
     name_in_passages,
+    unit_asked,
 )
 from parkqa.errors import DateError, QuestionError, TagError
 from parkqa.evaluation import evaluate, load_questions
@@ -239,9 +239,9 @@ def test_pieces_counted_in_kuai_are_no_money():
 
 
 def test_pieces_asked_for_are_counted_not_priced():
-    assert _unit_asked(analyse("园区有几块地？")) is None
-    assert _unit_asked(analyse("获得了多少块金牌？")) is None
-    assert _unit_asked(analyse("房租多少块钱？")) == ("元",)
+    assert unit_asked(analyse("园区有几块地？")) is None
+    assert unit_asked(analyse("获得了多少块金牌？")) is None
+    assert unit_asked(analyse("房租多少块钱？")) == ("元",)
     assert lead_fact(analyse("房租多少块钱？"), "房租每月2000元。") == "2000元"
 
 
@@ -322,6 +322,20 @@ def test_no_number_leads_when_a_sum_is_asked_and_the_sentence_states_none(questi
     """A count of consumers is no sum of money: the sentence is given without a lead."""
     sentence = "客服中心将为阿里平台上20亿消费者、1000万户商家提供服务。"
     assert lead_fact(analyse(question), sentence) is None
+
+
+def test_a_sum_asked_for_leads_from_the_answer_sentence_that_states_it(
+    park_index, tmp_path, encoder
+):
+    """The sentence closest to 砸了多少钱 states no sum (5000个席位); the answer also gives
+    the closest one that does, in a passage ranked behind, and that sum leads (with the
+    project's own configuration: its knowledge base's abstention threshold)."""
+    threshold = load_config(REPO / "parkqa.yaml").answer.abstain_below
+    config = f"answer:\n  abstain_below: {threshold}\n"
+    kb = copied_park_kb(park_index, tmp_path / "kb", encoder, config)
+    answer = kb.ask("阿里在永川砸了多少钱？").answer
+    assert "投资3亿元" in answer
+    assert answer.startswith("3亿元。")
 
 
 @pytest.mark.parametrize(

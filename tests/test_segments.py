@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import copied_park_kb
 from parkqa import indexing, load_config, store
 from parkqa.indexing import update_index
 from parkqa.keywords import tokenize
@@ -310,13 +311,8 @@ def index_pages_resident(index_dir: Path) -> int:
 def test_answering_keeps_the_mapped_index_pages_within_the_budget(
     park_index: Path, tmp_path: Path, encoder, budget: str, kept: bool
 ):
-    from parkqa import KnowledgeBase
-
-    root = tmp_path / "kb"
-    shutil.copytree(park_index, root)
-    with (root / "parkqa.yaml").open("a", encoding="utf-8") as config:
-        config.write(f"retrieval:\n  mapped_memory_mb: {budget}\n")
-    kb = KnowledgeBase(load_config(root / "parkqa.yaml"), encoder=encoder)
+    config = f"retrieval:\n  mapped_memory_mb: {budget}\n"
+    kb = copied_park_kb(park_index, tmp_path / "kb", encoder, config)
     for question in ("园区有多少家企业？", "人才公寓租金是多少？", "阿里巴巴投资了多少钱？"):
         assert kb.ask(question).citations
     assert (index_pages_resident(kb.config.index_dir) > 0) is kept

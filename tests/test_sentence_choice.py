@@ -14,8 +14,8 @@ from parkqa.answering import (
     RUNNER_UP,
     SEMANTIC_WEIGHT,
     TYPE_BONUS,
-    _has_unit,
     choose_sentences,
+    has_unit,
     introduces,
 )
 from parkqa.keywords import KeywordIndex, tokenize
@@ -176,11 +176,24 @@ def test_a_date_is_no_span_of_time_asked_for() -> None:
     )
     hits = [make_hit(passage(text), (0.86, 0.80))]
     assert choose("企业服务中心审核补贴申报需要多长时间？", hits) == {0: [1]}
-    assert not _has_unit("申报时间为每年6月1日至6月30日。", DURATION)
-    assert _has_unit("在受理后20个工作日内完成审核。", DURATION)
+    assert not has_unit("申报时间为每年6月1日至6月30日。", DURATION)
+    assert has_unit("在受理后20个工作日内完成审核。", DURATION)
 
 
 def test_a_post_before_a_name_is_found_in_traditional_text() -> None:
     sentence = "據永川區委常委、區新城建管委黨工委書記鄧文透露，阿里將中心放在永川。"
     assert introduces(sentence, ("邓文",))
     assert not introduces("鄧文說，永川將持續用力。", ("邓文",))
+
+
+def test_the_closest_sentence_in_the_unit_asked_for_joins_a_best_sentence_without_it() -> None:
+    """Asked 多少钱, the best sentence holds no sum of money (its passage ranks first and it
+    is closest in meaning); the best-scored sentence that does, in a passage behind, is given
+    too, unless it is out of reach (UNIT_REACH of the best score) or one sentence is asked for."""
+    first = make_hit(passage("阿里巴巴在园区建设客服中心，设有5000个席位。"), (1.0,), 1.0)
+    second = make_hit(passage("阿里巴巴投资三亿元。", doc="knowledge/b.txt"), (0.0,), 0.8)
+    question = "阿里巴巴在园区砸了多少钱？"
+    assert choose(question, [first, second], max_sentences=3) == {0: [0], 1: [0]}
+    assert choose(question, [first, second], max_sentences=1) == {0: [0]}
+    far = make_hit(passage("阿里巴巴投资三亿元。", doc="knowledge/b.txt"), (0.0,), 0.1)
+    assert choose(question, [first, far], max_sentences=3) == {0: [0]}

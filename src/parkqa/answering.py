@@ -489,6 +489,7 @@ POST_BONUS = 1.0  # who someone is: the sentence giving their post before their 
 CANDIDATE_PASSAGES = 3
 BEHIND_PENALTY = 1.5
 RUNNER_UP = 0.85
+UNIT_REACH = 0.5  # a sentence in the unit asked for joins a best sentence without one
 SPREAD = 0.5  # how much less a question word counts when most sentences contain it
 
 
@@ -499,16 +500,18 @@ def choose_sentences(
     three passages are scored by the question's distinctive words they hold, their closeness
     in meaning to the question, a bonus when they hold the kind of answer asked for, and how
     far their passage's score falls behind the best passage's; a close runner-up is kept too,
+    so is the best sentence in the unit asked for (多少钱: a sum) when the best holds none,
     and a list is answered whole."""
     tokens = query_tokens(question, keywords)
     weights = query_weights(tokens, keywords)
     pattern = _TYPE_EVIDENCE.get(question.kind)
     candidates = hits[:CANDIDATE_PASSAGES]
-    unit = _unit_asked(question) if question.kind == "quantity" else None
+    unit = unit_asked(question) if question.kind == "quantity" else None
     person = identity_subjects(question)
     similarities = [s for hit in candidates for s in hit.similarities]
     low, high = (min(similarities), max(similarities)) if similarities else (0.0, 0.0)
     scored: list[tuple[float, int, int]] = []
+    in_unit: set[tuple[int, int]] = set()  # sentences with a quantity in the unit asked for
     best_score = max((hit.score for hit in candidates), default=0.0)
     for i, hit in enumerate(candidates):
         behind = (best_score - hit.score) / best_score if best_score > 0 else 0.0
@@ -516,7 +519,7 @@ def choose_sentences(
         for s, share in enumerate(shares):
             text = hit.passage.sentence_text(hit.passage.sentences[s])
             bonus = TYPE_BONUS if pattern is not None and pattern.search(text) else 0.0
-            if unit and _has_unit(text, unit):
+            if unit and has_unit(text, unit):
                 bonus += UNIT_BONUS
             if person and introduces(text, person):
                 bonus += POST_BONUS
@@ -526,6 +529,8 @@ def choose_sentences(
             scored.append(
                 (share + SEMANTIC_WEIGHT * meaning + bonus - BEHIND_PENALTY * behind, i, s)
             )
+            if unit and has_unit(text, unit):
+                in_unit.add((i, s))
     if not scored:
         return {}
     scored.sort(key=lambda item: (-item[0], item[1], item[2]))
@@ -533,6 +538,10 @@ def choose_sentences(
     chosen = {best_hit: [best_sentence]}
     if max_sentences > 1 and len(scored) > 1 and best > 0 and scored[1][0] >= RUNNER_UP * best:
         chosen.setdefault(scored[1][1], []).append(scored[1][2])
+    if max_sentences > 1 and in_unit and (best_hit, best_sentence) not in in_unit:
+        score, i, s = next(item for item in scored if item[1:] in in_unit)
+        if score >= UNIT_REACH * best and s not in chosen.get(i, []):
+            chosen.setdefault(i, []).append(s)
     wanted = _items_asked_for(question)
     if question.kind in ("reason", "who") or wanted:
         limit = max(max_sentences, wanted)
@@ -566,9 +575,9 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     sentence = _simplified_alike(sentence)
     if question.kind == "quantity":
         found = _quantities(sentence)
-        unit = _unit_asked(question)
+        unit = unit_asked(question)
         if unit:
-            in_unit = [m for m in found if _has_unit(m.group(), unit)]
+            in_unit = [m for m in found if has_unit(m.group(), unit)]
             if not in_unit and unit in (MONEY, DURATION):
                 return None  # a count of something else is no sum of money, nor a time
             found = in_unit or found
@@ -697,7 +706,7 @@ _ENGLISH_UNITS_ASKED = (
 )
 
 
-def _unit_asked(question: Question) -> tuple[str, ...] | None:
+def unit_asked(question: Question) -> tuple[str, ...] | None:
     """The unit a quantity question asks in, its units written out: 多少人 → 人, 多少钱 or
     多少块钱 → 元, 多久 or "how long does" → a span of time; for an English question the
     unit of the thing counted (people → 人名, companies → 家)."""
@@ -715,7 +724,7 @@ def _unit_asked(question: Question) -> tuple[str, ...] | None:
     return {"钱": MONEY, "人": ("人", "名"), "名": ("人", "名")}.get(unit, (unit,))
 
 
-def _has_unit(text: str, units: tuple[str, ...]) -> bool:
+def has_unit(text: str, units: tuple[str, ...]) -> bool:
     """Whether a quantity in text, of either script, is counted in one of the units (a date
     is no quantity)."""
     return any(
