@@ -123,6 +123,20 @@ def test_question_types():
     assert question_type("When did it start?") == "date"
 
 
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("报道里是哪位领导讲阿里为啥来永川的？", "who"),  # who said why
+        ("苻坚热爱汉文化的原因和谁有关？", "who"),
+        ("李白因为得罪了谁而离开长安？", "who"),
+        ("为什么谁都不愿意去？", "reason"),  # 谁都: anyone, not who
+        ("Who explained why Alibaba came?", "who"),
+    ],
+)
+def test_a_question_for_the_person_behind_a_reason_asks_who(question, kind):
+    assert question_type(question) == kind
+
+
 def test_follow_up_rewriting_without_an_index():
     assert (
         resolve_follow_up("那百度呢？", ["阿里巴巴在永川投资了多少钱？"])
@@ -322,6 +336,18 @@ def test_no_number_leads_when_a_sum_is_asked_and_the_sentence_states_none(questi
     """A count of consumers is no sum of money: the sentence is given without a lead."""
     sentence = "客服中心将为阿里平台上20亿消费者、1000万户商家提供服务。"
     assert lead_fact(analyse(question), sentence) is None
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name"),
+    [
+        ("据区委常委、管委会书记邓文透露，园区规划了三大板块。", "邓文"),
+        ("公司董事长周明远在签约仪式上介绍了园区规划。", "周明远"),
+        ("園區規劃由區委書記張明介紹。", "張明"),
+    ],
+)
+def test_asked_which_person_the_name_after_the_post_leads(sentence, name):
+    assert lead_fact(analyse("哪位领导介绍了园区规划？"), sentence) == name
 
 
 def test_a_sum_asked_for_leads_from_the_answer_sentence_that_states_it(

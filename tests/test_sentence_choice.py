@@ -197,3 +197,12 @@ def test_the_closest_sentence_in_the_unit_asked_for_joins_a_best_sentence_withou
     assert choose(question, [first, second], max_sentences=1) == {0: [0]}
     far = make_hit(passage("阿里巴巴投资三亿元。", doc="knowledge/b.txt"), (0.0,), 0.1)
     assert choose(question, [first, far], max_sentences=3) == {0: [0]}
+
+
+def test_asked_who_did_something_a_sentence_naming_someone_after_their_post_wins() -> None:
+    """哪位领导: the sentence naming 书记张明 wins over one closer in meaning that names no
+    one; asked which company, it does not."""
+    text = "园区规划了三大产业板块。区委书记张明在会上介绍了园区规划。"
+    hit = make_hit(passage(text), (1.0, 0.6))
+    assert choose("哪位领导介绍了园区规划？", [hit]) == {0: [1]}
+    assert choose("哪家企业参与了园区规划？", [hit]) == {0: [0]}

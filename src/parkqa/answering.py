@@ -58,7 +58,21 @@ _REASON = re.compile(
 _ORGANISATION = re.compile(
     rf"[{CJK_RANGES}]{{2,12}}?(?:集团|公司|企业|科技|银行|大学|学院|政府|委员会|研究院|中心)"
 )
-_WHO = re.compile(rf"{_ORGANISATION.pattern}|[A-Z][A-Za-z]+|、")
+# Posts that news text gives right before a person's name (区委常委、……书记邓文; 董事长周明远).
+_POSTS = (
+    r"(?:书记|主任|常委|委员|主席|部长|局长|厅长|处长|科长|省长|市长|区长|县长|镇长|校长|院长|"
+    r"所长|会长|社长|行长|董事长|董事|总经理|经理|总裁|总监|负责人|创始人|教授|研究员|院士|"
+    r"记者|主编|主任医师)"
+)
+_POST = re.compile(rf"{_POSTS}$")
+_POST_NAME = re.compile(rf"{_POSTS}[{CJK_RANGES}]{{2}}")
+# The name itself: two or three characters, ended by what a report says next (透露, 在, ，).
+_NAME_AFTER_POST = re.compile(
+    rf"{_POSTS}(?P<name>[{CJK_RANGES}]{{2,3}}?)"
+    r"(?=透露|表示|说|指出|介绍|认为|强调|提出|称|告诉|坦言|在|等|和|与|[，。、：；,.:;\s]|$)"
+)
+_PERSON_ASKED = re.compile(r"谁|哪位|何人|什么人|\bwho\b", re.IGNORECASE)
+_WHO = re.compile(rf"{_ORGANISATION.pattern}|{_POSTS}[{CJK_RANGES}]{{2}}|[A-Z][A-Za-z]+|、")
 _PLACE = re.compile(r"省|市|区|县|镇|园|路|街|基地|中心|位于|地处|\bin\b", re.IGNORECASE)
 _TYPE_EVIDENCE = {
     "quantity": QUANTITY,
@@ -486,6 +500,7 @@ SEMANTIC_WEIGHT = 0.5
 TYPE_BONUS = 0.3
 UNIT_BONUS = 0.6  # more when the quantity is counted in the unit asked for (多少人: 2万人)
 POST_BONUS = 1.0  # who someone is: the sentence giving their post before their name
+PERSON_BONUS = 0.3  # who did something: a sentence naming someone after their post
 CANDIDATE_PASSAGES = 3
 BEHIND_PENALTY = 1.5
 RUNNER_UP = 0.85
@@ -508,6 +523,7 @@ def choose_sentences(
     candidates = hits[:CANDIDATE_PASSAGES]
     unit = unit_asked(question) if question.kind == "quantity" else None
     person = identity_subjects(question)
+    person_asked = question.kind == "who" and bool(_PERSON_ASKED.search(question.simplified))
     similarities = [s for hit in candidates for s in hit.similarities]
     low, high = (min(similarities), max(similarities)) if similarities else (0.0, 0.0)
     scored: list[tuple[float, int, int]] = []
@@ -523,6 +539,8 @@ def choose_sentences(
                 bonus += UNIT_BONUS
             if person and introduces(text, person):
                 bonus += POST_BONUS
+            elif person_asked and _POST_NAME.search(to_simplified(text)):
+                bonus += PERSON_BONUS
             meaning = 0.0
             if s < len(hit.similarities) and high > low:
                 meaning = (hit.similarities[s] - low) / (high - low)
@@ -592,6 +610,8 @@ def lead_fact(question: Question, sentence: str) -> str | None:
             for m in _ORGANISATION.finditer(sentence)
             if not any(word in m.group() for word in asked_words if len(word) > 1)
         ]
+        if _PERSON_ASKED.search(question.simplified):
+            found = list(_NAME_AFTER_POST.finditer(sentence)) or found
     else:
         return None
     if not found:
@@ -603,7 +623,8 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         for m in _find(sentence, word)
     ]
     best = min(found, key=lambda m: min((_distance(m.start(), a) for a in anchors), default=0))
-    return original[best.start() : best.end()].strip()
+    group = "name" if best.re is _NAME_AFTER_POST else 0
+    return original[best.start(group) : best.end(group)].strip()
 
 
 def _simplified_alike(text: str) -> str:
@@ -625,12 +646,6 @@ def _quantities(text: str) -> list[re.Match]:
     ]
 
 
-# Posts that news text gives right before a person's name (区委常委、……书记邓文; 董事长周明远).
-_POST = re.compile(
-    r"(?:书记|主任|常委|委员|主席|部长|局长|厅长|处长|科长|省长|市长|区长|县长|镇长|校长|院长|"
-    r"所长|会长|社长|行长|董事长|董事|总经理|经理|总裁|总监|负责人|创始人|教授|研究员|院士|"
-    r"记者|主编|主任医师)$"
-)
 _IDENTITY_EN = re.compile(r"^\s*who\s+(?:is|was)\s+(?P<subject>[^?]+?)\s*\??\s*$", re.I)
 _IDENTITY_ZH = re.compile(r"^(?P<subject>.+?)(?:是|为)(?:谁|什么人|何人)[？?。]?$")
 

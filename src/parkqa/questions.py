@@ -32,7 +32,7 @@ _TYPE_PATTERNS = {
         re.IGNORECASE,
     ),
     "who": re.compile(
-        r"谁|哪家|哪[些个](?:企业|公司|单位|机构|人)|什么(?:企业|公司|单位|机构)|哪位|"
+        r"谁(?![都也])|哪家|哪[些个](?:企业|公司|单位|机构|人)|什么(?:企业|公司|单位|机构)|哪位|"
         r"\bwho\b|which (?:compan|firm|enterprise|organi)",
         re.IGNORECASE,
     ),
@@ -358,7 +358,7 @@ def _is_name(word: str, tag: str, language: str) -> bool:
 def question_type(question: str) -> str:
     """What kind of answer the question wants: date, quantity, who, reason, place or what."""
     question = to_simplified(question).replace("甚么", "什么")
-    for name in ("date", "reason", "who", "place", "quantity"):
+    for name in ("date", "who", "reason", "place", "quantity"):  # 谁……为什么 asks who
         if _TYPE_PATTERNS[name].search(question):
             return name
     return "what"
