@@ -4,6 +4,7 @@ romanised names, checked on the park article."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -220,3 +221,23 @@ def test_a_question_with_a_past_participle_is_not_refused_for_it(park_kb):
         answer = park_kb.ask(question)
         assert not answer.abstained, question
         assert "5000" in answer.answer, question
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("How many companies are there in the Yongchuan Big Data Industrial Park?", "330家"),
+        ("How many students are enrolled in Yongchuan's vocational schools?", "13万名"),
+    ],
+)
+def test_an_english_question_for_a_count_prefers_passages_counting_in_its_unit(
+    make_kb, question, fact
+):
+    # With the park's notices beside the article, the translated words (企业, 永川, 大数据,
+    # 园区; 学生, 职业, 学校) are all over the knowledge base, and passages without a count
+    # of companies or people were cited (总投资8.6亿元 led); asked how many, the passages
+    # that count in the unit asked for now rank higher.
+    notices = Path(__file__).parent / "data" / "natural" / "knowledge"
+    kb = make_kb({p.name: p.read_text(encoding="utf-8") for p in sorted(notices.iterdir())})
+    kb.update()
+    assert fact in kb.ask(question).answer

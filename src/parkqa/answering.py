@@ -9,7 +9,7 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -753,6 +753,19 @@ def unit_asked(question: Question) -> tuple[str, ...] | None:
         return None
     unit = match.group(1)
     return {"钱": MONEY, "人": ("人", "名"), "名": ("人", "名")}.get(unit, (unit,))
+
+
+def holds_unit_asked(question: Question) -> Callable[[str], bool] | None:
+    """For an English question that asks for a quantity in a unit (how many companies: 家),
+    whether a text holds a quantity in it; None for any other question. (Chinese questions
+    find their passages by their own words; this costs them a little: on DRCD and CMRC top-1
+    falls by 0.001.)"""
+    unit = (
+        unit_asked(question) if question.language == "en" and question.kind == "quantity" else None
+    )
+    if not unit:
+        return None
+    return lambda text: has_unit(text, unit)
 
 
 def has_unit(text: str, units: tuple[str, ...]) -> bool:

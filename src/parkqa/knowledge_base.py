@@ -20,6 +20,7 @@ from parkqa.answering import (
     choose_sentences,
     english_fact,
     has_unit,
+    holds_unit_asked,
     lead_fact,
     missing_period_note,
     unit_asked,
@@ -271,7 +272,9 @@ class KnowledgeBase:
         k = k or cfg.retrieval.top_k
         embedded = in_knowledge_base_script(asked, index.keywords)[:EMBEDDED_QUESTION_CHARS]
         vector = self.encoder.query([embedded])[0]
-        hits = search(index, vector, asked, cfg.retrieval, max(k, 3), filters)
+        hits = search(
+            index, vector, asked, cfg.retrieval, max(k, 3), filters, None, holds_unit_asked(asked)
+        )
         support = assess_support(asked, hits, index.keywords, tuple(missing))
         model = abstention_model(index.encoder_name, cfg.answer.min_coverage, cfg.answer.min_dense)
         signals = SupportSignals(
