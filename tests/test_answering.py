@@ -16,6 +16,7 @@ from parkqa.answering import (
 )
 from parkqa.errors import DateError, QuestionError, TagError
 from parkqa.evaluation import evaluate, load_questions
+from parkqa.keywords import KeywordIndex, tokenize
 from parkqa.questions import analyse, question_type, resolve_follow_up, written_units
 from parkqa.retrieval import in_knowledge_base_script
 
@@ -280,6 +281,15 @@ def test_a_name_one_character_away_is_a_likely_typo(park_kb):
     index = park_kb.index()
     assert likely_typo("阿里巴吧", index.keywords, index.passage_text) == "阿里巴巴"
     assert likely_typo("特斯拉", index.keywords, index.passage_text) is None
+
+
+@pytest.mark.parametrize("typed", ["邓雯", "鄧雯"])
+def test_a_homophone_of_a_name_in_traditional_documents_is_a_likely_typo(typed):
+    # Readings are looked up as Simplified characters; documents in Traditional script hold
+    # 鄧文, so no word read as deng wen was found in them.
+    text = "據區委書記鄧文透露，園區規劃了三大板塊。"
+    keywords = KeywordIndex.build([tokenize(text)])
+    assert likely_typo(typed, keywords, lambda row: text) == "鄧文"
 
 
 def test_a_typo_is_one_slip_of_the_keys_not_the_same_characters_shuffled(park_kb):

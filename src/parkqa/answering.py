@@ -259,7 +259,8 @@ def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
     for word in homophones(name, keywords, texts):
         # Two characters read alike are often two words (行星, 恒星): a surname typed right
         # and a given name mistyped (邓雯 for 邓文) is a typo.
-        shared = word[0] == name[0] if len(name) == 2 else bool(set(word) & set(name))
+        alike, typed = to_simplified(word), to_simplified(name)
+        shared = alike[0] == typed[0] if len(name) == 2 else bool(set(alike) & set(typed))
         if len(word) == len(name) and shared:
             return word
     if len(name) < 3:

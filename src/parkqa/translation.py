@@ -17,7 +17,7 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from parkqa.chinese import has_cjk, is_cjk, to_simplified
+from parkqa.chinese import has_cjk, is_cjk, to_simplified, to_traditional
 from parkqa.encoders import cache_dir
 from parkqa.keywords import ENGLISH_STOPWORDS, KeywordIndex
 from parkqa.questions import Question
@@ -539,11 +539,18 @@ def _count_words_read_as(
 
 def _chained(syllables: list[str], keywords: KeywordIndex, limit: int = 200) -> list[str]:
     """Character strings reading as the syllables, every adjacent pair a token of the
-    knowledge base (so the search stays small)."""
+    knowledge base (so the search stays small), in Simplified or Traditional characters."""
     readings = _readings()
-    paths = [c for c in readings.get(syllables[0], ()) if keywords.token_idf(c) is not None]
+
+    def held(syllable: str) -> list[str]:  # in the script the knowledge base writes them
+        forms = (
+            f for c in readings.get(syllable, ()) for f in dict.fromkeys((c, to_traditional(c)))
+        )
+        return [f for f in forms if keywords.token_idf(f) is not None]
+
+    paths = held(syllables[0])
     for syllable in syllables[1:]:
-        chars = [c for c in readings.get(syllable, ()) if keywords.token_idf(c) is not None]
+        chars = held(syllable)
         paths = [p + c for p in paths for c in chars if keywords.token_idf(p[-1] + c) is not None]
         paths = paths[:limit]
         if not paths:
