@@ -8,6 +8,8 @@ import pytest
 from conftest import BACKENDS, PARK_DOC, REPO, copied_park_kb
 from parkqa import Filters, load_config
 from parkqa.answering import (
+    MONEY,
+    PERCENT,
     english_fact,
     lead_fact,
     likely_typo,
@@ -246,6 +248,30 @@ def test_a_colloquial_unit_is_also_read_in_its_standard_form(question, standard)
     assert standard in analyse(question).content_words
 
 
+@pytest.mark.parametrize(
+    ("question", "unit"),
+    [
+        ("云启智算公司的注册资本是多少？", MONEY),
+        ("园区2019年的营业收入有多少？", MONEY),
+        ("人才公寓的押金是多少？", MONEY),
+        ("软件企业的增值税税率是多少？", PERCENT),
+        ("本地员工的比例是多少？", PERCENT),
+        ("注册资本有多少亿？", ("亿",)),  # the unit said is the unit asked
+        ("园区有多少家企业？", ("家",)),
+    ],
+)
+def test_a_sum_or_a_rate_is_asked_for_by_what_is_asked_about(question, unit):
+    assert unit_asked(analyse(question)) == unit
+
+
+def test_no_count_of_something_else_leads_when_a_sum_or_a_rate_is_asked():
+    # 「注册资本是多少？」 led with "7个" (of 考察了7个城市), the tax rate with "130多家".
+    assert lead_fact(analyse("公司的注册资本是多少？"), "公司考察了7个城市。") is None
+    assert lead_fact(analyse("公司的注册资本是多少？"), "公司注册资本5000万元。") == "5000万元"
+    assert lead_fact(analyse("软件企业的税率是多少？"), "引进软件企业130多家。") is None
+    assert lead_fact(analyse("软件企业的税率是多少？"), "软件企业税率为6%。") == "6%"
+
+
 def test_pieces_counted_in_kuai_are_no_money():
     assert written_units("他获得了两块金牌，奖金几万块。") == "他获得了两块金牌，奖金几万元。"
     assert written_units("一万块砖要几万块钱？") == "一万块砖要几万元？"
@@ -367,6 +393,14 @@ def repo_park_kb(park_index, tmp_path, encoder):
     threshold = load_config(REPO / "parkqa.yaml").answer.abstain_below
     config = f"answer:\n  abstain_below: {threshold}\n"
     return copied_park_kb(park_index, tmp_path / "kb", encoder, config)
+
+
+def test_asked_who_holds_a_post_only_a_name_after_that_post_leads():
+    # 「永川区区长是谁？」 led with 周明远, a chairman.
+    sentence = "云启智算董事长周明远在签约仪式上表示，公司最终选择永川。"
+    assert lead_fact(analyse("永川区区长是谁？"), sentence) is None
+    assert lead_fact(analyse("云启智算的董事长是谁？"), sentence) == "周明远"
+    assert lead_fact(analyse("哪位领导在签约仪式上讲话？"), sentence) == "周明远"
 
 
 def test_a_sum_asked_for_leads_from_the_answer_sentence_that_states_it(repo_park_kb):

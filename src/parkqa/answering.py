@@ -65,7 +65,6 @@ _POSTS = (
     r"记者|主编|主任医师)"
 )
 _POST = re.compile(rf"{_POSTS}$")
-_POST_NAME = re.compile(rf"{_POSTS}[{CJK_RANGES}]{{2}}")
 # The name itself: two or three characters, ended by what a report says next (透露, 在, ，).
 _NAME_AFTER_POST = re.compile(
     rf"{_POSTS}(?P<name>[{CJK_RANGES}]{{2,3}}?)"
@@ -556,7 +555,7 @@ def choose_sentences(
                 bonus += UNIT_BONUS
             if person and introduces(text, person):
                 bonus += POST_BONUS
-            elif person_asked and _POST_NAME.search(to_simplified(text)):
+            elif person_asked and people_named(question, to_simplified(text)):
                 bonus += PERSON_BONUS
             meaning = 0.0
             if s < len(hit.similarities) and high > low:
@@ -613,8 +612,8 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         unit = unit_asked(question)
         if unit:
             in_unit = [m for m in found if has_unit(m.group(), unit)]
-            if not in_unit and unit in (MONEY, DURATION):
-                return None  # a count of something else is no sum of money, nor a time
+            if not in_unit and unit in (MONEY, DURATION, PERCENT):
+                return None  # a count of something else is no sum of money, time or share
             found = in_unit or found
         with_unit = [m for m in found if not re.fullmatch(r"[\d,.]+", m.group())]
         found = with_unit or found
@@ -628,7 +627,7 @@ def lead_fact(question: Question, sentence: str) -> str | None:
             if not any(word in m.group() for word in asked_words if len(word) > 1)
         ]
         if _PERSON_ASKED.search(question.simplified):
-            found = list(_NAME_AFTER_POST.finditer(sentence)) or found
+            found = people_named(question, sentence) or found
     else:
         return None
     if not found:
@@ -665,6 +664,16 @@ def _quantities(text: str) -> list[re.Match]:
 
 _IDENTITY_EN = re.compile(r"^\s*who\s+(?:is|was)\s+(?P<subject>[^?]+?)\s*\??\s*$", re.I)
 _IDENTITY_ZH = re.compile(r"^(?P<subject>.+?)(?:是|为)(?:谁|什么人|何人)[？?。]?$")
+
+
+def people_named(question: Question, sentence: str) -> list[re.Match]:
+    """The names given after a post in a (Simplified) sentence: after the post the question
+    asks about when it names one (区长是谁？ is not answered by a 董事长), else after any."""
+    found = list(_NAME_AFTER_POST.finditer(sentence))
+    asked = {m.group() for m in re.finditer(_POSTS, question.simplified)}
+    if asked:
+        found = [m for m in found if sentence[m.start() : m.start("name")] in asked]
+    return found
 
 
 def introduces(sentence: str, names: Sequence[str]) -> bool:
@@ -707,6 +716,18 @@ def _find(text: str, word: str):
 
 
 MONEY = ("元",)
+PERCENT = ("%", "％")
+# What is asked about says the unit when the question does not (注册资本是多少？ a sum of money;
+# 税率是多少？ a share): rates first, since 税收增长率 is a rate.
+_RATE_ASKED = re.compile(
+    r"(?:税率|利率|汇率|比例|比重|占比|百分比|增长率|增速|增幅|涨幅|降幅|覆盖率|就业率|升学率|"
+    r"入学率|出生率|死亡率|通过率|合格率|失业率|贡献率|利润率|毛利率)[^，。？?]*?(?:多少|几)"
+)
+_MONEY_ASKED = re.compile(
+    r"(?:资本|资金|投资|价格|价钱|售价|单价|房价|租金|房租|月租|押金|费用|收费|学费|工资|薪资|薪酬|"
+    r"月薪|年薪|收入|营收|营业额|销售额|交易额|产值|税收|成本|预算|补贴|奖励|奖金|罚款|贷款|融资|"
+    r"市值|估值|利润|花费|开销|造价|总额)[^，。？?]*?(?:多少|几)"
+)
 DURATION = ("年", "月", "周", "天", "日", "小时", "分钟", "秒")
 _DURATION_ASKED = re.compile(
     r"多久|多长时间|多少时间|(?:几|多少)个?(?:月|小时|工作日|自然日|星期|周|天|分钟|秒)|"
@@ -749,9 +770,12 @@ def unit_asked(question: Question) -> tuple[str, ...] | None:
             if pattern.search(question.text):
                 return units
         return None
-    match = _ASKED_UNIT.search(written_units(question.simplified))
+    written = written_units(question.simplified)
+    match = _ASKED_UNIT.search(written)
     if not match:
-        return None
+        if _RATE_ASKED.search(written):
+            return PERCENT
+        return MONEY if _MONEY_ASKED.search(written) else None
     unit = match.group(1)
     return {"钱": MONEY, "人": ("人", "名"), "名": ("人", "名")}.get(unit, (unit,))
 
