@@ -72,9 +72,9 @@ def test_the_bonus_for_the_kind_of_answer_asked_for(offset: float, chosen: list[
     """Two sentences with the question's words: the one stating a quantity wins unless the
     other is closer in meaning by more than the bonus."""
     closeness = TYPE_BONUS / SEMANTIC_WEIGHT + offset
-    text = "智能工厂的产值很高。智能工厂的产值是五十亿元。今天天气晴朗。"
+    text = "智能工厂的产量很高。智能工厂的产量是五十万台。今天天气晴朗。"
     hit = make_hit(passage(text), (closeness, 0.0, 1.0))
-    assert choose(OUTPUT, [hit]) == {0: chosen}
+    assert choose("智能工厂的产量是多少？", [hit]) == {0: chosen}  # in no unit (产值: 元)
 
 
 def test_a_question_word_in_most_sentences_counts_less() -> None:
