@@ -403,6 +403,16 @@ def test_asked_who_holds_a_post_only_a_name_after_that_post_leads():
     assert lead_fact(analyse("哪位领导在签约仪式上讲话？"), sentence) == "周明远"
 
 
+def test_asked_who_holds_a_post_no_passage_names_the_post_is_refused_naming_it(repo_park_kb):
+    # 「永川区区长是谁？」 was answered with a sentence about the district's early policy: no
+    # passage names a 区长, so none can say who it is.
+    answer = repo_park_kb.ask("永川区区长是谁？")
+    assert answer.abstained and answer.missing_terms == ("区长",)
+    assert "区长" in answer.answer
+    held = repo_park_kb.ask("新城建管委党工委书记是谁？")
+    assert not held.abstained and held.answer.startswith("邓文。")
+
+
 def test_a_sum_asked_for_leads_from_the_answer_sentence_that_states_it(repo_park_kb):
     """The sentence closest to 砸了多少钱 states no sum (5000个席位); the answer also gives
     the closest one that does, in a passage ranked behind, and that sum leads."""

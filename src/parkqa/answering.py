@@ -330,6 +330,9 @@ def check_names(
             typo = likely_typo(name, keywords, texts)
             if typo:
                 corrected[name] = typo
+    for post in posts_asked(asked):
+        if not name_in_passages(post, keywords, texts):
+            missing.append(post)  # no passage can say who holds a post none names
     if corrected:
         text = asked.resolved
         for wrong, right in corrected.items():
@@ -666,11 +669,18 @@ _IDENTITY_EN = re.compile(r"^\s*who\s+(?:is|was)\s+(?P<subject>[^?]+?)\s*\??\s*$
 _IDENTITY_ZH = re.compile(r"^(?P<subject>.+?)(?:是|为)(?:谁|什么人|何人)[？?。]?$")
 
 
+def posts_asked(question: Question) -> list[str]:
+    """The posts a question asks who holds (区长 of 永川区区长是谁？), if it asks for a person."""
+    if question.kind != "who" or not _PERSON_ASKED.search(question.simplified):
+        return []
+    return list(dict.fromkeys(m.group() for m in re.finditer(_POSTS, question.simplified)))
+
+
 def people_named(question: Question, sentence: str) -> list[re.Match]:
     """The names given after a post in a (Simplified) sentence: after the post the question
     asks about when it names one (区长是谁？ is not answered by a 董事长), else after any."""
     found = list(_NAME_AFTER_POST.finditer(sentence))
-    asked = {m.group() for m in re.finditer(_POSTS, question.simplified)}
+    asked = set(posts_asked(question))
     if asked:
         found = [m for m in found if sentence[m.start() : m.start("name")] in asked]
     return found
