@@ -206,3 +206,10 @@ def test_asked_who_did_something_a_sentence_naming_someone_after_their_post_wins
     hit = make_hit(passage(text), (1.0, 0.6))
     assert choose("哪位领导介绍了园区规划？", [hit]) == {0: [1]}
     assert choose("哪家企业参与了园区规划？", [hit]) == {0: [0]}
+
+
+def test_a_longer_name_after_the_post_does_not_introduce_a_shorter_one() -> None:
+    # 书记邓文华 introduces 邓文华, not 邓文; a name followed by something else still counts.
+    assert not introduces("区委书记邓文华表示，园区将持续用力。", ("邓文",))
+    assert introduces("区委书记邓文华表示，园区将持续用力。", ("邓文华",))
+    assert introduces("区委书记邓文一行考察了园区。", ("邓文",))

@@ -688,9 +688,14 @@ def people_named(question: Question, sentence: str) -> list[re.Match]:
 
 def introduces(sentence: str, names: Sequence[str]) -> bool:
     """Whether the sentence, of either script, gives one of the (Simplified) names with a post
-    right before it (……书记邓文)."""
+    right before it (……书记邓文), and not a longer name that begins with it (书记邓文华)."""
     sentence = to_simplified(sentence)
-    return any(_POST.search(sentence[: m.start()]) for name in names for m in _find(sentence, name))
+    longer = {m.start("name"): m.group("name") for m in _NAME_AFTER_POST.finditer(sentence)}
+    return any(
+        _POST.search(sentence[: m.start()]) and len(longer.get(m.start(), name)) <= len(name)
+        for name in names
+        for m in _find(sentence, name)
+    )
 
 
 def identity_subjects(question: Question) -> tuple[str, ...]:
