@@ -14,6 +14,7 @@ from parkqa.answering import (
     lead_fact,
     likely_typo,
     name_in_passages,
+    posts_asked,
     unit_asked,
 )
 from parkqa.errors import DateError, QuestionError, TagError
@@ -587,3 +588,41 @@ def test_a_figure_about_another_company_is_not_given_as_the_answer(park_kb):
     assert park_kb.ask("阿里巴巴在永川投资了多少钱？").answer.startswith("3亿元。")
     traditional = park_kb.ask("華為在永川投資了多少錢？")
     assert traditional.answer.startswith("文中關於“華為”的內容沒有回答這個問題"), traditional.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence"),
+    [
+        ("谁介绍了园区规划？", "园区负责人表示，园区规划了三大板块。"),
+        ("谁介绍了园区规划？", "区委书记指出，园区规划了三大板块。"),
+        ("哪位领导谈了园区规划？", "据记者了解，园区规划了三大板块。"),
+    ],
+)
+def test_a_verb_after_a_post_is_no_name(question, sentence):
+    assert lead_fact(analyse(question), sentence) is None
+
+
+@pytest.mark.parametrize("question", ["为什么企业选择永川？", "为什么公司要搬迁？"])
+def test_why_a_company_did_something_asks_a_reason(question):
+    assert question_type(question) == "reason"
+
+
+@pytest.mark.parametrize(
+    ("question", "posts"),
+    [
+        ("谁在园区长期投资？", []),
+        ("谁推动了城市长期发展？", []),
+        ("永川区区长是谁？", ["区长"]),
+        ("谁是区委书记？", ["书记"]),
+    ],
+)
+def test_the_posts_asked_about_are_whole_words(question, posts):
+    assert posts_asked(analyse(question)) == posts
+
+
+@pytest.mark.parametrize(
+    "question", ["投资的企业有多少？", "获得补贴的企业有多少？", "享受税收优惠的企业有多少？"]
+)
+def test_a_money_word_that_is_not_what_is_counted_asks_no_sum(question):
+    assert unit_asked(analyse(question)) is None
+    assert lead_fact(analyse(question), "共有30家企业在园区投资。").startswith("30家")

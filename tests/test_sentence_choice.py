@@ -213,3 +213,26 @@ def test_a_longer_name_after_the_post_does_not_introduce_a_shorter_one() -> None
     assert not introduces("区委书记邓文华表示，园区将持续用力。", ("邓文",))
     assert introduces("区委书记邓文华表示，园区将持续用力。", ("邓文华",))
     assert introduces("区委书记邓文一行考察了园区。", ("邓文",))
+
+
+def test_a_sentence_in_the_unit_asked_for_about_someone_else_does_not_join() -> None:
+    # Asked what 阿里巴巴 spent, 腾讯's 三亿元 is no answer, however it is counted.
+    first = make_hit(passage("阿里巴巴在园区建设客服中心，设有5000个席位。"), (1.0,), 1.0)
+    other = make_hit(passage("腾讯在园区投资三亿元。", doc="knowledge/b.txt"), (0.5,), 1.0)
+    assert choose("阿里巴巴在园区砸了多少钱？", [first, other], max_sentences=3) == {0: [0]}
+
+
+def test_the_sentence_in_the_unit_asked_for_takes_the_runner_up_s_place() -> None:
+    # Within max_sentences: the sentence that states a sum is worth more than a runner-up
+    # that states none.
+    text = "阿里巴巴在园区建设客服中心。阿里巴巴在园区建设呼叫中心。"
+    first = make_hit(passage(text), (1.0, 1.0), 1.0)
+    second = make_hit(passage("阿里巴巴投资三亿元。", doc="knowledge/b.txt"), (0.5,), 0.9)
+    chosen = choose("阿里巴巴在园区砸了多少钱？", [first, second], max_sentences=2)
+    assert chosen == {0: [0], 1: [0]}
+
+
+def test_asked_which_company_a_sentence_naming_an_official_gets_no_bonus() -> None:
+    text = "阿里巴巴参与了园区规划。区委书记张明参与了园区规划。今天天气晴朗。"
+    hit = make_hit(passage(text), (1.0, 0.6, 0.0))
+    assert choose("哪家企业参与了园区规划？", [hit]) == {0: [0]}

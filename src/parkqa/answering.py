@@ -65,13 +65,14 @@ _POSTS = (
     r"记者|主编|主任医师)"
 )
 _POST = re.compile(rf"{_POSTS}$")
+_REPORTING = r"(?:透露|表示|说|指出|介绍|认为|强调|提出|称|告诉|坦言|了解|获悉|谈到|提到)"
 # The name itself: two or three characters, ended by what a report says next (透露, 在, ，).
 _NAME_AFTER_POST = re.compile(
-    rf"{_POSTS}(?P<name>[{CJK_RANGES}]{{2,3}}?)"
-    r"(?=透露|表示|说|指出|介绍|认为|强调|提出|称|告诉|坦言|在|等|和|与|[，。、：；,.:;\s]|$)"
+    rf"{_POSTS}(?!{_REPORTING})(?P<name>[{CJK_RANGES}]{{2,3}}?)"
+    rf"(?={_REPORTING}|在|等|和|与|[，。、：；,.:;\s]|$)"
 )
 _PERSON_ASKED = re.compile(r"谁|哪位|何人|什么人|\bwho\b", re.IGNORECASE)
-_WHO = re.compile(rf"{_ORGANISATION.pattern}|{_POSTS}[{CJK_RANGES}]{{2}}|[A-Z][A-Za-z]+|、")
+_WHO = re.compile(rf"{_ORGANISATION.pattern}|[A-Z][A-Za-z]+|、")
 _PLACE = re.compile(r"省|市|区|县|镇|园|路|街|基地|中心|位于|地处|\bin\b", re.IGNORECASE)
 _TYPE_EVIDENCE = {
     "quantity": QUANTITY,
@@ -519,7 +520,7 @@ SEMANTIC_WEIGHT = 0.5
 TYPE_BONUS = 0.3
 UNIT_BONUS = 0.6  # more when the quantity is counted in the unit asked for (多少人: 2万人)
 POST_BONUS = 1.0  # who someone is: the sentence giving their post before their name
-PERSON_BONUS = 0.3  # who did something: a sentence naming someone after their post
+PERSON_BONUS = 0.6  # who did something: a sentence naming someone after their post
 CANDIDATE_PASSAGES = 3
 BEHIND_PENALTY = 1.5
 RUNNER_UP = 0.85
@@ -566,18 +567,23 @@ def choose_sentences(
             scored.append(
                 (share + SEMANTIC_WEIGHT * meaning + bonus - BEHIND_PENALTY * behind, i, s)
             )
-            if unit and has_unit(text, unit):
+            if unit and has_unit(text, unit) and _names_any(question, text):
                 in_unit.add((i, s))
     if not scored:
         return {}
     scored.sort(key=lambda item: (-item[0], item[1], item[2]))
     best, best_hit, best_sentence = scored[0]
     chosen = {best_hit: [best_sentence]}
+    runner_up = None
     if max_sentences > 1 and len(scored) > 1 and best > 0 and scored[1][0] >= RUNNER_UP * best:
-        chosen.setdefault(scored[1][1], []).append(scored[1][2])
+        runner_up = scored[1][1:]
+        chosen.setdefault(runner_up[0], []).append(runner_up[1])
     if max_sentences > 1 and in_unit and (best_hit, best_sentence) not in in_unit:
         score, i, s = next(item for item in scored if item[1:] in in_unit)
         if score >= UNIT_REACH * best and s not in chosen.get(i, []):
+            if runner_up and max_sentences <= 2 and runner_up not in in_unit:
+                chosen[runner_up[0]].remove(runner_up[1])  # a sum beats a runner-up without
+                chosen = {h: sentences for h, sentences in chosen.items() if sentences}
             chosen.setdefault(i, []).append(s)
     wanted = _items_asked_for(question)
     if question.kind in ("reason", "who") or wanted:
@@ -669,11 +675,20 @@ _IDENTITY_EN = re.compile(r"^\s*who\s+(?:is|was)\s+(?P<subject>[^?]+?)\s*\??\s*$
 _IDENTITY_ZH = re.compile(r"^(?P<subject>.+?)(?:是|为)(?:谁|什么人|何人)[？?。]?$")
 
 
+def _names_any(question: Question, text: str) -> bool:
+    """Whether the text names one of the names the question is about (any, if it has none)."""
+    if not question.names:
+        return True
+    text = to_simplified(text)
+    return any(name in text for name in question.names)
+
+
 def posts_asked(question: Question) -> list[str]:
     """The posts a question asks who holds (区长 of 永川区区长是谁？), if it asks for a person."""
     if question.kind != "who" or not _PERSON_ASKED.search(question.simplified):
         return []
-    return list(dict.fromkeys(m.group() for m in re.finditer(_POSTS, question.simplified)))
+    found = (_POST.search(word) for word, _ in question.words)  # 区委书记 → 书记; not 园区长期
+    return list(dict.fromkeys(m.group() for m in found if m))
 
 
 def people_named(question: Question, sentence: str) -> list[re.Match]:
@@ -732,16 +747,20 @@ def _find(text: str, word: str):
 
 MONEY = ("元",)
 PERCENT = ("%", "％")
+# Words between what is asked about and 多少 (营业收入一共有多少): nothing else may come between.
+_LINKS = r"(?:是|为|有|达|共|约|大约|一共|总共|总计|合计|大概){0,2}"
 # What is asked about says the unit when the question does not (注册资本是多少？ a sum of money;
 # 税率是多少？ a share): rates first, since 税收增长率 is a rate.
 _RATE_ASKED = re.compile(
-    r"(?:税率|利率|汇率|比例|比重|占比|百分比|增长率|增速|增幅|涨幅|降幅|覆盖率|就业率|升学率|"
-    r"入学率|出生率|死亡率|通过率|合格率|失业率|贡献率|利润率|毛利率)[^，。？?]*?(?:多少|几)"
+    r"(?:税率|利率|比例|比重|占比|百分比|增长率|增速|增幅|涨幅|降幅|覆盖率|就业率|升学率|"
+    r"入学率|出生率|死亡率|通过率|合格率|失业率|贡献率|利润率|毛利率)"
+    rf"{_LINKS}(?:多少|几)"
 )
 _MONEY_ASKED = re.compile(
     r"(?:资本|资金|投资|价格|价钱|售价|单价|房价|租金|房租|月租|押金|费用|收费|学费|工资|薪资|薪酬|"
     r"月薪|年薪|收入|营收|营业额|销售额|交易额|产值|税收|成本|预算|补贴|奖励|奖金|罚款|贷款|融资|"
-    r"市值|估值|利润|花费|开销|造价|总额)[^，。？?]*?(?:多少|几)"
+    r"市值|估值|利润|花费|开销|造价|总额)"
+    rf"{_LINKS}(?:多少|几)"
 )
 DURATION = ("年", "月", "周", "天", "日", "小时", "分钟", "秒")
 _DURATION_ASKED = re.compile(

@@ -446,7 +446,8 @@ def _lead_in_unit_asked(asked: Question, citations: tuple[Citation, ...]) -> str
     unit = unit_asked(asked) if asked.kind == "quantity" else None
     if not unit:
         return None
-    sentences = [c.text[start:end] for c in citations for start, end in c.highlights][1:]
+    sentences = [c.text[start:end] for c in citations for start, end in c.highlights]
+    sentences = sentences[1:] if citations[0].highlights else sentences
     return next((lead_fact(asked, s) for s in sentences if has_unit(s, unit)), None)
 
 

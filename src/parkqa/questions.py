@@ -32,7 +32,7 @@ _TYPE_PATTERNS = {
         re.IGNORECASE,
     ),
     "who": re.compile(
-        r"谁(?![都也])|哪家|哪[些个](?:企业|公司|单位|机构|人)|什么(?:企业|公司|单位|机构)|哪位|"
+        r"谁(?![都也])|哪家|哪[些个](?:企业|公司|单位|机构|人)|(?<!为)什么(?:企业|公司|单位|机构)|哪位|"
         r"\bwho\b|which (?:compan|firm|enterprise|organi)",
         re.IGNORECASE,
     ),

@@ -69,7 +69,10 @@ class Segment:
         keeps them in its file cache, and the next question that needs one maps it again."""
         if hasattr(mmap, "MADV_DONTNEED"):
             for mapped in self.mapped:
-                mapped.madvise(mmap.MADV_DONTNEED)
+                try:
+                    mapped.madvise(mmap.MADV_DONTNEED)
+                except (OSError, ValueError):  # kept mapped: costs memory, not the answer
+                    pass
 
     def document_rows(self, doc: str) -> np.ndarray:
         """Local rows of a document's passages in this segment, deleted or not."""
