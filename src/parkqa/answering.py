@@ -543,7 +543,7 @@ def choose_sentences(
     candidates = hits[:CANDIDATE_PASSAGES]
     unit = unit_asked(question) if question.kind == "quantity" else None
     person = identity_subjects(question)
-    person_asked = question.kind == "who" and bool(_PERSON_ASKED.search(question.simplified))
+    person_asked = asks_for_person(question)
     similarities = [s for hit in candidates for s in hit.similarities]
     low, high = (min(similarities), max(similarities)) if similarities else (0.0, 0.0)
     scored: list[tuple[float, int, int]] = []
@@ -555,7 +555,8 @@ def choose_sentences(
         for s, share in enumerate(shares):
             text = hit.passage.sentence_text(hit.passage.sentences[s])
             bonus = TYPE_BONUS if pattern is not None and pattern.search(text) else 0.0
-            if unit and has_unit(text, unit):
+            counts_in_unit = bool(unit) and has_unit(text, unit)
+            if counts_in_unit:
                 bonus += UNIT_BONUS
             if person and introduces(text, person):
                 bonus += POST_BONUS
@@ -567,7 +568,7 @@ def choose_sentences(
             scored.append(
                 (share + SEMANTIC_WEIGHT * meaning + bonus - BEHIND_PENALTY * behind, i, s)
             )
-            if unit and has_unit(text, unit) and _names_any(question, text):
+            if counts_in_unit and _names_any(question, text):
                 in_unit.add((i, s))
     if not scored:
         return {}
@@ -635,7 +636,7 @@ def lead_fact(question: Question, sentence: str) -> str | None:
             for m in _ORGANISATION.finditer(sentence)
             if not any(word in m.group() for word in asked_words if len(word) > 1)
         ]
-        if _PERSON_ASKED.search(question.simplified):
+        if asks_for_person(question):
             found = people_named(question, sentence) or found
     else:
         return None
@@ -650,6 +651,17 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     best = min(found, key=lambda m: min((_distance(m.start(), a) for a in anchors), default=0))
     group = "name" if best.re is _NAME_AFTER_POST else 0
     return original[best.start(group) : best.end(group)].strip()
+
+
+def lead_of(question: Question, sentences: Sequence[str]) -> str | None:
+    """The fact that leads an answer of these sentences: the first sentence's; or, when it
+    states no quantity in the unit asked for (多少钱: no sum), the first later sentence's
+    that does."""
+    fact = lead_fact(question, sentences[0]) if sentences else None
+    unit = unit_asked(question) if question.kind == "quantity" else None
+    if fact or not unit:
+        return fact
+    return next((lead_fact(question, s) for s in sentences[1:] if has_unit(s, unit)), None)
 
 
 def _simplified_alike(text: str) -> str:
@@ -683,9 +695,14 @@ def _names_any(question: Question, text: str) -> bool:
     return any(name in text for name in question.names)
 
 
+def asks_for_person(question: Question) -> bool:
+    """Whether a who-question asks for a person (谁, 哪位), not for a company."""
+    return question.kind == "who" and bool(_PERSON_ASKED.search(question.simplified))
+
+
 def posts_asked(question: Question) -> list[str]:
     """The posts a question asks who holds (区长 of 永川区区长是谁？), if it asks for a person."""
-    if question.kind != "who" or not _PERSON_ASKED.search(question.simplified):
+    if not asks_for_person(question):
         return []
     found = (_POST.search(word) for word, _ in question.words)  # 区委书记 → 书记; not 园区长期
     return list(dict.fromkeys(m.group() for m in found if m))

@@ -19,11 +19,9 @@ from parkqa.answering import (
     check_names,
     choose_sentences,
     english_fact,
-    has_unit,
     holds_unit_asked,
-    lead_fact,
+    lead_of,
     missing_period_note,
-    unit_asked,
 )
 from parkqa.chinese import has_cjk, to_simplified, to_traditional
 from parkqa.citations import Answer, Citation, SupportSignals, cite
@@ -433,22 +431,12 @@ def _compose(asked: Question, support: Support, citations: tuple[Citation, ...])
     subject = absent_subject_note(asked, f"{first.title}\n{first.text}", support.missing_names)
     if subject:
         return subject + " " + " ".join(parts)
-    fact = lead_fact(asked, sentence) or _lead_in_unit_asked(asked, citations)
+    highlighted = [c.text[start:end] for c in citations for start, end in c.highlights]
+    fact = lead_of(asked, highlighted if first.highlights else [sentence, *highlighted])
     if fact:
         lead = f"{english_fact(fact)}." if asked.language == "en" else f"{fact}。"
         return _in_script(asked, lead) + " " + " ".join(parts)
     return " ".join(parts)
-
-
-def _lead_in_unit_asked(asked: Question, citations: tuple[Citation, ...]) -> str | None:
-    """When the first sentence states no quantity in the unit asked for (多少钱: no sum), the
-    one the first later sentence of the answer states."""
-    unit = unit_asked(asked) if asked.kind == "quantity" else None
-    if not unit:
-        return None
-    sentences = [c.text[start:end] for c in citations for start, end in c.highlights]
-    sentences = sentences[1:] if citations[0].highlights else sentences
-    return next((lead_fact(asked, s) for s in sentences if has_unit(s, unit)), None)
 
 
 def _in_script(asked: Question, text: str) -> str:

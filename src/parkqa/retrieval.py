@@ -102,8 +102,8 @@ class Filters:
 
 
 # A question across languages finds passages through translated words, which many passages
-# share: one holding the kind of answer asked for (a count of companies) is moved up by this
-# share of the fused score's range.
+# share: one holding the kind of answer asked for (a count of companies) scores this much more
+# (weighted fusion scores run from 0 to 1).
 ANSWER_KIND_WEIGHT = 0.3
 
 
@@ -257,15 +257,12 @@ def search(
         evidence = 0.0
         if config.evidence_weight:  # reading every sentence's tokens is half a question's time
             evidence = max(sentence_evidence(passage, weights), default=0.0)
-        if holds_answer is not None and holds_answer(passage.text):
-            evidence_bonus = ANSWER_KIND_WEIGHT
-        else:
-            evidence_bonus = 0.0
+        kind = ANSWER_KIND_WEIGHT if holds_answer and holds_answer(passage.text) else 0.0
         hits.append(
             Hit(
                 passage=passage,
                 row=int(rows[i]),
-                score=float(fused[i] + config.evidence_weight * evidence + evidence_bonus),
+                score=float(fused[i] + config.evidence_weight * evidence + kind),
                 keyword=float(keyword[i]),
                 dense=float(dense[i]),
                 evidence=evidence,
