@@ -144,6 +144,15 @@ def copied_park_kb(
 
 
 @pytest.fixture
+def repo_park_kb(park_index: Path, tmp_path: Path, encoder: E5Encoder) -> KnowledgeBase:
+    """The park knowledge base with the project's own configuration: its knowledge base's
+    abstention threshold."""
+    threshold = load_config(REPO / "parkqa.yaml").answer.abstain_below
+    config = f"answer:\n  abstain_below: {threshold}\n"
+    return copied_park_kb(park_index, tmp_path / "kb", encoder, config)
+
+
+@pytest.fixture
 def park_kb(
     park_index: Path, tmp_path: Path, encoder: E5Encoder, milvus_section: str
 ) -> KnowledgeBase:

@@ -5,12 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BACKENDS, PARK_DOC, REPO, copied_park_kb
+from conftest import BACKENDS, PARK_DOC, REPO
 from parkqa import Filters, load_config
 from parkqa.answering import (
     MONEY,
     PERCENT,
     english_fact,
+    has_unit,
     lead_fact,
     likely_typo,
     name_in_passages,
@@ -273,6 +274,31 @@ def test_no_count_of_something_else_leads_when_a_sum_or_a_rate_is_asked():
     assert lead_fact(analyse("软件企业的税率是多少？"), "软件企业税率为6%。") == "6%"
 
 
+def test_an_ordinal_is_no_quantity():
+    # 「办法管几年？」 led with 三年 of 第三年 ahead of 有效期3年.
+    asked = analyse("这个办法管几年？")
+    assert lead_fact(asked, "第一年、第二年全额补贴，第三年补贴一半。") is None
+    assert lead_fact(asked, "第三年补贴一半，办法有效期3年。") == "3年"
+    assert not has_unit("第三年补贴一半。", ("年",))
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["项目占地多大？", "办公室最小多大？", "影棚面积是多少？", "公寓有多少平？", "项目占地多少？"],
+)
+def test_a_size_asked_for_leads_with_an_area(question):
+    # 「项目占地多大？」 led with the 7个 of 考察了7个城市.
+    asked = analyse(question)
+    assert asked.kind == "quantity"
+    assert lead_fact(asked, "公司考察了7个城市，项目占地约80亩。") == "80亩"
+    assert lead_fact(asked, "共有120个工位，面积从80平方米到1500平方米不等。") == "80平方米"
+
+
+def test_a_size_of_something_not_measured_in_area_is_not_asked_as_one():
+    assert unit_asked(analyse("疫情对园区的影响有多大？")) is None
+    assert unit_asked(analyse("他今年多大了？")) is None
+
+
 def test_pieces_counted_in_kuai_are_no_money():
     assert written_units("他获得了两块金牌，奖金几万块。") == "他获得了两块金牌，奖金几万元。"
     assert written_units("一万块砖要几万块钱？") == "一万块砖要几万元？"
@@ -381,19 +407,13 @@ def test_no_number_leads_when_a_sum_is_asked_and_the_sentence_states_none(questi
         ("据区委常委、管委会书记邓文透露，园区规划了三大板块。", "邓文"),
         ("公司董事长周明远在签约仪式上介绍了园区规划。", "周明远"),
         ("園區規劃由區委書記張明介紹。", "張明"),
+        ("园区组建了由管委会副主任李晓燕牵头的专班，介绍了园区规划。", "李晓燕"),
+        ("会议由区长王强主持，介绍了园区规划。", "王强"),
+        ("园区规划由总经理陈立负责介绍。", "陈立"),
     ],
 )
 def test_asked_which_person_the_name_after_the_post_leads(sentence, name):
     assert lead_fact(analyse("哪位领导介绍了园区规划？"), sentence) == name
-
-
-@pytest.fixture
-def repo_park_kb(park_index, tmp_path, encoder):
-    """The park knowledge base with the project's own configuration: its knowledge base's
-    abstention threshold."""
-    threshold = load_config(REPO / "parkqa.yaml").answer.abstain_below
-    config = f"answer:\n  abstain_below: {threshold}\n"
-    return copied_park_kb(park_index, tmp_path / "kb", encoder, config)
 
 
 def test_asked_who_holds_a_post_only_a_name_after_that_post_leads():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import PARK_DOC
-from parkqa import load_config
+from parkqa import indexing, load_config
 from parkqa.errors import IndexBusyError
 from parkqa.indexing import update_index
 from parkqa.store import index_lock, load_index
@@ -117,6 +117,21 @@ def test_changed_chunking_triggers_a_full_rebuild(make_kb, encoder, tmp_path):
     assert all(len(p.text) <= 120 for p in load_index(kb.config.index_dir).passages)
 
 
+def test_a_new_sentence_splitter_triggers_a_full_rebuild(make_kb, encoder, monkeypatch):
+    """An index keeps the sentences it was built with; when the way text is split into
+    sentences changes, the next update rebuilds it."""
+    kb = make_kb()
+    kb.update()
+    monkeypatch.setattr(
+        indexing, "SENTENCE_SPLITTER_VERSION", indexing.SENTENCE_SPLITTER_VERSION + 1
+    )
+    report = update_index(kb.config, encoder)
+    assert report.rebuilt_because == "the chunking settings changed"
+    # The same encoder embeds the same sentence the same way: none is embedded again.
+    assert report.embedded == 0 and report.passages > 0
+    assert kb.ask("阿里巴巴在永川投资了多少钱？").citations[0].doc == PARK_DOC
+
+
 def test_a_second_build_refuses_while_one_holds_the_lock(make_kb):
     kb = make_kb()
     with index_lock(kb.config.index_dir), pytest.raises(IndexBusyError, match="another parkqa"):
@@ -139,7 +154,11 @@ def test_manifest_describes_the_index(make_kb):
     kb.update()
     manifest = json.loads((kb.config.index_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["encoder"] == {"name": "builtin:e5-small", "dimension": 384}
-    assert manifest["chunking"] == {"max_chars": 300, "overlap_sentences": 1}
+    assert manifest["chunking"] == {
+        "max_chars": 300,
+        "overlap_sentences": 1,
+        "sentence_splitter": 2,
+    }
     record = manifest["documents"][PARK_DOC]
     assert (
         record["title"].startswith("中国互联网前三企业已有两家落地") and record["date"] == "2020-04"

@@ -24,6 +24,19 @@ def test_split_on_chinese_and_latin_end_punctuation_but_not_in_numbers():
     ]
 
 
+def test_a_list_item_is_one_sentence_without_its_number_or_bullet():
+    text = "1. 租金标准为每月10元。\n2. 两年免收租金。\n  3. Rent is free.\nb. 只租不售。\n- 高铁：约30分钟。\n第3. 项"
+    assert sentences(text) == [
+        "租金标准为每月10元。",
+        "两年免收租金。",
+        "Rent is free.",
+        "只租不售。",
+        "高铁：约30分钟。",
+        "第3.",
+        "项",
+    ]
+
+
 def test_closing_quotes_stay_with_their_sentence():
     assert sentences("“现代服务业是城市发展的加速器！”邓文说。") == [
         "“现代服务业是城市发展的加速器！”",

@@ -172,3 +172,23 @@ def test_search_scores_passages_held_in_memory(encoder) -> None:
     index.passages = dated
     hits = search(index, vector, analyse(question), config, k=3, filters=Filters(date_to="2021"))
     assert [hit.passage.doc for hit in hits] == ["bus.txt"]
+
+
+@pytest.mark.parametrize("config", [WEIGHTED, RRF], ids=["weighted", "rrf"])
+def test_a_passage_holding_the_answer_kind_moves_up_but_not_from_last_to_first(
+    park_kb, encoder, config
+) -> None:
+    """The bonus for holding the kind of answer asked for is a share of the fused scores'
+    spread: with RRF, whose scores differ by thousandths, a fixed 0.3 put the last of the
+    candidates first."""
+    from parkqa.questions import analyse
+    from parkqa.retrieval import search
+
+    index = park_kb.index()
+    asked = analyse("How many companies has the park brought in?")
+    vector = encoder.query([asked.resolved])[0]
+    plain = search(index, vector, asked, config, 20)
+    last = plain[-1].passage.text
+    boosted = search(index, vector, asked, config, 20, holds_answer=lambda text: text == last)
+    rank = [hit.passage.text for hit in boosted].index(last)
+    assert 0 < rank < len(plain) - 1

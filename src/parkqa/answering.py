@@ -37,8 +37,8 @@ from parkqa.translation import (
 
 _MEASURE = (
     r"(?:%|％|元|美元|个工作日|工作日|个自然日|自然日|个小时|个月|个星期|星期|周|秒|个|家|人|名|"
-    r"平方米|平米|㎡|亩|台|条|套|所|项|座|层|席位|单|倍|公里|千米|米|吨|年|分钟|小时|天|月|届|款|部|"
-    r"辆|张|间|位)"
+    r"平方米|平米|㎡|平方公里|平方千米|公顷|亩|台|条|套|所|项|座|层|席位|单|倍|公里|千米|米|吨|年|"
+    r"分钟|小时|天|月|届|款|部|辆|张|间|位)"
 )
 _UNIT = rf"(?:[亿万千百]?{_MEASURE}|[亿万千百])"
 _NUMBER = r"(?:\d[\d,.]*|[一二三四五六七八九十百千万两]+)"
@@ -66,10 +66,15 @@ _POSTS = (
 )
 _POST = re.compile(rf"{_POSTS}$")
 _REPORTING = r"(?:透露|表示|说|指出|介绍|认为|强调|提出|称|告诉|坦言|了解|获悉|谈到|提到)"
+# What a person named after a post does next (区长王强主持, 副主任李晓燕牵头).
+_ACTING = (
+    r"(?:牵头|负责|主持|带队|率队|率领|带领|出席|参加|担任|兼任|分管|主管|签署|会见|调研|"
+    r"宣布|致辞|讲话|发言|陪同|考察|视察)"
+)
 # The name itself: two or three characters, ended by what a report says next (透露, 在, ，).
 _NAME_AFTER_POST = re.compile(
-    rf"{_POSTS}(?!{_REPORTING})(?P<name>[{CJK_RANGES}]{{2,3}}?)"
-    rf"(?={_REPORTING}|在|等|和|与|[，。、：；,.:;\s]|$)"
+    rf"{_POSTS}(?!{_REPORTING}|{_ACTING})(?P<name>[{CJK_RANGES}]{{2,3}}?)"
+    rf"(?={_REPORTING}|{_ACTING}|在|等|和|与|[，。、：；,.:;\s]|$)"
 )
 _PERSON_ASKED = re.compile(r"谁|哪位|何人|什么人|\bwho\b", re.IGNORECASE)
 _WHO = re.compile(rf"{_ORGANISATION.pattern}|[A-Z][A-Za-z]+|、")
@@ -672,14 +677,19 @@ def _simplified_alike(text: str) -> str:
     return simplified if len(simplified) == len(text) else text
 
 
+_CLOCK = re.compile(r"\d{1,2}[:：]\d{2}")
+
+
 def _quantities(text: str) -> list[re.Match]:
-    """The quantities of a Simplified text, those inside a date left out (6月 of 6月1日 is no
-    number of months)."""
-    dates = [m.span() for m in DATE.finditer(text)]
+    """The quantities of a Simplified text, those inside a date or a time of day left out (6月
+    of 6月1日 is no number of months, 00 of 18:00 no count), and ordinals (第三年 is no span
+    of three years)."""
+    dates = [m.span() for m in (*DATE.finditer(text), *_CLOCK.finditer(text))]
     return [
         m
         for m in QUANTITY.finditer(text)
         if not any(start <= m.start() < end for start, end in dates)
+        and not text[: m.start()].endswith("第")
     ]
 
 
@@ -786,6 +796,16 @@ _DURATION_ASKED = re.compile(
     r"\bhow many\s+(?:working\s+)?(?:days|hours|weeks|months|years|minutes|seconds)\b",
     re.IGNORECASE,
 )
+AREA = ("平方米", "平米", "㎡", "平方公里", "平方千米", "公顷", "亩")
+_AREA_ASKED = re.compile(
+    rf"(?:面积|占地|用地|场地){_LINKS}(?:多大|多少|几)|(?:多少|几)(?:平方|平米|平|亩|公顷)|"
+    r"多大(?:面积)?(?=[？?！!。呢啊呀]*$)"
+)
+# A size that is no area: 影响有多大？
+_NOT_AREA = re.compile(
+    r"影响|作用|力度|规模|年纪|岁数|年龄|变化|差距|区别|差别|意义|压力|风险|帮助|优势|潜力|贡献|"
+    r"难度|把握|信心|能力|权力|责任|关系|希望|可能|需求|市场|损失|成本|投入|效果"
+)
 _LENGTH_ASKED = re.compile(r"\b(?:be|stretch|extend|measure|run)\s*\??\s*$", re.IGNORECASE)
 _ASKED_UNIT = re.compile(
     r"(?:多少|几)\s*(个|家|所|名|人|条|台|项|套|座|层|倍|款|位|年|天|钱|元|平方米|亩|万|亿)"
@@ -804,7 +824,7 @@ _ENGLISH_UNITS_ASKED = (
         ),
         MONEY,
     ),
-    (re.compile(r"\b(?:square met\w+|area)\b", re.I), ("平方米",)),
+    (re.compile(r"\b(?:square met\w+|area|hectares?|acres?)\b", re.I), AREA),
     (re.compile(r"\b(?:years?)\b", re.I), ("年",)),
     (re.compile(r"\b(?:projects?)\b", re.I), ("项",)),
 )
@@ -822,6 +842,8 @@ def unit_asked(question: Question) -> tuple[str, ...] | None:
                 return units
         return None
     written = written_units(question.simplified)
+    if _AREA_ASKED.search(written) and not _NOT_AREA.search(written):
+        return AREA
     match = _ASKED_UNIT.search(written)
     if not match:
         if _RATE_ASKED.search(written):
@@ -832,13 +854,9 @@ def unit_asked(question: Question) -> tuple[str, ...] | None:
 
 
 def holds_unit_asked(question: Question) -> Callable[[str], bool] | None:
-    """For an English question that asks for a quantity in a unit (how many companies: 家),
-    whether a text holds a quantity in it; None for any other question. (Chinese questions
-    find their passages by their own words; this costs them a little: on DRCD and CMRC top-1
-    falls by 0.001.)"""
-    unit = (
-        unit_asked(question) if question.language == "en" and question.kind == "quantity" else None
-    )
+    """For a question that asks for a quantity in a unit (多少人: 人; how many companies: 家),
+    whether a text holds a quantity in it; None for any other question."""
+    unit = unit_asked(question) if question.kind == "quantity" else None
     if not unit:
         return None
     return lambda text: has_unit(text, unit)
@@ -924,6 +942,9 @@ _ENGLISH_UNITS = {
     "平米": "square metres",
     "㎡": "square metres",
     "亩": "mu",
+    "平方公里": "square kilometres",
+    "平方千米": "square kilometres",
+    "公顷": "hectares",
     "%": "%",
     "％": "%",
     "公里": "km",

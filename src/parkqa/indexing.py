@@ -34,7 +34,7 @@ from parkqa.manifest import (
     SegmentEntry,
     SkippedFile,
 )
-from parkqa.passages import Passage, make_passages
+from parkqa.passages import SENTENCE_SPLITTER_VERSION, Passage, make_passages
 from parkqa.store import (
     GenerationWriter,
     LoadedIndex,
@@ -168,6 +168,7 @@ def index_settings(config: Config, encoder: Encoder) -> IndexSettings:
         chunking={
             "max_chars": config.chunking.max_chars,
             "overlap_sentences": config.chunking.overlap_sentences,
+            "sentence_splitter": SENTENCE_SPLITTER_VERSION,
         },
         tokenizer=TOKENIZER_VERSION,
         vector_index=config.retrieval.vector_index,
@@ -344,6 +345,7 @@ def update_locked_index(
     started = time.perf_counter()
     settings = index_settings(config, encoder)
     manifest, previous, reason = _previous_index(config.index_dir, settings, rebuild)
+    donor = previous or _same_encoder_index(config.index_dir, settings, rebuild)
     mirror = _open_mirror(config, settings, rebuild) if config.milvus else None
     indexed = manifest.documents if manifest else {}
     scan_warnings: list[str] = []
@@ -352,7 +354,17 @@ def update_locked_index(
     report = IndexReport(rebuilt_because=reason, warnings=tuple(scan_warnings))
     try:
         return _write_update(
-            config, encoder, plan, manifest, previous, writer, progress, report, started, mirror
+            config,
+            encoder,
+            plan,
+            manifest,
+            previous,
+            writer,
+            progress,
+            report,
+            started,
+            mirror,
+            donor,
         )
     except IndexWriteError:
         writer.discard()
@@ -386,10 +398,13 @@ def _write_update(
     report: IndexReport,
     started: float,
     mirror: MilvusMirror | None = None,
+    donor: LoadedIndex | None = None,
 ) -> IndexReport:
     """Read and write the plan's documents as new segments, delete the rows they replace,
     mirror the generation to Milvus if configured, and commit it (or only restamp the
-    manifest when no document changed and Milvus holds the committed generation)."""
+    manifest when no document changed and Milvus holds the committed generation). Sentences
+    the donor index (the previous one, or one of the same encoder built with other settings)
+    has embedded are not embedded again."""
     indexed = manifest.documents if manifest else {}
     staged = StagedVectors(config.index_dir, writer.previous) if plan.to_read else None
     builder = _SegmentBuilder(config, encoder, writer, progress, staged)
@@ -404,7 +419,7 @@ def _write_update(
             reason = _skip_reason(str(exc), file.doc in plan.known)
             _skip(file, reason, skipped_read, read_warnings)
             continue
-        builder.add(passages, record, _known_vectors(previous, file.doc))
+        builder.add(passages, record, _known_vectors(donor, file.doc))
     builder.finish()
     skipped = {**plan.skipped, **skipped_read}
     held = {doc: indexed[doc] for doc in skipped if doc in indexed}
@@ -519,6 +534,26 @@ def _previous_index(
         return manifest, load_index(directory), None
     except IndexCorruptError as exc:
         return None, None, f"the previous index is damaged ({str(exc).split(';')[0]})"
+
+
+def _same_encoder_index(
+    directory: Path, settings: IndexSettings, rebuild: bool
+) -> LoadedIndex | None:
+    """The committed index when only settings other than the encoder changed (chunking, the
+    sentence splitter, the keyword tokenizer): a full rebuild reuses its sentence vectors. None
+    for a rebuild asked for, another encoder, or an index that cannot be read."""
+    if rebuild:
+        return None
+    try:
+        manifest = read_manifest(directory)
+        if manifest is None or (manifest.settings.encoder, manifest.settings.dimension) != (
+            settings.encoder,
+            settings.dimension,
+        ):
+            return None
+        return load_index(directory)
+    except IndexCorruptError:
+        return None
 
 
 def _refuse_empty(knowledge_dir: Path, skipped: list[str]) -> None:

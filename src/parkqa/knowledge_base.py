@@ -25,6 +25,7 @@ from parkqa.answering import (
 )
 from parkqa.chinese import has_cjk, to_simplified, to_traditional
 from parkqa.citations import Answer, Citation, SupportSignals, cite
+from parkqa.colloquial import with_written_words
 from parkqa.config import Config, load_config
 from parkqa.encoders import Encoder, Progress, make_encoder
 from parkqa.errors import (
@@ -267,6 +268,7 @@ class KnowledgeBase:
         if corrected:
             notes.append(_typo_note(asked, corrected))
         asked = with_translations(asked, index.keywords, index.passage_text)
+        asked = with_written_words(asked, index.keywords)
         k = k or cfg.retrieval.top_k
         embedded = in_knowledge_base_script(asked, index.keywords)[:EMBEDDED_QUESTION_CHARS]
         vector = self.encoder.query([embedded])[0]

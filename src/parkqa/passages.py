@@ -9,6 +9,8 @@ from typing import Any
 
 from parkqa.cleaning import CLOSERS, Section
 
+# Raised whenever split_sentences changes what it returns, so that indexes are rebuilt.
+SENTENCE_SPLITTER_VERSION = 2
 _HARD_END = "。！？!?；;…"
 _SOFT_BREAK = re.compile(r"[，,、：:]")
 
@@ -54,7 +56,8 @@ class Passage:
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Character spans of the sentences of text, split on Chinese and Latin end punctuation.
 
-    Numbers such as 3.14 are not split; a newline always ends a sentence.
+    Numbers such as 3.14 and the numbers of list items (1. 2.) are not split; a newline
+    always ends a sentence.
     """
     spans: list[tuple[int, int]] = []
     start = 0
@@ -68,7 +71,10 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             while end < n and (text[end] in _HARD_END or text[end] in CLOSERS):
                 end += 1
         elif (
-            char == "." and (i + 1 == n or text[i + 1].isspace()) and not _is_abbreviation(text, i)
+            char == "."
+            and (i + 1 == n or text[i + 1].isspace())
+            and not _is_abbreviation(text, i)
+            and not _is_list_marker(text, i)
         ):
             end = i + 1
             while end < n and text[end] in CLOSERS:
@@ -85,6 +91,14 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_LIST_MARKER = re.compile(r"\s*(?:\d{1,3}|[A-Za-z]|[ivxIVX]{2,4})")
+
+
+def _is_list_marker(text: str, i: int) -> bool:
+    """Whether the "." at i ends the number or letter that opens a list item (1. 2. b.)."""
+    return bool(_LIST_MARKER.fullmatch(text, text.rfind("\n", 0, i) + 1, i))
+
+
 def _is_abbreviation(text: str, i: int) -> bool:
     word = re.search(r"(\w+)$", text[max(0, i - 6) : i])
     return bool(word) and word.group(1).lower() in {
@@ -99,9 +113,16 @@ def _is_abbreviation(text: str, i: int) -> bool:
     }
 
 
+_ITEM_MARK = re.compile(r"\s*(?:[-*•·]|\d{1,3}[.)]|[A-Za-z][.)]|[（(]\d{1,3}[)）])\s+")
+
+
 def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    """Add the span, trimmed of spaces and of the number or bullet that opens a list item."""
     while start < end and text[start].isspace():
         start += 1
+    if not text[text.rfind("\n", 0, start) + 1 : start].strip():  # it opens its line
+        mark = _ITEM_MARK.match(text, start, end)
+        start = mark.end() if mark else start
     while end > start and text[end - 1].isspace():
         end -= 1
     if start < end:

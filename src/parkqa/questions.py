@@ -193,6 +193,7 @@ class Question:
     periods: tuple[str, ...]  # quarters and halves of a year
     translations: tuple[str, ...] = ()  # words of the knowledge base an English question means
     unread: tuple[str, ...] = ()  # its words that no passage holds in any translation
+    written: tuple[str, ...] = ()  # words of the knowledge base its spoken words mean (挣: 收入)
 
     def as_written(self, word: str) -> str:
         """A word of the simplified text in the characters the question was written in
@@ -204,9 +205,9 @@ class Question:
 
     @property
     def keyword_text(self) -> str:
-        """The content words and their translations, space-separated, for keyword search
-        (never cut inside a word)."""
-        return " ".join(self.content_words + self.translations)
+        """The content words, their translations and written forms, space-separated, for
+        keyword search (never cut inside a word)."""
+        return " ".join(self.content_words + self.translations + self.written)
 
 
 def analyse(text: str, history: Sequence[str] = ()) -> Question:

@@ -101,9 +101,9 @@ class Filters:
         return True
 
 
-# A question across languages finds passages through translated words, which many passages
-# share: one holding the kind of answer asked for (a count of companies) scores this much more
-# (weighted fusion scores run from 0 to 1).
+# A passage holding the kind of answer asked for (多少家企业: a count of companies) scores this
+# share of the fused scores' spread more: a question across languages finds passages through
+# translated words, which many passages share, and a colloquial one through few of its words.
 ANSWER_KIND_WEIGHT = 0.3
 
 
@@ -175,6 +175,8 @@ def in_knowledge_base_script(question: Question, keywords: KeywordIndex) -> str:
     if question.language == "en":
         return question.resolved
     text = written_units(question.simplified)
+    if question.written:
+        text = f"{text} {' '.join(question.written)}"
     traditional_text = to_traditional(text)
     if traditional_text == text:
         return text
@@ -229,7 +231,7 @@ def search(
 ) -> list[Hit]:
     """The k best passages for a question, best first; with holds_answer, those of the
     reranked candidates whose text holds the kind of answer asked for score ANSWER_KIND_WEIGHT
-    more."""
+    of the fused scores' spread more."""
     if index.keywords.count == 0:
         return []
     if filters:
@@ -248,6 +250,9 @@ def search(
     keyword = _keyword_scores(index.keywords, tokens, rows, keyword_rows, keyword_found)
     fused = fuse(keyword, dense, config)
 
+    # Added scores are shares of the fused scores' spread: weighted fusion rescales each
+    # retriever's scores to 0-1; reciprocal ranks differ by thousandths.
+    scale = float(fused.max() - fused.min()) if config.fusion == "rrf" else 1.0
     rerank = min(len(rows), max(k, 20))
     order = np.argsort(-fused, kind="stable")[:rerank]
     weights = query_weights(tokens, index.keywords)
@@ -258,11 +263,12 @@ def search(
         if config.evidence_weight:  # reading every sentence's tokens is half a question's time
             evidence = max(sentence_evidence(passage, weights), default=0.0)
         kind = ANSWER_KIND_WEIGHT if holds_answer and holds_answer(passage.text) else 0.0
+        added = scale * (config.evidence_weight * evidence + kind)
         hits.append(
             Hit(
                 passage=passage,
                 row=int(rows[i]),
-                score=float(fused[i] + config.evidence_weight * evidence + kind),
+                score=float(fused[i] + added),
                 keyword=float(keyword[i]),
                 dense=float(dense[i]),
                 evidence=evidence,

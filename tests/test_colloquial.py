@@ -1,0 +1,30 @@
+"""Spoken questions find the documents' written words."""
+
+from __future__ import annotations
+
+from parkqa.colloquial import SPOKEN_TO_WRITTEN, with_written_words
+from parkqa.questions import analyse
+
+
+def test_spoken_words_add_the_written_words_the_knowledge_base_holds(park_kb):
+    keywords = park_kb.index().keywords
+    asked = with_written_words(analyse("园区里有多少人在上班？"), keywords)
+    assert "从业人员" in asked.written
+    assert "从业人员" in asked.keyword_text
+    # 利润 is a written word for 赚钱, but the park article never says it.
+    assert "利润" in SPOKEN_TO_WRITTEN["赚钱"]
+    assert "利润" not in with_written_words(analyse("园区赚钱吗？"), keywords).written
+
+
+def test_a_question_in_written_words_or_in_english_is_left_as_it_is(park_kb):
+    keywords = park_kb.index().keywords
+    for question in ("园区的从业人员有多少？", "How many people work in the park?"):
+        asked = analyse(question)
+        assert with_written_words(asked, keywords) is asked
+
+
+def test_a_spoken_question_is_answered_from_the_written_passage(repo_park_kb):
+    # Before, 挣钱 found passages on prices (每月租金300元) and no passage on 营业收入.
+    answer = repo_park_kb.ask("园区2019年一共挣了多少钱？")
+    assert not answer.abstained
+    assert answer.answer.startswith("244.7亿元")
