@@ -17,12 +17,14 @@ from parkqa.answering import (
     AbstentionModel,
     Support,
     abstention_model,
+    asked_attribute,
     fold,
     run_weights,
     units,
     verbatim_share,
 )
 from parkqa.keywords import KeywordIndex, tokenize
+from parkqa.questions import analyse
 
 E5 = ABSTENTION_MODELS["builtin:e5-small"]
 TYPICAL = Support(
@@ -99,6 +101,41 @@ def test_a_knowledge_base_threshold_replaces_the_fitted_one_unless_a_name_is_mis
     missing = dataclasses.replace(TYPICAL, missing_names=("特斯拉",))
     assert model.should_abstain(missing, threshold=0.2)
     assert not dataclasses.replace(model, threshold=0.25).should_abstain(missing, threshold=0.2)
+
+
+def test_a_question_whose_asked_attribute_no_passage_holds_is_held_to_the_fitted_threshold():
+    model = linear_model(bias=logit(0.3))  # probability 0.3, fitted threshold 0.5
+    unheld = dataclasses.replace(TYPICAL, missing_attribute="押金")
+    assert model.should_abstain(unheld, threshold=0.2)
+    assert not model.should_abstain(TYPICAL, threshold=0.2)
+
+
+@pytest.mark.parametrize(
+    ("question", "attribute"),
+    [
+        ("园区人才公寓的押金是多少？", "押金"),
+        ("云启智算公司的注册资本是多少？", "注册资本"),
+        ("人才公寓可以养宠物吗？", "宠物"),
+        ("云启一期有多少机柜？", "机柜"),
+        ("園區的稅率是多少？", "税率"),
+        ("园区引进的企业数量是多少？", None),  # 数量 asks for nothing in particular
+        ("主跑道有多长？", None),
+        ("阿里巴巴在哪里？", None),  # a name is checked as a name
+        ("How much is the deposit?", None),
+    ],
+)
+def test_the_attribute_a_question_asks_the_value_of(question, attribute):
+    assert asked_attribute(analyse(question)) == attribute
+
+
+def test_an_on_topic_question_about_something_no_passage_mentions_is_refused(repo_park_kb):
+    """The park's own, lower threshold let 「人才公寓的押金是多少？」 through with the count of
+    apartments; its paraphrase in the article's words is still answered."""
+    refused = repo_park_kb.ask("园区人才公寓的押金是多少？")
+    assert refused.abstained
+    assert refused.answer == "知识库中的文档没有回答这个问题。"
+    assert refused.support.to_json()["missing_attribute"] == "押金"
+    assert "2600余套" in repo_park_kb.ask("园区一共有多少套人才公寓？").answer
 
 
 def test_across_languages_only_the_closest_sentence_counts() -> None:

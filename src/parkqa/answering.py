@@ -113,6 +113,7 @@ class Support:
     verbatim: float = 0.0  # share of the question's weight in its longest run a passage holds
     same_document: bool = False  # keyword and dense retrieval's best passages share a title
     unread: float = 0.0  # share of an English question's words no passage holds in any translation
+    missing_attribute: str = ""  # what the question asks the value of, when no passage holds it
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,8 @@ class AbstentionModel:
         """A question in another language than the knowledge base's: abstain as the class
         says. Any other: abstain below the fitted threshold, or below a knowledge base's own
         (a narrow knowledge base, where every question is close to every passage, needs a
-        lower one); a question naming something no passage holds is always held to the
+        lower one); a question naming something no passage holds, or asking the value of
+        something no passage mentions (押金 of 人才公寓的押金是多少？), is always held to the
         fitted one."""
         if support.cross_lingual:
             return (
@@ -164,7 +166,7 @@ class AbstentionModel:
                 or support.dense < self.cross_lingual_dense
                 or support.unread >= self.cross_lingual_unread
             )
-        if threshold is None or support.missing_names:
+        if threshold is None or support.missing_names or support.missing_attribute:
             threshold = max(self.threshold, threshold or 0.0)
         return self.probability(support) < threshold
 
@@ -383,21 +385,82 @@ def _with_neighbours(asked: Question, name: str) -> list[str]:
     return spans
 
 
+# Nouns that name nothing in particular a question asks the value of (企业数量是多少？), or a
+# kind of value that documents state without naming it (邓文担任什么职务？ 书记).
+_GENERIC_ATTRIBUTES = frozenset(
+    "数量 数目 总数 个数 情况 时间 地点 地方 东西 问题 方面 内容 程度 水平 标准 名字 名称 原因 "  # noqa: SIM905
+    "目的 意义 作用 特点 方式 办法 结果 关系 区别 类型 种类 部分 事情 事件 人物 意思 职务 职位 "
+    "身份 头衔 职业 角色 地位 性质 形状 外形 外貌 样子 颜色 风格 特征 特色 功能 用途 年份 日期 "
+    "时候 理由 条件 要求 政策 措施".split()
+)
+# Words that ask for a thing's amount, or whether there is one (可以养宠物吗？). 什么 and 哪 ask
+# for kinds of value documents state without naming them (有什么成绩？); a size or a span (多长,
+# 多久) asks for a dimension, not a noun's value.
+_VALUE_ASKED = frozenset(("多少", "几", "几个", "是否", "吗"))
+
+
+def asked_attribute(question: Question) -> str | None:
+    """What a Chinese question asks the amount of (or whether there is one): the common noun
+    right after its asking word (多少机柜) or the last before it (押金 of 人才公寓的押金是多少？,
+    宠物 of 可以养宠物吗？); None when there is none, when it names nothing in particular (数量,
+    情况), or for an English question. Names are left to check_names."""
+    if question.language != "zh":
+        return None
+    words = question.words
+    at = next((i for i, (word, _) in enumerate(words) if word in _VALUE_ASKED), None)
+    if at is None or any(word[0] == "多" and word != "多少" for word, _ in words):
+        return None
+    for word, tag in words[at + 1 : at + 3]:
+        if _attribute_noun(word, tag):
+            return None if word in _GENERIC_ATTRIBUTES else word
+        if tag not in ("m", "q"):
+            break
+    for word, tag in reversed(words[max(0, at - 4) : at]):
+        if _attribute_noun(word, tag):
+            return None if word in _GENERIC_ATTRIBUTES else word
+    return None
+
+
+def _attribute_noun(word: str, tag: str) -> bool:
+    return tag.startswith("n") and tag not in NAME_TAGS and len(word) >= 2 and word[0] != "多"
+
+
+def missing_attribute(question: Question, keywords: KeywordIndex, texts) -> str:
+    """The attribute the question asks the value of when no passage holds it in any script,
+    and the question says it in no other words the knowledge base holds (colloquial.py); else
+    "". A knowledge base that never mentions 押金 does not say what the deposit is."""
+    attribute = asked_attribute(question)
+    if not attribute or question.written or name_in_passages(attribute, keywords, texts):
+        return ""
+    return attribute
+
+
 def assess_support(
     question: Question,
     hits: list[Hit],
     keywords: KeywordIndex,
     missing_names: tuple[str, ...] = (),
+    missing_attribute: str = "",
 ) -> Support:
     """The signals of whether the top passages answer the question (missing_names: the names
-    it is about that no passage holds). Words are compared in Simplified characters, so that
+    it is about that no passage holds; missing_attribute: what it asks the value of, when no
+    passage holds it). Words are compared in Simplified characters, so that
     neither the question's script nor the variant forms of a Traditional knowledge base (為,
     爲) count as a difference."""
     cross_lingual = question.language == "en" and mostly_unknown(question, keywords)
     unread = unread_share(question) if cross_lingual else 0.0
     missing_years = tuple(y for y in question.years if keywords.token_idf(y) is None)
     if not hits:
-        return Support(missing_names, 0.0, 0.0, False, cross_lingual, missing_years, unread=unread)
+        return Support(
+            missing_names,
+            0.0,
+            0.0,
+            False,
+            cross_lingual,
+            missing_years,
+            unread=unread,
+            missing_attribute=missing_attribute,
+        )
     top = hits[0]
     texts = [folded_passage(hit) for hit in hits[:SUPPORT_PASSAGES]]
     weights, total = keyword_weights(question, keywords)
@@ -418,6 +481,7 @@ def assess_support(
         same_document=best_keyword.passage.title == best_dense.passage.title
         and best_keyword.keyword > 0,
         unread=unread,
+        missing_attribute=missing_attribute,
     )
 
 

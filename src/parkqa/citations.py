@@ -46,9 +46,9 @@ class SupportSignals:
     it: shares of the question's keyword weight and words the best passage holds and of its
     weight in the longest run it holds verbatim, the cosine of the closest sentence and its
     margin over the candidates, whether keyword and dense retrieval agree on the passage and
-    on the document, the names asked about that no passage holds, whether the question is in
-    another language than the knowledge base, and the probability that the knowledge base
-    answers the question."""
+    on the document, the names asked about that no passage holds and what it asks the amount
+    of when no passage holds that, whether the question is in another language than the
+    knowledge base, and the probability that the knowledge base answers the question."""
 
     coverage: float
     word_coverage: float
@@ -60,6 +60,7 @@ class SupportSignals:
     verbatim: float = 0.0
     same_document: bool = False
     missing_names: tuple[str, ...] = ()
+    missing_attribute: str = ""  # what the question asks the amount of, when no passage holds it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +72,7 @@ class SupportSignals:
             "agree": self.agree,
             "same_document": self.same_document,
             "missing_names": list(self.missing_names),
+            "missing_attribute": self.missing_attribute,
             "cross_lingual": self.cross_lingual,
             "probability": round(self.probability, 6),
         }

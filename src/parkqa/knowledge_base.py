@@ -21,6 +21,7 @@ from parkqa.answering import (
     english_fact,
     holds_unit_asked,
     lead_of,
+    missing_attribute,
     missing_period_note,
 )
 from parkqa.chinese import has_cjk, to_simplified, to_traditional
@@ -275,7 +276,8 @@ class KnowledgeBase:
         hits = search(
             index, vector, asked, cfg.retrieval, max(k, 3), filters, None, holds_unit_asked(asked)
         )
-        support = assess_support(asked, hits, index.keywords, tuple(missing))
+        unheld = missing_attribute(asked, index.keywords, index.passage_text)
+        support = assess_support(asked, hits, index.keywords, tuple(missing), unheld)
         model = abstention_model(index.encoder_name, cfg.answer.min_coverage, cfg.answer.min_dense)
         signals = SupportSignals(
             coverage=support.coverage,
@@ -288,6 +290,7 @@ class KnowledgeBase:
             verbatim=support.verbatim,
             same_document=support.same_document,
             missing_names=support.missing_names,
+            missing_attribute=support.missing_attribute,
         )
         resolved = asked.resolved if asked.resolved != text else None
         if not hits or model.should_abstain(support, cfg.answer.abstain_below):
