@@ -106,6 +106,9 @@ class IndexSettings:
         if built.dimension != self.dimension:
             return "the encoder's dimension changed"
         if built.chunking != self.chunking:
+            settings = ("max_chars", "overlap_sentences")
+            if all(built.chunking.get(key) == self.chunking.get(key) for key in settings):
+                return "this version of parkqa splits sentences differently"
             return "the chunking settings changed"
         if built.tokenizer != self.tokenizer:
             return "the keyword tokenizer changed"
