@@ -92,7 +92,9 @@ def print_report(label: str, model: str, report: EvalReport) -> None:
     print(f"\n--- {model}: {label} ---")
     print(report.table())
     if report.by_kind:
-        print("\nper kind (answer acc, refused and top-k: shares of the answerable questions)")
+        print(
+            "\nper kind (answer acc, lead, refused and top-k: shares of the answerable questions)"
+        )
         print(report.kind_table())
 
 
@@ -195,7 +197,7 @@ def main() -> int:
         print("\n=== summary ===")
         for model, label, r in summary:
             print(
-                f"{model:26} {label:26} answer {r.answer_hit:.3f}  refused {r.refused:.3f}  "
+                f"{model:26} {label:26} answer {r.answer_hit:.3f}  lead {r.lead_hit:.3f}  refused {r.refused:.3f}  "
                 f"abst P {r.abstention_precision:.3f} R {r.abstention_recall:.3f}  "
                 f"top-5 {r.top5:.3f}  p95 {r.p95_ms:.0f} ms"
             )

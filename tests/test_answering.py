@@ -274,6 +274,14 @@ def test_no_count_of_something_else_leads_when_a_sum_or_a_rate_is_asked():
     assert lead_fact(analyse("软件企业的税率是多少？"), "软件企业税率为6%。") == "6%"
 
 
+def test_the_count_of_the_thing_asked_for_leads():
+    # 「客服中心要服务多少商家？」 led with 20亿 (the consumers), not 1000万户 (the merchants).
+    sentence = "中心将为阿里平台上20亿消费者、1000万户商家提供客服服务。"
+    assert lead_fact(analyse("客服中心要服务多少商家？"), sentence) == "1000万户"
+    assert lead_fact(analyse("客服中心要服务多少消费者？"), sentence) == "20亿"
+    assert lead_fact(analyse("中心有几个席位、几家商家？"), "中心有5000个席位。") == "5000个"
+
+
 def test_an_ordinal_is_no_quantity():
     # 「办法管几年？」 led with 三年 of 第三年 ahead of 有效期3年.
     asked = analyse("这个办法管几年？")

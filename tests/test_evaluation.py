@@ -95,6 +95,8 @@ def test_answers_match_across_scripts_and_widths():
     assert _contains("ＬＯＧＯ 3 亿元", ("logo3亿元",))
     assert not _contains("就是投资3亿元。", ("10億元",))
     assert not _contains("", ("3亿元",))
+    assert _contains("5,000 seats.", ("5000",))
+    assert _contains("1,200,000 yuan", ("1200000",)) and not _contains("1,20", ("120",))
 
 
 def test_evaluate_asks_with_the_history():
@@ -198,3 +200,17 @@ def test_a_year_the_documents_do_not_cover_is_named_not_answered(park_kb):
     assert not answer.abstained
     assert answer.answer.startswith("文中没有2017年的数据，只有2019年的数据")
     assert answer.missing_terms == ("2017",)
+
+
+def test_the_fact_counts_as_leading_only_in_the_answer_s_first_sentence():
+    sentence = "中心将为20亿消费者、1000万户商家提供服务。 [1]"
+    item = EvalQuestion("中心要服务多少商家？", ("1000万户",))
+    led = score(item, Answer("q", f"1000万户。 {sentence}", abstained=False))
+    assert led.answer_hit and led.lead_hit
+    other = score(item, Answer("q", f"20亿。 {sentence}", abstained=False))
+    assert other.answer_hit and not other.lead_hit
+    english = score(item, Answer("q", f"10 million households. {sentence}", abstained=False))
+    assert not english.lead_hit
+    no_lead = score(EvalQuestion("q", ("20亿消费者",)), Answer("q", sentence, abstained=False))
+    assert no_lead.lead_hit
+    assert summarize([led, other]).lead_hit == 0.5

@@ -38,7 +38,7 @@ from parkqa.translation import (
 _MEASURE = (
     r"(?:%|％|元|美元|个工作日|工作日|个自然日|自然日|个小时|个月|个星期|星期|周|秒|个|家|人|名|"
     r"平方米|平米|㎡|平方公里|平方千米|公顷|亩|台|条|套|所|项|座|层|席位|单|倍|公里|千米|米|吨|年|"
-    r"分钟|小时|天|月|届|款|部|辆|张|间|位)"
+    r"分钟|小时|天|月|届|款|部|辆|张|间|位|户)"
 )
 _UNIT = rf"(?:[亿万千百]?{_MEASURE}|[亿万千百])"
 _NUMBER = r"(?:\d[\d,.]*|[一二三四五六七八九十百千万两]+)"
@@ -410,11 +410,9 @@ def asked_attribute(question: Question) -> str | None:
     at = next((i for i, (word, _) in enumerate(words) if word in _VALUE_ASKED), None)
     if at is None or any(word[0] == "多" and word != "多少" for word, _ in words):
         return None
-    for word, tag in words[at + 1 : at + 3]:
-        if _attribute_noun(word, tag):
-            return None if word in _GENERIC_ATTRIBUTES else word
-        if tag not in ("m", "q"):
-            break
+    counted = counted_noun(question)
+    if counted:
+        return None if counted in _GENERIC_ATTRIBUTES else counted
     for word, tag in reversed(words[max(0, at - 4) : at]):
         if _attribute_noun(word, tag):
             return None if word in _GENERIC_ATTRIBUTES else word
@@ -696,6 +694,11 @@ def lead_fact(question: Question, sentence: str) -> str | None:
             found = in_unit or found
         with_unit = [m for m in found if not re.fullmatch(r"[\d,.]+", m.group())]
         found = with_unit or found
+        counted = counted_noun(question)
+        if counted:  # 多少商家: the quantity right before 商家 (1000万户商家), not 20亿消费者
+            found = [
+                m for m in found if counted in sentence[m.end() : m.end() + 2 + len(counted)]
+            ] or found
     elif question.kind == "date":
         found = list(DATE.finditer(sentence))
     elif question.kind == "who" and not asks_who_someone_is(question):
@@ -720,6 +723,21 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     best = min(found, key=lambda m: min((_distance(m.start(), a) for a in anchors), default=0))
     group = "name" if best.re is _NAME_AFTER_POST else 0
     return original[best.start(group) : best.end(group)].strip()
+
+
+def counted_noun(question: Question) -> str | None:
+    """The noun a Chinese question counts (商家 of 要服务多少商家？): the common noun right
+    after 多少 or 几 and its measure word."""
+    words = question.words
+    for i, (word, _) in enumerate(words):
+        if word not in ("多少", "几", "几个"):
+            continue
+        for after, tag in words[i + 1 : i + 3]:
+            if _attribute_noun(after, tag):
+                return after
+            if tag not in ("m", "q"):
+                break
+    return None
 
 
 def lead_of(question: Question, sentences: Sequence[str]) -> str | None:

@@ -373,7 +373,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(result.table())
         if result.by_kind:
-            print("\nper kind of question (answer acc and top-k: share of the answerable ones)")
+            print(
+                "\nper kind of question (answer acc, lead and top-k: share of the answerable ones)"
+            )
             print(result.kind_table())
     return 0
 

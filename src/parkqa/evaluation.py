@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -40,6 +41,7 @@ class QuestionResult:
     top1: bool
     top5: bool
     ms: float
+    lead_hit: bool = False  # the expected string is in the answer's first sentence
 
     @property
     def outcome(self) -> str:
@@ -61,6 +63,7 @@ class Scores:
     top1: float
     top5: float
     answer_hit: float  # answer accuracy: the expected string is in the answer text
+    lead_hit: float  # the expected string is in the answer's first sentence (its lead)
     refused: float  # answerable, but abstained
     abstention_precision: float
     abstention_recall: float
@@ -76,6 +79,7 @@ class Scores:
             ("questions", f"{self.questions} ({self.answerable} answerable)"),
             ("abstained", f"{self.abstained}"),
             ("answer in the answer text", _share(self.answer_hit)),
+            ("answer in its first sentence", _share(self.lead_hit)),
             ("answerable but refused", _share(self.refused)),
             ("abstention precision", _share(self.abstention_precision)),
             ("abstention recall", _share(self.abstention_recall)),
@@ -114,6 +118,7 @@ class EvalReport(Scores):
                     str(s.questions),
                     str(s.answerable),
                     _share(s.answer_hit),
+                    _share(s.lead_hit),
                     _share(s.refused),
                     _share(s.abstention_precision),
                     _share(s.abstention_recall),
@@ -140,6 +145,7 @@ KIND_COLUMNS = (
     "questions",
     "answerable",
     "answer acc",
+    "lead",
     "refused",
     "abst P",
     "abst R",
@@ -261,7 +267,8 @@ def squad_questions(data: dict[str, Any]) -> Iterable[EvalQuestion]:
 
 
 def _fold(text: str) -> str:
-    return normalize(text).replace(" ", "")
+    """NFKC, without spaces or the commas that group digits (5,000 is 5000)."""
+    return re.sub(r"(?<=\d),(?=\d{3})", "", normalize(text).replace(" ", ""))
 
 
 def _contains(text: str, answers: tuple[str, ...]) -> bool:
@@ -284,15 +291,27 @@ def score(item: EvalQuestion, answer: Answer) -> QuestionResult:
     # An answer that names what the documents lack (a year they do not cover) declines to
     # give the fact asked for, as an abstention does, though it shows the closest content.
     declined = answer.abstained or bool(answer.missing_terms)
+    hit = answerable and not declined and _contains(answer.answer, item.answers)
     return QuestionResult(
         item=item,
         answer=answer.answer,
         abstained=declined,
-        answer_hit=answerable and not declined and _contains(answer.answer, item.answers),
+        answer_hit=hit,
         top1=answerable and bool(texts) and _contains(texts[0], item.answers),
         top5=answerable and any(_contains(t, item.answers) for t in texts[:5]),
         ms=answer.seconds * 1000,
+        lead_hit=hit and _contains(first_sentence(answer.answer), item.answers),
     )
+
+
+_SENTENCE_END = re.compile(r"[。！？；]|\.\s|\s\[\d+\]")
+
+
+def first_sentence(text: str) -> str:
+    """An answer's first sentence: the fact that leads it (3亿元。 / 300 million yuan.), or the
+    first answering sentence when nothing leads."""
+    end = _SENTENCE_END.search(text)
+    return text[: end.start()] if end else text
 
 
 def summarize(results: Sequence[QuestionResult]) -> Scores:
@@ -313,6 +332,7 @@ def summarize(results: Sequence[QuestionResult]) -> Scores:
         top1=share(sum(r.top1 for r in answerable), len(answerable)),
         top5=share(sum(r.top5 for r in answerable), len(answerable)),
         answer_hit=share(sum(r.answer_hit for r in answerable), len(answerable)),
+        lead_hit=share(sum(r.lead_hit for r in answerable), len(answerable)),
         refused=share(sum(r.abstained for r in answerable), len(answerable)),
         abstention_precision=share(abstained_right, abstained),
         abstention_recall=share(abstained_right, len(unanswerable)),
