@@ -256,7 +256,6 @@ def test_a_colloquial_unit_is_also_read_in_its_standard_form(question, standard)
         ("云启智算公司的注册资本是多少？", MONEY),
         ("园区2019年的营业收入有多少？", MONEY),
         ("人才公寓的押金是多少？", MONEY),
-        ("企业每录用一个毕业生能补多少？", MONEY),  # 补: subsidise
         ("软件企业的增值税税率是多少？", PERCENT),
         ("本地员工的比例是多少？", PERCENT),
         ("注册资本有多少亿？", ("亿",)),  # the unit said is the unit asked
