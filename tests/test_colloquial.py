@@ -16,6 +16,13 @@ def test_spoken_words_add_the_written_words_the_knowledge_base_holds(park_kb):
     assert "利润" not in with_written_words(analyse("园区赚钱吗？"), keywords).written
 
 
+def test_a_spoken_word_counts_only_as_whole_words_of_the_question(park_kb):
+    keywords = park_kb.index().keywords
+    # 盖了 (built) is inside 覆盖了 (covered): no 建设 for a question about coverage.
+    assert "建设" in with_written_words(analyse("园区盖了多少楼？"), keywords).written
+    assert with_written_words(analyse("业务覆盖了多少个国家？"), keywords).written == ()
+
+
 def test_a_question_in_written_words_or_in_english_is_left_as_it_is(park_kb):
     keywords = park_kb.index().keywords
     for question in ("园区的从业人员有多少？", "How many people work in the park?"):

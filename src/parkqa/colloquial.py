@@ -7,6 +7,7 @@ added when the knowledge base holds it."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from parkqa.keywords import KeywordIndex
 from parkqa.questions import Question
@@ -120,11 +121,28 @@ def with_written_words(question: Question, keywords: KeywordIndex) -> Question:
         return question
     found: dict[str, None] = {}
     for spoken, written in SPOKEN_TO_WRITTEN.items():
-        if spoken in question.simplified:
+        if _says(question, spoken):
             for word in written:
                 if word not in question.simplified and _held(word, keywords):
                     found[word] = None
     return dataclasses.replace(question, written=tuple(found)) if found else question
+
+
+def _says(question: Question, spoken: str) -> bool:
+    """Whether the question says the spoken words as whole words of its own (盖了 is not said
+    in 覆盖了)."""
+    text = question.simplified
+    starts, ends, at = set(), set(), 0
+    for word, _ in question.words:
+        at = text.find(word, at)
+        if at < 0:
+            return spoken in text
+        starts.add(at)
+        ends.add(at + len(word))
+        at += len(word)
+    return any(
+        m.start() in starts and m.end() in ends for m in re.finditer(re.escape(spoken), text)
+    )
 
 
 def _held(word: str, keywords: KeywordIndex) -> bool:
