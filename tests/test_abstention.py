@@ -19,10 +19,12 @@ from parkqa.answering import (
     abstention_model,
     asked_attribute,
     fold,
+    missing_attribute,
     run_weights,
     units,
     verbatim_share,
 )
+from parkqa.colloquial import with_written_words
 from parkqa.keywords import KeywordIndex, tokenize
 from parkqa.questions import analyse
 
@@ -126,6 +128,20 @@ def test_a_question_whose_asked_attribute_no_passage_holds_is_held_to_the_fitted
 )
 def test_the_attribute_a_question_asks_the_value_of(question, attribute):
     assert asked_attribute(analyse(question)) == attribute
+
+
+def test_what_counts_as_an_attribute_no_passage_holds(repo_park_kb):
+    index = repo_park_kb.index()
+
+    def unheld(question):
+        asked = with_written_words(analyse(question), index.keywords, index.passage_text)
+        return missing_attribute(asked, index.keywords, index.passage_text)
+
+    # A spoken word elsewhere in the question (宿舍: 公寓) does not make 押金 held.
+    assert unheld("园区宿舍的押金是多少？") == "押金"
+    # 投资额 is held as 投资; a share asked by 比例 is stated as a percentage.
+    assert unheld("阿里巴巴的投资额是多少？") == ""
+    assert unheld("人才公寓占园区楼宇的比例是多少？") == ""
 
 
 def test_an_on_topic_question_about_something_no_passage_mentions_is_refused(repo_park_kb):

@@ -305,6 +305,12 @@ def test_a_size_asked_for_leads_with_an_area(question):
 def test_a_size_of_something_not_measured_in_area_is_not_asked_as_one():
     assert unit_asked(analyse("疫情对园区的影响有多大？")) is None
     assert unit_asked(analyse("他今年多大了？")) is None
+    assert unit_asked(analyse("周明远今年多大？")) is None
+    assert unit_asked(analyse("服务器的内存有多大？")) is None
+    # The price of a site is a sum, not an area.
+    assert unit_asked(analyse("租场地多少钱？")) == MONEY
+    assert unit_asked(analyse("园区工业用地多少钱一亩？")) == MONEY
+    assert lead_fact(analyse("租场地多少钱？"), "场地面积200平方米，租金每月5000元。") == "5000元"
 
 
 def test_pieces_counted_in_kuai_are_no_money():
@@ -422,6 +428,13 @@ def test_no_number_leads_when_a_sum_is_asked_and_the_sentence_states_none(questi
 )
 def test_asked_which_person_the_name_after_the_post_leads(sentence, name):
     assert lead_fact(analyse("哪位领导介绍了园区规划？"), sentence) == name
+
+
+def test_an_adverb_after_a_post_is_no_name():
+    asked = analyse("哪位领导带队考察了永川？")
+    for adverb in ("亲自", "专门", "全程"):
+        assert lead_fact(asked, f"区委书记{adverb}带队考察了永川。") is None, adverb
+    assert lead_fact(asked, "区长王强带队考察了永川。") == "王强"
 
 
 def test_asked_who_holds_a_post_only_a_name_after_that_post_leads():

@@ -97,6 +97,8 @@ def test_answers_match_across_scripts_and_widths():
     assert not _contains("", ("3亿元",))
     assert _contains("5,000 seats.", ("5000",))
     assert _contains("1,200,000 yuan", ("1200000",)) and not _contains("1,20", ("120",))
+    # A Chinese comma between numbers is a clause break, not a digit group.
+    assert not _contains("企业330，200家", ("330200",)) and not _contains("1,2345", ("12345",))
 
 
 def test_evaluate_asks_with_the_history():

@@ -132,6 +132,23 @@ def test_a_new_sentence_splitter_triggers_a_full_rebuild(make_kb, encoder, monke
     assert kb.ask("阿里巴巴在永川投资了多少钱？").citations[0].doc == PARK_DOC
 
 
+def test_a_settings_rebuild_embeds_again_when_the_old_index_is_damaged(
+    make_kb, encoder, monkeypatch
+):
+    kb = make_kb()
+    kb.update()
+    for passages in kb.config.index_dir.glob("*.passages"):
+        data = bytearray(passages.read_bytes())
+        data[:40] = b"\xff" * 40
+        passages.write_bytes(bytes(data))
+    monkeypatch.setattr(
+        indexing, "SENTENCE_SPLITTER_VERSION", indexing.SENTENCE_SPLITTER_VERSION + 1
+    )
+    report = update_index(kb.config, encoder)
+    assert report.embedded > 0
+    assert kb.ask("阿里巴巴在永川投资了多少钱？").citations[0].doc == PARK_DOC
+
+
 def test_a_second_build_refuses_while_one_holds_the_lock(make_kb):
     kb = make_kb()
     with index_lock(kb.config.index_dir), pytest.raises(IndexBusyError, match="another parkqa"):

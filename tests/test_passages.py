@@ -35,6 +35,11 @@ def test_a_list_item_is_one_sentence_without_its_number_or_bullet():
         "第3.",
         "项",
     ]
+    # A capital and a point opening a line are an initial, kept: A. Smith.
+    assert sentences("A. Smith said the park is big.\nB) 第二项") == [
+        "A. Smith said the park is big.",
+        "第二项",
+    ]
 
 
 def test_closing_quotes_stay_with_their_sentence():

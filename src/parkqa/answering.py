@@ -23,6 +23,7 @@ from parkqa.chinese import (
     to_traditional,
     units,
 )
+from parkqa.colloquial import written_forms
 from parkqa.keywords import ENGLISH_STOPWORDS, KeywordIndex, normalize, tokenize
 from parkqa.lexicon import lexicon
 from parkqa.questions import NAME_TAGS, Question, analyse, written_units
@@ -72,8 +73,12 @@ _ACTING = (
     r"宣布|致辞|讲话|发言|陪同|考察|视察)"
 )
 # The name itself: two or three characters, ended by what a report says next (透露, 在, ，).
+# How a report says someone acted (书记亲自带队): no name.
+_MANNER = (
+    r"(?:亲自|专门|全程|一同|共同|分别|随后|率先|正在|先后|一起|亲临|当场|现场|首先|再次|还|也|都)"
+)
 _NAME_AFTER_POST = re.compile(
-    rf"{_POSTS}(?!{_REPORTING}|{_ACTING})(?P<name>[{CJK_RANGES}]{{2,3}}?)"
+    rf"{_POSTS}(?!{_REPORTING}|{_ACTING}|{_MANNER})(?P<name>[{CJK_RANGES}]{{2,3}}?)"
     rf"(?={_REPORTING}|{_ACTING}|在|等|和|与|[，。、：；,.:;\s]|$)"
 )
 _PERSON_ASKED = re.compile(r"谁|哪位|何人|什么人|\bwho\b", re.IGNORECASE)
@@ -391,11 +396,12 @@ _GENERIC_ATTRIBUTES = frozenset(
     "数量 数目 总数 个数 情况 时间 地点 地方 东西 问题 方面 内容 程度 水平 标准 名字 名称 原因 "  # noqa: SIM905
     "目的 意义 作用 特点 方式 办法 结果 关系 区别 类型 种类 部分 事情 事件 人物 意思 职务 职位 "
     "身份 头衔 职业 角色 地位 性质 形状 外形 外貌 样子 颜色 风格 特征 特色 功能 用途 年份 日期 "
-    "时候 理由 条件 要求 政策 措施".split()
+    "时候 理由 条件 要求 政策 措施 比例 比重 占比".split()
 )
 # Words that ask for a thing's amount, or whether there is one (可以养宠物吗？). 什么 and 哪 ask
 # for kinds of value documents state without naming them (有什么成绩？); a size or a span (多长,
 # 多久) asks for a dimension, not a noun's value.
+_ATTRIBUTE_SUFFIXES = "额量数率费价"  # 投资额, 交易量: the amount of what the stem names
 _VALUE_ASKED = frozenset(("多少", "几", "几个", "是否", "吗"))
 
 
@@ -425,11 +431,16 @@ def _attribute_noun(word: str, tag: str) -> bool:
 
 def missing_attribute(question: Question, keywords: KeywordIndex, texts) -> str:
     """The attribute the question asks the value of when no passage holds it in any script,
-    and the question says it in no other words the knowledge base holds (colloquial.py); else
-    "". A knowledge base that never mentions 押金 does not say what the deposit is."""
+    nor its written form (colloquial.py), nor its stem (投资额: 投资); else "". A knowledge
+    base that never mentions 押金 does not say what the deposit is."""
     attribute = asked_attribute(question)
-    if not attribute or question.written or name_in_passages(attribute, keywords, texts):
+    if not attribute or name_in_passages(attribute, keywords, texts):
         return ""
+    if written_forms(attribute, keywords, texts):
+        return ""  # 宿舍 said for 公寓
+    stem = attribute[:-1] if attribute[-1] in _ATTRIBUTE_SUFFIXES else ""
+    if len(stem) >= 2 and name_in_passages(stem, keywords, texts):
+        return ""  # 投资额 held as 投资
     return attribute
 
 
@@ -880,14 +891,29 @@ _DURATION_ASKED = re.compile(
 )
 AREA = ("平方米", "平米", "㎡", "平方公里", "平方千米", "公顷", "亩")
 _AREA_ASKED = re.compile(
-    rf"(?:面积|占地|用地|场地){_LINKS}(?:多大|多少|几)|(?:多少|几)(?:平方|平米|平|亩|公顷)|"
-    r"多大(?:面积)?(?=[？?！!。呢啊呀]*$)"
+    rf"(?:面积|占地|用地|场地){_LINKS}(?:多大|多少|几)|(?:多少|几)(?:平方|平米|平|亩|公顷)"
 )
-# A size that is no area: 影响有多大？
-_NOT_AREA = re.compile(
-    r"影响|作用|力度|规模|年纪|岁数|年龄|变化|差距|区别|差别|意义|压力|风险|帮助|优势|潜力|贡献|"
-    r"难度|把握|信心|能力|权力|责任|关系|希望|可能|需求|市场|损失|成本|投入|效果"
+# 多大 asks for an area only of a space (办公室最小多大？), not of an age, a memory or an effect.
+_SIZE_ASKED = re.compile(r"多大(?:面积)?(?=[？?！!。呢啊呀]*$)")
+_SPACE = re.compile(
+    r"办公|房|楼|室|厅|园|厂|场|馆|地|区|中心|基地|仓库|车间|影棚|公寓|户型|空间|工位|店|铺"
 )
+
+
+_NOT_SPACE = re.compile(
+    r"影响|作用|力度|规模|年纪|岁|年龄|变化|差距|区别|差别|意义|压力|风险|帮助|优势|潜力|贡献|难度|"
+    r"把握|信心|能力|权力|责任|关系|希望|可能|需求|市场|损失|成本|投入|效果|内存|容量|存储|功率"
+)
+
+
+def _asks_area(written: str) -> bool:
+    if _AREA_ASKED.search(written):
+        return True
+    size = _SIZE_ASKED.search(written)
+    before = written[: size.start()] if size else ""
+    return bool(_SPACE.search(before)) and not _NOT_SPACE.search(before)
+
+
 _LENGTH_ASKED = re.compile(r"\b(?:be|stretch|extend|measure|run)\s*\??\s*$", re.IGNORECASE)
 _ASKED_UNIT = re.compile(
     r"(?:多少|几)\s*(个|家|所|名|人|条|台|项|套|座|层|倍|款|位|年|天|钱|元|平方米|亩|万|亿)"
@@ -924,9 +950,11 @@ def unit_asked(question: Question) -> tuple[str, ...] | None:
                 return units
         return None
     written = written_units(question.simplified)
-    if _AREA_ASKED.search(written) and not _NOT_AREA.search(written):
-        return AREA
     match = _ASKED_UNIT.search(written)
+    if match and match.group(1) in ("钱", "元"):
+        return MONEY  # 场地多少钱: the price of a site, not its area
+    if _asks_area(written):
+        return AREA
     if not match:
         if _RATE_ASKED.search(written):
             return PERCENT

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 
 from parkqa.keywords import KeywordIndex
 from parkqa.questions import Question
+
+Texts = Callable[[int], str]  # a passage's text by its row
 
 # Spoken word or phrase -> the written words it means. Keys are matched in the Simplified question.
 SPOKEN_TO_WRITTEN: dict[str, tuple[str, ...]] = {
@@ -35,8 +38,7 @@ SPOKEN_TO_WRITTEN: dict[str, tuple[str, ...]] = {
     "生意": ("业务", "营业额", "订单"),
     "单子": ("订单",),
     "接单": ("订单", "受理"),
-    "贵不贵": ("租金", "价格", "标准"),
-    "便宜": ("优惠", "低成本", "租金"),
+    "贵不贵": ("价格", "标准"),
     "补多少": ("补贴",),
     "给多少钱": ("补贴", "奖励"),
     "安家费": ("安家补贴",),
@@ -57,15 +59,12 @@ SPOKEN_TO_WRITTEN: dict[str, tuple[str, ...]] = {
     "老板": ("董事长", "总经理", "负责人"),
     "领导": ("书记", "主任", "负责人"),
     "当官": ("担任", "职务"),
-    "职位": ("职务", "担任"),
     "学生娃": ("学生",),
     "读书": ("学生", "在校"),
-    "学校": ("院校",),
     "职校": ("职业院校",),
     "大学生": ("毕业生", "大学"),
     # housing and living
     "宿舍": ("公寓", "人才公寓", "住房"),
-    "住房": ("公寓", "住房"),
     "房子": ("公寓", "住房", "楼宇"),
     "住哪": ("公寓", "住房"),
     "住几年": ("租期", "租住"),
@@ -94,9 +93,9 @@ SPOKEN_TO_WRITTEN: dict[str, tuple[str, ...]] = {
     "弄好": ("建成", "完成"),
     "几个地方": ("区县", "地区", "城市"),
     "多少个地方": ("区县", "地区", "城市"),
-    "跑了几": ("考察",),
+    "跑了几个": ("考察",),
     "跑了多少": ("考察",),
-    "看了几": ("考察",),
+    "看了几个": ("考察",),
     "看了多少": ("考察",),
     "定下来": ("选择", "确定"),
     "为啥": ("原因",),
@@ -114,18 +113,23 @@ SPOKEN_TO_WRITTEN: dict[str, tuple[str, ...]] = {
 }
 
 
-def with_written_words(question: Question, keywords: KeywordIndex) -> Question:
-    """A Chinese question with the written words its spoken words mean, those the knowledge
-    base holds and the question does not say; any other question as it is."""
+def with_written_words(question: Question, keywords: KeywordIndex, texts: Texts) -> Question:
+    """A Chinese question with the written words its spoken words mean, those some passage
+    holds and the question does not say; any other question as it is."""
     if question.language != "zh":
         return question
     found: dict[str, None] = {}
     for spoken, written in SPOKEN_TO_WRITTEN.items():
         if _says(question, spoken):
             for word in written:
-                if word not in question.simplified and _held(word, keywords):
+                if word not in question.simplified and word_in_passages(word, keywords, texts):
                     found[word] = None
     return dataclasses.replace(question, written=tuple(found)) if found else question
+
+
+def written_forms(word: str, keywords: KeywordIndex, texts: Texts) -> tuple[str, ...]:
+    """The written words a spoken word means that some passage holds (宿舍: 公寓)."""
+    return tuple(w for w in SPOKEN_TO_WRITTEN.get(word, ()) if word_in_passages(w, keywords, texts))
 
 
 def _says(question: Question, spoken: str) -> bool:
@@ -145,7 +149,8 @@ def _says(question: Question, spoken: str) -> bool:
     )
 
 
-def _held(word: str, keywords: KeywordIndex) -> bool:
-    """Whether the knowledge base holds every two characters of the word."""
-    pairs = [word[i : i + 2] for i in range(len(word) - 1)] or [word]
-    return all(keywords.token_idf(pair) is not None for pair in pairs)
+def word_in_passages(word: str, keywords: KeywordIndex, texts: Texts) -> bool:
+    """Whether some passage holds the word itself, in either script."""
+    from parkqa.answering import name_in_passages  # answering reads this module's table
+
+    return name_in_passages(word, keywords, texts)

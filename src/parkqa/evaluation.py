@@ -268,7 +268,7 @@ def squad_questions(data: dict[str, Any]) -> Iterable[EvalQuestion]:
 
 def _fold(text: str) -> str:
     """NFKC, without spaces or the commas that group digits (5,000 is 5000)."""
-    return re.sub(r"(?<=\d),(?=\d{3})", "", normalize(text).replace(" ", ""))
+    return normalize(re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)).replace(" ", "")
 
 
 def _contains(text: str, answers: tuple[str, ...]) -> bool:

@@ -24,7 +24,13 @@ from parkqa.documents import (
     sidecar_path,
 )
 from parkqa.encoders import Encoder, Progress
-from parkqa.errors import ConfigError, DocumentError, IndexCorruptError, IndexWriteError
+from parkqa.errors import (
+    ConfigError,
+    DocumentError,
+    IndexCorruptError,
+    IndexWriteError,
+    ParkQAError,
+)
 from parkqa.keywords import TOKENIZER_VERSION, Postings, tokenize
 from parkqa.manifest import (
     DocumentRecord,
@@ -481,13 +487,17 @@ def _size(file: KnowledgeFile) -> int:
 
 def _known_vectors(previous: LoadedIndex | None, doc: str) -> dict[str, np.ndarray]:
     """The sentence vectors of the indexed version of a document, by embedded text, so that
-    a changed document re-embeds only its new sentences."""
+    a changed document re-embeds only its new sentences (all of them when the indexed version
+    cannot be read)."""
     if previous is None or doc not in previous.manifest.documents:
         return {}
     known = {}
-    for row in previous.document_rows(doc).tolist():
-        texts = previous.passage(row).sentence_embedding_texts()
-        known.update(zip(texts, previous.sentence_vectors(row)))
+    try:
+        for row in previous.document_rows(doc).tolist():
+            texts = previous.passage(row).sentence_embedding_texts()
+            known.update(zip(texts, previous.sentence_vectors(row)))
+    except (ParkQAError, ValueError, KeyError, IndexError, OSError):  # damaged: embed again
+        return {}
     return known
 
 

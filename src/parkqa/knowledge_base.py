@@ -269,7 +269,7 @@ class KnowledgeBase:
         if corrected:
             notes.append(_typo_note(asked, corrected))
         asked = with_translations(asked, index.keywords, index.passage_text)
-        asked = with_written_words(asked, index.keywords)
+        asked = with_written_words(asked, index.keywords, index.passage_text)
         k = k or cfg.retrieval.top_k
         embedded = in_knowledge_base_script(asked, index.keywords)[:EMBEDDED_QUESTION_CHARS]
         vector = self.encoder.query([embedded])[0]

@@ -113,7 +113,7 @@ def _is_abbreviation(text: str, i: int) -> bool:
     }
 
 
-_ITEM_MARK = re.compile(r"\s*(?:[-*•·]|\d{1,3}[.)]|[A-Za-z][.)]|[（(]\d{1,3}[)）])\s+")
+_ITEM_MARK = re.compile(r"\s*(?:[-*•·]|\d{1,3}[.)]|[a-z][.)]|[A-Z]\)|[（(]\d{1,3}[)）])\s+")
 
 
 def _add_span(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
