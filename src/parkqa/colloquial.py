@@ -81,8 +81,6 @@ SPOKEN_TO_WRITTEN: dict[str, tuple[str, ...]] = {
     "坐车": ("乘坐", "乘车"),
     "打车": ("出租车",),
     "开车": ("驾车", "车程"),
-    "多远": ("公里", "距离"),
-    "多久": ("时间", "期限"),
     "啥时候": ("时间",),
     "开张": ("开业", "投用", "开工"),
     "动工": ("开工",),
@@ -119,9 +117,13 @@ def with_written_words(question: Question, keywords: KeywordIndex, texts: Texts)
     if question.language != "zh":
         return question
     found: dict[str, None] = {}
-    for spoken, written in SPOKEN_TO_WRITTEN.items():
-        if _says(question, spoken):
-            for word in written:
+    said = [spoken for spoken in SPOKEN_TO_WRITTEN if spoken in question.simplified]
+    if not said:
+        return question
+    starts, ends = _word_bounds(question)
+    for spoken in said:
+        if _says(question.simplified, spoken, starts, ends):
+            for word in SPOKEN_TO_WRITTEN[spoken]:
                 if word not in question.simplified and word_in_passages(word, keywords, texts):
                     found[word] = None
     return dataclasses.replace(question, written=tuple(found)) if found else question
@@ -132,18 +134,23 @@ def written_forms(word: str, keywords: KeywordIndex, texts: Texts) -> tuple[str,
     return tuple(w for w in SPOKEN_TO_WRITTEN.get(word, ()) if word_in_passages(w, keywords, texts))
 
 
-def _says(question: Question, spoken: str) -> bool:
-    """Whether the question says the spoken words as whole words of its own (盖了 is not said
-    in 覆盖了)."""
+def _word_bounds(question: Question) -> tuple[set[int], set[int]]:
+    """Where the question's words start and end in its Simplified text."""
     text = question.simplified
     starts, ends, at = set(), set(), 0
     for word, _ in question.words:
-        at = text.find(word, at)
-        if at < 0:
-            return spoken in text
-        starts.add(at)
-        ends.add(at + len(word))
-        at += len(word)
+        found = text.find(word, at)
+        if found < 0:
+            continue
+        starts.add(found)
+        ends.add(found + len(word))
+        at = found + len(word)
+    return starts, ends
+
+
+def _says(text: str, spoken: str, starts: set[int], ends: set[int]) -> bool:
+    """Whether the text says the spoken words as whole words of its own (盖了 is not said in
+    覆盖了)."""
     return any(
         m.start() in starts and m.end() in ends for m in re.finditer(re.escape(spoken), text)
     )
