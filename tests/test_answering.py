@@ -14,7 +14,6 @@ from parkqa.answering import (
     has_unit,
     lead_fact,
     likely_typo,
-    name_in_passages,
     posts_asked,
     unit_asked,
 )
@@ -23,6 +22,7 @@ from parkqa.evaluation import evaluate, load_questions
 from parkqa.keywords import KeywordIndex, tokenize
 from parkqa.questions import analyse, question_type, resolve_follow_up, written_units
 from parkqa.retrieval import in_knowledge_base_script
+from parkqa.translation import name_in_passages
 
 QUESTIONS = Path(__file__).parent / "data" / "park_questions.yaml"
 

@@ -12,11 +12,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from parkqa.chinese import (
     CJK_RANGES,
-    has_cjk,
     is_cjk,
     script_forms,
     to_simplified,
@@ -32,6 +29,7 @@ from parkqa.translation import (
     homophones,
     missing_names,
     mostly_unknown,
+    name_in_passages,
     pinyin_reader,
     unread_share,
 )
@@ -229,36 +227,6 @@ def abstention_model(encoder: str, min_coverage: float, min_dense: float) -> Abs
         threshold=0.5,
         cross_lingual_dense=min_dense,
     )
-
-
-def name_in_passages(name: str, keywords: KeywordIndex, texts) -> bool:
-    """Whether some passage holds the name, in either script: passages holding all of its
-    character bigrams are found in the keyword index, then checked for the name itself."""
-    for variant in dict.fromkeys((name, to_simplified(name), to_traditional(name))):
-        folded = variant.lower()
-        if has_cjk(folded):
-            tokens = [folded[i : i + 2] for i in range(len(folded) - 1)] or [folded]
-        else:
-            tokens = tokenize(folded)
-        rows = keywords.rows_with_all(tokens)
-        if any(folded in texts(int(row)).lower() for row in rows[:200]):
-            return True
-    return has_cjk(name) and _in_passages_any_spelling(name, keywords, texts)
-
-
-def _in_passages_any_spelling(name: str, keywords: KeywordIndex, texts) -> bool:
-    """Whether some passage holds the name spelt with other variants of its characters
-    (秘魯 for 祕魯: OpenCC converts to one Traditional form, documents use either): passages
-    holding every character in some form are compared in Simplified."""
-    rows = None
-    for char in dict.fromkeys(name.lower()):
-        forms = {char, to_simplified(char), to_traditional(char)}
-        found = np.unique(np.concatenate([keywords.rows_with_all([f]) for f in forms]))
-        rows = found if rows is None else np.intersect1d(rows, found)
-        if not len(rows):
-            return False
-    wanted = to_simplified(name.lower())
-    return any(wanted in to_simplified(texts(int(row)).lower()) for row in rows[:200])
 
 
 def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
 
 from parkqa.keywords import KeywordIndex
 from parkqa.questions import Question
-
-Texts = Callable[[int], str]  # a passage's text by its row
+from parkqa.translation import Texts, name_in_passages
 
 # Spoken word or phrase -> the written words it means. Keys are matched in the Simplified question.
 SPOKEN_TO_WRITTEN: dict[str, tuple[str, ...]] = {
@@ -124,14 +122,14 @@ def with_written_words(question: Question, keywords: KeywordIndex, texts: Texts)
     for spoken in said:
         if _says(question.simplified, spoken, starts, ends):
             for word in SPOKEN_TO_WRITTEN[spoken]:
-                if word not in question.simplified and word_in_passages(word, keywords, texts):
+                if word not in question.simplified and name_in_passages(word, keywords, texts):
                     found[word] = None
     return dataclasses.replace(question, written=tuple(found)) if found else question
 
 
 def written_forms(word: str, keywords: KeywordIndex, texts: Texts) -> tuple[str, ...]:
     """The written words a spoken word means that some passage holds (宿舍: 公寓)."""
-    return tuple(w for w in SPOKEN_TO_WRITTEN.get(word, ()) if word_in_passages(w, keywords, texts))
+    return tuple(w for w in SPOKEN_TO_WRITTEN.get(word, ()) if name_in_passages(w, keywords, texts))
 
 
 def _word_bounds(question: Question) -> tuple[set[int], set[int]]:
@@ -154,10 +152,3 @@ def _says(text: str, spoken: str, starts: set[int], ends: set[int]) -> bool:
     return any(
         m.start() in starts and m.end() in ends for m in re.finditer(re.escape(spoken), text)
     )
-
-
-def word_in_passages(word: str, keywords: KeywordIndex, texts: Texts) -> bool:
-    """Whether some passage holds the word itself, in either script."""
-    from parkqa.answering import name_in_passages  # answering reads this module's table
-
-    return name_in_passages(word, keywords, texts)

