@@ -105,9 +105,12 @@ def test_a_knowledge_base_threshold_replaces_the_fitted_one_unless_a_name_is_mis
     assert not dataclasses.replace(model, threshold=0.25).should_abstain(missing, threshold=0.2)
 
 
-def test_a_question_whose_asked_attribute_no_passage_holds_is_held_to_the_fitted_threshold():
-    model = linear_model(bias=logit(0.3))  # probability 0.3, fitted threshold 0.5
+def test_a_question_whose_asked_attribute_no_passage_holds_is_refused_however_close():
+    """A narrow knowledge base is close to every question about its subject: 「人才公寓的押金是
+    多少？」 scored 0.84 against the rent sentence, whose 10元 then led as the deposit."""
+    model = linear_model(bias=logit(0.9))  # probability 0.9, fitted threshold 0.5
     unheld = dataclasses.replace(TYPICAL, missing_attribute="押金")
+    assert model.should_abstain(unheld)
     assert model.should_abstain(unheld, threshold=0.2)
     assert not model.should_abstain(TYPICAL, threshold=0.2)
 
@@ -121,6 +124,11 @@ def test_a_question_whose_asked_attribute_no_passage_holds_is_held_to_the_fitted
         ("云启一期有多少机柜？", "机柜"),
         ("園區的稅率是多少？", "税率"),
         ("园区引进的企业数量是多少？", None),  # 数量 asks for nothing in particular
+        ("阿尔坎塔拉地区的人口数量是多少？", "人口"),  # the count of what 人口 names
+        ("世界上约有多少百分比的机车集中于亚洲？", None),  # stated as a percentage
+        ("理事会的委员中有多少人为学生？", None),  # 人 counts; 为 is no noun's
+        ("园区引进了多少人才？", "人才"),  # a noun may begin with 人
+        ("每个人可以拿到零点零零多少的床位？", None),  # a number, not a noun
         ("主跑道有多长？", None),
         ("阿里巴巴在哪里？", None),  # a name is checked as a name
         ("How much is the deposit?", None),
@@ -149,7 +157,9 @@ def test_an_on_topic_question_about_something_no_passage_mentions_is_refused(rep
     apartments; its paraphrase in the article's words is still answered."""
     refused = repo_park_kb.ask("园区人才公寓的押金是多少？")
     assert refused.abstained
-    assert refused.answer == "知识库中的文档没有回答这个问题。"
+    assert refused.answer == "知识库中没有找到关于“押金”的信息。"
+    assert refused.missing_terms == ("押金",)
+    assert refused.related  # the closest passages are still shown
     assert refused.support.to_json()["missing_attribute"] == "押金"
     assert "2600余套" in repo_park_kb.ask("园区一共有多少套人才公寓？").answer
 
@@ -255,3 +265,21 @@ def test_a_traditional_knowledge_base_is_read_in_whatever_forms_it_writes(
         assert support.coverage == pytest.approx(simplified.coverage, abs=0.03), asked
         assert support.word_coverage == pytest.approx(simplified.word_coverage, abs=0.03), asked
         assert support.verbatim == pytest.approx(simplified.verbatim, abs=0.03), asked
+
+
+def test_a_value_no_document_mentions_is_refused_beside_the_documents_that_answer_others(
+    make_kb,
+) -> None:
+    """With the park's rent policy indexed, every question about its apartments is close to
+    it: the deposit and the registered capital, which no document mentions, are refused and
+    named; the rent, which it states, is answered."""
+    kb = make_kb({path.name: path.read_text(encoding="utf-8") for path in NATURAL.iterdir()})
+    kb.update()
+    for question, attribute in (
+        ("园区人才公寓的押金是多少？", "押金"),
+        ("云启智算公司的注册资本是多少？", "注册资本"),
+    ):
+        refused = kb.ask(question)
+        assert refused.abstained, (question, refused.answer)
+        assert refused.answer == f"知识库中没有找到关于“{attribute}”的信息。"
+    assert "10元" in kb.ask("人才公寓的租金是多少？").answer

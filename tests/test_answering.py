@@ -389,6 +389,27 @@ def test_the_fact_asked_for_leads():
     assert lead_fact(analyse("博士的安家补贴是多少钱？"), subsidies) == "12万元"
 
 
+def test_the_value_the_question_s_words_surround_leads():
+    """Each of the question's words counts once, at its nearest place: 2018年 stands among
+    开始, 举办 and 博览会; 2019年8月 only near a second 博览会. A date may come before the
+    event it dates."""
+    sentence = "2018年开始举办的智能产业博览会，使本地产业迎来机遇，在2019年8月举行的第二届博览会上签约83个项目。"
+    assert lead_fact(analyse("博览会是从哪一年开始举办的？"), sentence) == "2018年"
+    assert lead_fact(analyse("第二届博览会上签约了多少个项目？"), sentence) == "83个项目"
+
+
+def test_a_quantity_the_question_states_does_not_lead():
+    # 「每录用一个能补多少？」 led with 1名, the 一个 it asks about.
+    sentence = "按每录用1名毕业生2000元的标准给予企业培训补贴。"
+    assert lead_fact(analyse("企业每录用一个毕业生能补多少？"), sentence) == "2000元"
+    assert lead_fact(analyse("每录用几名毕业生给补贴？"), sentence) == "1名"
+
+
+def test_a_span_of_dates_leads_whole():
+    sentence = "补贴每年集中申报一次，申报时间为每年6月1日至6月30日。"
+    assert lead_fact(analyse("补贴每年在什么时间申报？"), sentence) == "6月1日至6月30日"
+
+
 @pytest.mark.parametrize(
     ("fact", "english"),
     [

@@ -43,7 +43,8 @@ _UNIT = rf"(?:[亿万千百]?{_MEASURE}|[亿万千百])"
 _NUMBER = r"(?:\d[\d,.]*|[一二三四五六七八九十百千万两]+)"
 QUANTITY = re.compile(rf"{_NUMBER}\s*(?:多|余|几)?\s*{_UNIT}(?:项目|企业)?|\d[\d,.]*")
 DATE = re.compile(
-    r"(?:(?:19|20)\d{2}\s*年)?\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?(?:[至到-]\s*\d{1,2}\s*[日号])?"
+    r"(?:(?:19|20)\d{2}\s*年)?\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?"
+    r"(?:[至到-]\s*(?:\d{1,2}\s*月\s*)?\d{1,2}\s*[日号])?"
     r"|(?:19|20)\d{2}\s*年(?:底|初|内|年底|上半年|下半年)?|今年|去年|明年|年初|年底|"
     r"第?[一二三四]季度|[一二三四五六七八九十]+月|\b(?:19|20)\d{2}\b|"
     r"(?:january|february|march|april|may|june|july|august|september|october|november|"
@@ -158,10 +159,12 @@ class AbstentionModel:
 
     def should_abstain(self, support: Support, threshold: float | None = None) -> bool:
         """A question in another language than the knowledge base's: abstain as the class
-        says. Any other: abstain below the fitted threshold, or below a knowledge base's own
-        (a narrow knowledge base, where every question is close to every passage, needs a
-        lower one); a question naming something no passage holds, or asking the value of
-        something no passage mentions (押金 of 人才公寓的押金是多少？), is always held to the
+        says. A question asking the value of something no passage mentions (押金 of
+        人才公寓的押金是多少？): abstain, however close its subject (a narrow knowledge base
+        is close to every question about it, and the value it would lead with is another
+        thing's). Any other: abstain below the fitted threshold, or below a knowledge base's
+        own (a narrow knowledge base, where every question is close to every passage, needs a
+        lower one); a question naming something no passage holds is always held to the
         fitted one."""
         if support.cross_lingual:
             return (
@@ -169,7 +172,9 @@ class AbstentionModel:
                 or support.dense < self.cross_lingual_dense
                 or support.unread >= self.cross_lingual_unread
             )
-        if threshold is None or support.missing_names or support.missing_attribute:
+        if support.missing_attribute:
+            return True
+        if threshold is None or support.missing_names:
             threshold = max(self.threshold, threshold or 0.0)
         return self.probability(support) < threshold
 
@@ -364,7 +369,7 @@ _GENERIC_ATTRIBUTES = frozenset(
     "数量 数目 总数 个数 情况 时间 地点 地方 东西 问题 方面 内容 程度 水平 标准 名字 名称 原因 "  # noqa: SIM905
     "目的 意义 作用 特点 方式 办法 结果 关系 区别 类型 种类 部分 事情 事件 人物 意思 职务 职位 "
     "身份 头衔 职业 角色 地位 性质 形状 外形 外貌 样子 颜色 风格 特征 特色 功能 用途 年份 日期 "
-    "时候 理由 条件 要求 政策 措施 比例 比重 占比".split()
+    "时候 理由 条件 要求 政策 措施 比例 比重 占比 百分比 百分点".split()
 )
 # Words that ask for a thing's amount, or whether there is one (可以养宠物吗？). 什么 and 哪 ask
 # for kinds of value documents state without naming them (有什么成绩？); a size or a span (多长,
@@ -385,12 +390,29 @@ def asked_attribute(question: Question) -> str | None:
     if at is None or any(word[0] == "多" and word != "多少" for word, _ in words):
         return None
     counted = counted_noun(question)
-    if counted:
-        return None if counted in _GENERIC_ATTRIBUTES else counted
+    if counted:  # 多少人为学生: 人 is what is counted
+        return None if _MEASURE_WORD.fullmatch(counted) else _particular(counted)
     for word, tag in reversed(words[max(0, at - 4) : at]):
         if _attribute_noun(word, tag):
-            return None if word in _GENERIC_ATTRIBUTES else word
+            return _particular(word)
     return None
+
+
+_NUMERAL = re.compile(r"[零一二两三四五六七八九十百千万亿]")
+# A measure word run into the verb after it (人为 of 多少人为学生), which no noun is.
+_MEASURE_WORD = re.compile(r"[个人名家位户件条项台套所座][为是在有被把和与]$")
+
+
+def _particular(attribute: str) -> str | None:
+    """The attribute a noun names in particular: None for a kind of value (数量, 百分比) and
+    for a word the segmenter made of a number and what follows (零点 of 零点零零多少), the
+    thing counted for a count of it (人口 of 人口数量)."""
+    if attribute in _GENERIC_ATTRIBUTES or _NUMERAL.match(attribute):
+        return None
+    for generic in _GENERIC_ATTRIBUTES:
+        if attribute.endswith(generic) and len(attribute) - len(generic) >= 2:
+            return attribute[: -len(generic)]
+    return attribute
 
 
 def _attribute_noun(word: str, tag: str) -> bool:
@@ -693,13 +715,23 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         return None
     if not found:
         return None
-    anchors = [
-        m.start()
-        for word in question.content_words + question.translations
-        if len(word) > 1
-        for m in _find(sentence, word)
-    ]
-    best = min(found, key=lambda m: min((_distance(m.start(), a) for a in anchors), default=0))
+    if question.kind == "quantity":  # 每录用一个能补多少: not the 1名 it states
+        stated = {_number(m.group()) for m in _quantities(question.simplified)}
+        found = [m for m in found if _number(m.group()) not in stated] or found
+    words = dict.fromkeys(w for w in question.content_words + question.translations if len(w) > 1)
+    anchors = [[m.start() for m in _find(sentence, word)] for word in words]
+    directed = question.kind == "quantity"
+
+    def closeness(fact: re.Match) -> float:
+        """How closely the question's words surround the fact: each word at its nearest
+        place, counting less every few characters further away."""
+        return sum(
+            math.exp(-min(_distance(fact.start(), a, directed) for a in places) / 4.0)
+            for places in anchors
+            if places
+        )
+
+    best = max(found, key=lambda m: (closeness(m), -m.start()))
     group = "name" if best.re is _NAME_AFTER_POST else 0
     return original[best.start(group) : best.end(group)].strip()
 
@@ -823,10 +855,41 @@ def asks_who_someone_is(question: Question) -> bool:
     return bool(chinese) and chinese.group("subject") in question.names
 
 
-def _distance(fact: int, anchor: int) -> int:
-    """How far a fact stands from a question word; a fact usually follows the word it is
-    about (博士研究生12万元), so one before it counts as three times as far."""
-    return fact - anchor if fact >= anchor else 3 * (anchor - fact)
+def _distance(fact: int, anchor: int, directed: bool = True) -> int:
+    """How far a fact stands from a question word; a quantity usually follows the word it is
+    about (博士研究生12万元), so one before it counts as three times as far (directed); a
+    date comes as often before what it dates (2018年开始举办)."""
+    if fact >= anchor or not directed:
+        return abs(fact - anchor)
+    return 3 * (anchor - fact)
+
+
+_CHINESE_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7}
+_CHINESE_DIGITS |= {"八": 8, "九": 9}
+_MAGNITUDES = {"百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
+
+
+def _number(quantity: str) -> float | None:
+    """The number a quantity states (1名: 1, 一个: 1, 3亿元: 3e8, 十二个: 12), or None."""
+    digits = re.match(r"\d[\d,]*(?:\.\d+)?", quantity)
+    if digits:
+        value, rest = float(digits.group().replace(",", "")), quantity[digits.end() :]
+    else:
+        chinese = re.match(r"[零一二两三四五六七八九十]+", quantity)
+        if not chinese:
+            return None
+        value, digit = 0.0, None
+        for char in chinese.group():
+            if char == "十":
+                value, digit = value + (digit or 1) * 10, None
+            else:
+                digit = _CHINESE_DIGITS[char]
+        value, rest = value + (digit or 0), quantity[chinese.end() :]
+    for char in rest[:2]:
+        if char not in _MAGNITUDES:
+            break
+        value *= _MAGNITUDES[char]
+    return value
 
 
 def _find(text: str, word: str):

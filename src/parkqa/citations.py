@@ -87,7 +87,7 @@ class Answer:
     abstained: bool
     citations: tuple[Citation, ...] = ()
     related: tuple[Citation, ...] = ()
-    missing_terms: tuple[str, ...] = ()  # names or years asked about that no document holds
+    missing_terms: tuple[str, ...] = ()  # names, years or values asked about that no document holds
     question_type: str = "what"
     resolved_question: str | None = None
     notes: tuple[str, ...] = ()
