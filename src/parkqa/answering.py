@@ -586,7 +586,8 @@ def verbatim_share(asked: list[str], weights: list[float], text: str) -> float:
 # best score a runner-up must be to be kept as a second sentence.
 SEMANTIC_WEIGHT = 0.5
 TYPE_BONUS = 0.3
-UNIT_BONUS = 0.6  # more when the quantity is counted in the unit asked for (多少人: 2万人)
+UNIT_BONUS = 0.6  # more when the quantity is counted in the unit asked for (多少人: 2万人) or
+# the sentence holds the thing counted (多少机柜: 1200个标准机柜)
 POST_BONUS = 1.0  # who someone is: the sentence giving their post before their name
 PERSON_BONUS = 0.6  # who did something: a sentence naming someone after their post
 CANDIDATE_PASSAGES = 3
@@ -610,6 +611,7 @@ def choose_sentences(
     pattern = _TYPE_EVIDENCE.get(question.kind)
     candidates = hits[:CANDIDATE_PASSAGES]
     unit = unit_asked(question) if question.kind == "quantity" else None
+    counted = counted_noun(question) if question.kind == "quantity" else None
     person = identity_subjects(question)
     person_asked = asks_for_person(question)
     similarities = [s for hit in candidates for s in hit.similarities]
@@ -626,6 +628,10 @@ def choose_sentences(
             counts_in_unit = bool(unit) and has_unit(text, unit)
             if counts_in_unit:
                 bonus += UNIT_BONUS
+            elif (
+                counted and counted in to_simplified(text) and _quantities(_simplified_alike(text))
+            ):
+                bonus += UNIT_BONUS  # 多少算力: a quantity of 算力
             if person and introduces(text, person):
                 bonus += POST_BONUS
             elif person_asked and people_named(question, to_simplified(text)):

@@ -48,7 +48,7 @@ from parkqa.indexing import (
 from parkqa.keywords import tokenize
 from parkqa.lexicon import lexicon
 from parkqa.passages import Passage
-from parkqa.questions import Question, analyse, clean_question
+from parkqa.questions import Question, analyse, clean_question, join_held_characters
 from parkqa.retrieval import Filters, in_knowledge_base_script, search
 from parkqa.store import (
     MANIFEST,
@@ -59,7 +59,7 @@ from parkqa.store import (
     load_index,
     read_manifest,
 )
-from parkqa.translation import glossary, pinyin_reader, with_translations
+from parkqa.translation import glossary, name_in_passages, pinyin_reader, with_translations
 from parkqa.uploads import Upload, check_uploads, refuse_all, remove_documents, store_all
 
 if TYPE_CHECKING:
@@ -265,6 +265,9 @@ class KnowledgeBase:
         if filters and filters.tags:
             filters.check_tags(index.tags())
         asked = analyse(text, history)
+        asked = join_held_characters(
+            asked, lambda term: name_in_passages(term, index.keywords, index.passage_text)
+        )
         asked, missing, corrected = check_names(asked, index.keywords, index.passage_text)
         if corrected:
             notes.append(_typo_note(asked, corrected))

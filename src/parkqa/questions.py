@@ -4,9 +4,10 @@ abstention all use."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from parkqa.chinese import has_cjk, is_cjk, script_of, to_simplified
@@ -217,21 +218,6 @@ def analyse(text: str, history: Sequence[str] = ()) -> Question:
     simplified = to_simplified(resolved).replace("甚么", "什么")
     language = "zh" if has_cjk(resolved) else "en"
     words = tuple(_words(simplified))
-    content = tuple(
-        dict.fromkeys(
-            form
-            for i, (w, tag) in enumerate(words)
-            if _is_content(w, tag) and not _counts_what_is_asked(words, i)
-            for form in _forms(w, words[i + 1][0] if i + 1 < len(words) else "")
-        )
-    )
-    names = tuple(
-        dict.fromkeys(
-            w
-            for i, (w, tag) in enumerate(words)
-            if _is_name(w, tag, language) and not _counts_what_is_asked(words, i)
-        )
-    )
     return Question(
         text=text,
         resolved=resolved,
@@ -239,11 +225,82 @@ def analyse(text: str, history: Sequence[str] = ()) -> Question:
         language=language,
         script=script,
         words=words,
-        content_words=content,
-        names=names,
+        content_words=_content_words(words),
+        names=_names(words, language),
         kind=question_type(simplified),
         years=tuple(dict.fromkeys(_YEAR.findall(simplified))),
         periods=tuple(dict.fromkeys(m.lower() for m in _PERIOD.findall(simplified))),
+    )
+
+
+def _content_words(words: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    return tuple(
+        dict.fromkeys(
+            form
+            for i, (w, tag) in enumerate(words)
+            if _is_content(w, tag) and not _counts_what_is_asked(words, i)
+            for form in _forms(w, words[i + 1][0] if i + 1 < len(words) else "")
+        )
+    )
+
+
+def _names(words: Sequence[tuple[str, str]], language: str) -> tuple[str, ...]:
+    return tuple(
+        dict.fromkeys(
+            w
+            for i, (w, tag) in enumerate(words)
+            if _is_name(w, tag, language) and not _counts_what_is_asked(words, i)
+        )
+    )
+
+
+# Characters that may be part of a term the dictionary split: not function words, numbers,
+# measure words or adverbs, nor the verbs that stand next to any noun (人是, 谁有).
+_UNJOINABLE_TAGS = (*_FUNCTION_TAGS, "m", "q", "d")
+_LIGHT_VERBS = frozenset("是有在为叫称被让给能会要想去来到说做搞用把将")
+
+
+def _joinable(word: str, tag: str) -> bool:
+    return (
+        len(word) == 1
+        and is_cjk(word)
+        and word not in _LIGHT_VERBS
+        and not tag.startswith(_UNJOINABLE_TAGS)
+    )
+
+
+def join_held_characters(question: Question, held: Callable[[str], bool]) -> Question:
+    """The question with each run of two to four single characters that the word splitter
+    cut apart (算 / 力, 云 / 启) joined into one word where some passage holds them together
+    (held): a term of the documents' own that the dictionary lacks. A run must hold a noun
+    character and no function word, number, measure word, adverb or light verb (是, 有); the
+    longest held run wins."""
+    if question.language != "zh":
+        return question
+    words = question.words
+    joined: list[tuple[str, str]] = []
+    i = 0
+    while i < len(words):
+        for j in range(min(len(words), i + 4), i + 1, -1):
+            run = words[i:j]
+            if (
+                all(_joinable(w, t) for w, t in run)
+                and any(t.startswith("n") for _, t in run)
+                and held(term := "".join(w for w, _ in run))
+            ):
+                joined.append((term, "n"))
+                i = j
+                break
+        else:
+            joined.append(words[i])
+            i += 1
+    if len(joined) == len(words):
+        return question
+    return dataclasses.replace(
+        question,
+        words=tuple(joined),
+        content_words=_content_words(joined),
+        names=_names(joined, question.language),
     )
 
 

@@ -1,0 +1,47 @@
+"""Question analysis against the knowledge base's own words."""
+
+from __future__ import annotations
+
+from parkqa.questions import analyse, join_held_characters
+
+# A term of the documents that the word splitter's dictionary lacks (算力: computing power).
+HELD = {"算力", "云启", "计算中心"}
+
+
+def test_single_characters_a_passage_holds_together_are_one_word() -> None:
+    asked = analyse("云启的计算中心一期能有多少算力？")
+    assert "算力" not in asked.content_words  # the dictionary splits it: 算 / 力
+    joined = join_held_characters(asked, HELD.__contains__)
+    assert "算力" in joined.content_words and "算" not in joined.content_words
+    assert "云启" in joined.content_words
+    assert "算力" in joined.keyword_text.split()
+
+
+def test_characters_no_passage_holds_together_stay_apart() -> None:
+    asked = analyse("云启的计算中心一期能有多少算力？")
+    assert join_held_characters(asked, set().__contains__) == asked
+    # function words and verbs alone are never joined (能 / 有: 能有)
+    joined = join_held_characters(asked, {"能有", "算力"}.__contains__)
+    assert "能有" not in joined.content_words
+
+
+def test_a_new_term_finds_the_sentence_that_states_it(make_kb) -> None:
+    kb = make_kb(
+        {
+            "computing-centre.txt": (
+                "计算中心项目\n\n"
+                "6月17日，星河数据公司与园区正式签约，总投资8.6亿元建设星河计算中心项目。"
+                "该项目分两期建设。一期投资3.2亿元，部署1200个标准机柜，建成后人工智能算力规模"
+                "达到300PFlops，计划2022年底建成投用。\n"
+            )
+        }
+    )
+    kb.update()
+    answer = kb.ask("星河计算中心一期能有多少算力？")
+    assert "300PFlops" in answer.answer.split("[1]")[0], answer.answer
+
+
+def test_a_verb_that_stands_next_to_any_noun_joins_nothing() -> None:
+    # 此剧的制作人是谁？: 人是 is in many passages, and no term.
+    asked = analyse("此剧的制作人是谁？")
+    assert join_held_characters(asked, lambda term: True) == asked
