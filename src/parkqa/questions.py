@@ -278,22 +278,14 @@ def join_held_characters(question: Question, held: Callable[[str], bool]) -> Que
     if question.language != "zh":
         return question
     words = question.words
-    joined: list[tuple[str, str]] = []
-    i = 0
-    while i < len(words):
-        for j in range(min(len(words), i + 4), i + 1, -1):
-            run = words[i:j]
-            if (
-                all(_joinable(w, t) for w, t in run)
-                and any(t.startswith("n") for _, t in run)
-                and held(term := "".join(w for w, _ in run))
-            ):
-                joined.append((term, "n"))
-                i = j
-                break
-        else:
-            joined.append(words[i])
-            i += 1
+
+    def term(run: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
+        if not all(_joinable(w, t) for w, t in run) or not any(t.startswith("n") for _, t in run):
+            return None
+        joined = "".join(w for w, _ in run)
+        return (joined, "n") if held(joined) else None
+
+    joined = _join_runs(words, term)
     if len(joined) == len(words):
         return question
     return dataclasses.replace(
@@ -338,13 +330,27 @@ def _join_dictionary_names(words: list[tuple[str, str]]) -> list[tuple[str, str]
     from parkqa.translation import chinese_names  # the dictionary module reads Questions
 
     names = chinese_names()
+
+    def name(run: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
+        joined = "".join(w for w, _ in run)
+        return (joined, "nz") if joined in names and all(has_cjk(w) for w, _ in run) else None
+
+    return _join_runs(words, name)
+
+
+def _join_runs(
+    words: Sequence[tuple[str, str]],
+    join: Callable[[Sequence[tuple[str, str]]], tuple[str, str] | None],
+) -> list[tuple[str, str]]:
+    """The words with each run of two to four that join makes one word of replaced by it,
+    the longest run from each place first."""
     out: list[tuple[str, str]] = []
     i = 0
     while i < len(words):
         for j in range(min(len(words), i + 4), i + 1, -1):
-            joined = "".join(w for w, _ in words[i:j])
-            if joined in names and all(has_cjk(w) for w, _ in words[i:j]):
-                out.append((joined, "nz"))
+            found = join(words[i:j])
+            if found:
+                out.append(found)
                 i = j
                 break
         else:
