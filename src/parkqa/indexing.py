@@ -23,7 +23,7 @@ from parkqa.documents import (
     read_document,
     sidecar_path,
 )
-from parkqa.encoders import Encoder, Progress
+from parkqa.encoders import Encoder, Progress, encoder_fingerprint
 from parkqa.errors import (
     ConfigError,
     DocumentError,
@@ -178,6 +178,7 @@ def index_settings(config: Config, encoder: Encoder) -> IndexSettings:
         },
         tokenizer=TOKENIZER_VERSION,
         vector_index=config.retrieval.vector_index,
+        fingerprint=encoder_fingerprint(encoder),
     )
 
 
@@ -539,8 +540,7 @@ def _previous_index(
     if manifest is None:
         return None, None, None, None
     reason = settings.rebuild_reason(manifest.settings)
-    built = manifest.settings
-    if reason and (built.encoder, built.dimension) != (settings.encoder, settings.dimension):
+    if reason and not settings.same_encoder(manifest.settings):
         return None, None, reason, None
     try:
         index = load_index(directory)

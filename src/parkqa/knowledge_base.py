@@ -28,7 +28,7 @@ from parkqa.chinese import has_cjk, to_simplified, to_traditional
 from parkqa.citations import Answer, Citation, SupportSignals, cite
 from parkqa.colloquial import with_written_words
 from parkqa.config import Config, load_config
-from parkqa.encoders import Encoder, Progress, make_encoder
+from parkqa.encoders import Encoder, Progress, encoder_fingerprint, make_encoder
 from parkqa.errors import (
     ConfigError,
     IndexCorruptError,
@@ -259,7 +259,7 @@ class KnowledgeBase:
         history = [
             clean_question(h, cfg.answer.max_question_chars)[0] for h in history if h and h.strip()
         ]
-        check_encoder(index, cfg.embedding.model)
+        check_encoder(index, cfg.embedding.model, encoder_fingerprint(self.encoder))
         if cfg.milvus is not None:  # one query for what answering asks of each token
             index.keywords.prefetch(_question_tokens([text, *history]))
         if filters and filters.tags:

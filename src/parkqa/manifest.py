@@ -98,6 +98,7 @@ class IndexSettings:
     chunking: dict[str, int]
     tokenizer: str | None
     vector_index: str | None
+    fingerprint: str | None = None  # the model folder's files (encoders.folder_fingerprint)
 
     def rebuild_reason(self, built: IndexSettings) -> str | None:
         """Why an index built with `built` cannot be updated under these settings, or None."""
@@ -105,6 +106,8 @@ class IndexSettings:
             return f"the encoder changed from {built.encoder} to {self.encoder}"
         if built.dimension != self.dimension:
             return "the encoder's dimension changed"
+        if not self.same_model(built.fingerprint):
+            return f"the model in {self.encoder} changed"
         if built.chunking != self.chunking:
             settings = ("max_chars", "overlap_sentences")
             if all(built.chunking.get(key) == self.chunking.get(key) for key in settings):
@@ -115,6 +118,19 @@ class IndexSettings:
         if built.vector_index != self.vector_index:
             return "the vector index type changed"
         return None
+
+    def same_encoder(self, built: IndexSettings) -> bool:
+        """Whether vectors of an index built with `built` are this encoder's."""
+        return (
+            built.encoder == self.encoder
+            and built.dimension == self.dimension
+            and self.same_model(built.fingerprint)
+        )
+
+    def same_model(self, fingerprint: str | None) -> bool:
+        """Whether a model folder's fingerprint is this one's (an index of a version that
+        recorded none is taken to be)."""
+        return not (fingerprint and self.fingerprint) or fingerprint == self.fingerprint
 
 
 @dataclass(frozen=True)
@@ -171,7 +187,11 @@ class Manifest:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "encoder": {"name": self.settings.encoder, "dimension": self.settings.dimension},
+            "encoder": {
+                "name": self.settings.encoder,
+                "dimension": self.settings.dimension,
+                **({"fingerprint": self.settings.fingerprint} if self.settings.fingerprint else {}),
+            },
             "chunking": dict(self.settings.chunking),
             "keywords": {"tokenizer": self.settings.tokenizer},
             "vector_index": self.settings.vector_index,
@@ -195,6 +215,7 @@ class Manifest:
             chunking=dict(data["chunking"]),
             tokenizer=(data.get("keywords") or {}).get("tokenizer"),
             vector_index=data.get("vector_index"),
+            fingerprint=encoder.get("fingerprint"),
         )
         return cls(
             settings=settings,

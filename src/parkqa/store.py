@@ -255,12 +255,18 @@ def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def check_encoder(index: LoadedIndex, encoder_name: str) -> None:
-    """Refuse to search an index whose vectors came from another encoder than the configured one."""
+def check_encoder(index: LoadedIndex, encoder_name: str, fingerprint: str | None = None) -> None:
+    """Refuse to search an index whose vectors came from another encoder than the configured
+    one, or from another model in the configured folder (fingerprint: the folder's files)."""
     if index.encoder_name != encoder_name:
         raise IndexCorruptError(
             f"the index in {index.directory} was built with the encoder {index.encoder_name}, "
             f"but embedding.model is {encoder_name}; {REBUILD_HINT}"
+        )
+    if fingerprint and not index.manifest.settings.same_model(fingerprint):
+        raise IndexCorruptError(
+            f"the model in {encoder_name} changed since the index in {index.directory} was "
+            f"built; {REBUILD_HINT}"
         )
 
 
