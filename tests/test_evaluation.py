@@ -14,6 +14,7 @@ from parkqa.evaluation import (
     QuestionResult,
     _contains,
     evaluate,
+    first_sentence,
     load_questions,
     score,
     summarize,
@@ -202,6 +203,11 @@ def test_a_year_the_documents_do_not_cover_is_named_not_answered(park_kb):
     assert not answer.abstained
     assert answer.answer.startswith("文中没有2017年的数据，只有2019年的数据")
     assert answer.missing_terms == ("2017",)
+
+
+def test_an_abbreviation_does_not_end_the_first_sentence():
+    answer = "Mr. Deng Wen, Dr. Li and No. 3 hall. 邓文表示…… [1]"
+    assert first_sentence(answer) == "Mr. Deng Wen, Dr. Li and No. 3 hall"
 
 
 def test_the_fact_counts_as_leading_only_in_the_answer_s_first_sentence():

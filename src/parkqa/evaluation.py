@@ -15,6 +15,7 @@ from typing import Any
 from parkqa.citations import Answer
 from parkqa.errors import ParkQAError
 from parkqa.keywords import normalize
+from parkqa.passages import is_abbreviation
 from parkqa.yaml_reading import read_yaml
 
 
@@ -310,7 +311,9 @@ _SENTENCE_END = re.compile(r"[。！？；]|\.\s|\s\[\d+\]")
 def first_sentence(text: str) -> str:
     """An answer's first sentence: the fact that leads it (3亿元。 / 300 million yuan.), or the
     first answering sentence when nothing leads."""
-    end = _SENTENCE_END.search(text)
+    end = next(
+        (m for m in _SENTENCE_END.finditer(text) if not is_abbreviation(text, m.start())), None
+    )
     return text[: end.start()] if end else text
 
 

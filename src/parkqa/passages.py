@@ -73,7 +73,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         elif (
             char == "."
             and (i + 1 == n or text[i + 1].isspace())
-            and not _is_abbreviation(text, i)
+            and not is_abbreviation(text, i)
             and not _is_list_marker(text, i)
         ):
             end = i + 1
@@ -99,7 +99,8 @@ def _is_list_marker(text: str, i: int) -> bool:
     return bool(_LIST_MARKER.fullmatch(text, text.rfind("\n", 0, i) + 1, i))
 
 
-def _is_abbreviation(text: str, i: int) -> bool:
+def is_abbreviation(text: str, i: int) -> bool:
+    """Whether the "." at i ends an abbreviation (Mr., Dr., No., e.g.), not a sentence."""
     word = re.search(r"(\w+)$", text[max(0, i - 6) : i])
     return bool(word) and word.group(1).lower() in {
         "mr",
