@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from parkqa.colloquial import SPOKEN_TO_WRITTEN, with_written_words
+from parkqa.config import load_config
 from parkqa.questions import analyse
 
 
@@ -45,3 +48,19 @@ def test_a_spoken_question_is_answered_from_the_written_passage(repo_park_kb):
     answer = repo_park_kb.ask("园区2019年一共挣了多少钱？")
     assert not answer.abstained
     assert answer.answer.startswith("244.7亿元")
+
+
+NATURAL = Path(__file__).resolve().parent / "data" / "natural" / "knowledge"
+
+
+def test_how_long_a_rule_holds_and_its_first_years_asked_in_spoken_words(make_kb):
+    """管几年 asks how long a rule is in force (有效期), 头两年 its first and second year;
+    the rent policy says both in written words (asked with the park's own threshold)."""
+    threshold = load_config(NATURAL.parents[3] / "parkqa.yaml").answer.abstain_below
+    kb = make_kb(
+        {path.name: path.read_text(encoding="utf-8") for path in NATURAL.iterdir()},
+        config=f"answer:\n  abstain_below: {threshold}\n",
+    )
+    kb.update()
+    assert "有效期3年" in kb.ask("这个房租补贴办法管几年？").answer
+    assert "全额补贴" in kb.ask("新来的企业头两年房租要自己出吗？").answer
