@@ -128,6 +128,9 @@ def test_a_question_whose_asked_attribute_no_passage_holds_is_refused_however_cl
         ("世界上约有多少百分比的机车集中于亚洲？", None),  # stated as a percentage
         ("理事会的委员中有多少人为学生？", None),  # 人 counts; 为 is no noun's
         ("园区引进了多少人才？", "人才"),  # a noun may begin with 人
+        ("园区的物业费怎么收？", "物业费"),  # how a fee is charged asks its amount
+        ("停车费怎么算？", "停车费"),
+        ("人才公寓怎么申请？", None),  # how to apply asks for no value
         ("每个人可以拿到零点零零多少的床位？", None),  # a number, not a noun
         ("主跑道有多长？", None),
         ("阿里巴巴在哪里？", None),  # a name is checked as a name

@@ -386,7 +386,7 @@ def asked_attribute(question: Question) -> str | None:
     if question.language != "zh":
         return None
     words = question.words
-    at = next((i for i, (word, _) in enumerate(words) if word in _VALUE_ASKED), None)
+    at = next((i for i in range(len(words)) if _asks_value(words, i)), None)
     if at is None or any(word[0] == "多" and word != "多少" for word, _ in words):
         return None
     counted = counted_noun(question)
@@ -398,6 +398,15 @@ def asked_attribute(question: Question) -> str | None:
     return None
 
 
+def _asks_value(words: Sequence[tuple[str, str]], i: int) -> bool:
+    """Whether words[i] asks for a value: 多少, 几, 吗 …, or 怎么 before how a sum is charged
+    or counted (物业费怎么收？, 停车费怎么算？)."""
+    if words[i][0] in _VALUE_ASKED:
+        return True
+    return words[i][0] == "怎么" and i + 1 < len(words) and words[i + 1][0] in _CHARGED
+
+
+_CHARGED = frozenset(("收", "算", "收费", "计算", "计费", "交", "缴"))
 _NUMERAL = re.compile(r"[零一二两三四五六七八九十百千万亿]")
 # A measure word run into the verb after it (人为 of 多少人为学生), which no noun is.
 _MEASURE_WORD = re.compile(r"[个人名家位户件条项台套所座][为是在有被把和与]$")
