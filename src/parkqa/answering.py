@@ -595,8 +595,9 @@ def verbatim_share(asked: list[str], weights: list[float], text: str) -> float:
 # best score a runner-up must be to be kept as a second sentence.
 SEMANTIC_WEIGHT = 0.5
 TYPE_BONUS = 0.3
-UNIT_BONUS = 0.6  # more when the quantity is counted in the unit asked for (多少人: 2万人) or
-# the sentence holds the thing counted (多少机柜: 1200个标准机柜)
+# More when the quantity is counted in the unit asked for (多少人: 2万人) or the sentence holds
+# the thing counted (多少机柜: 1200个标准机柜).
+UNIT_BONUS = 0.6
 POST_BONUS = 1.0  # who someone is: the sentence giving their post before their name
 PERSON_BONUS = 0.6  # who did something: a sentence naming someone after their post
 CANDIDATE_PASSAGES = 3
@@ -731,7 +732,7 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     if not found:
         return None
     if question.kind == "quantity":  # 每录用一个能补多少: not the 1名 it states
-        stated = {_number(m.group()) for m in _quantities(question.simplified)}
+        stated = {_number(m.group()) for m in _quantities(question.simplified)} - {None}
         found = [m for m in found if _number(m.group()) not in stated] or found
     words = dict.fromkeys(w for w in question.content_words + question.translations if len(w) > 1)
     anchors = [[m.start() for m in _find(sentence, word)] for word in words]
