@@ -119,6 +119,13 @@ class Support:
     unread: float = 0.0  # share of an English question's words no passage holds in any translation
     missing_attribute: str = ""  # what the question asks the value of, when no passage holds it
 
+    @property
+    def missing_terms(self) -> tuple[str, ...]:
+        """What a refusal names: the missing names, else the value no passage mentions."""
+        if self.missing_names or not self.missing_attribute:
+            return self.missing_names
+        return (self.missing_attribute,)
+
 
 @dataclass(frozen=True)
 class AbstentionModel:
@@ -880,8 +887,9 @@ def _distance(fact: int, anchor: int, directed: bool = True) -> int:
     return 3 * (anchor - fact)
 
 
-_CHINESE_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7}
-_CHINESE_DIGITS |= {"八": 8, "九": 9}
+_CHINESE_DIGITS = dict(
+    zip("零一二两三四五六七八九", (0, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9), strict=True)
+)
 _MAGNITUDES = {"百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
 
 

@@ -297,13 +297,12 @@ class KnowledgeBase:
         )
         resolved = asked.resolved if asked.resolved != text else None
         if not hits or model.should_abstain(support, cfg.answer.abstain_below):
-            absent = support.missing_names or tuple(filter(None, [support.missing_attribute]))
             return Answer(
                 question=text,
-                answer=no_answer_message(asked, absent, bool(filters)),
+                answer=no_answer_message(asked, support.missing_terms, bool(filters)),
                 abstained=True,
                 related=cite(hits[:3], {}),
-                missing_terms=absent,
+                missing_terms=support.missing_terms,
                 question_type=asked.kind,
                 resolved_question=resolved,
                 notes=tuple(notes),
