@@ -127,6 +127,10 @@ def test_a_question_whose_asked_attribute_no_passage_holds_is_refused_however_cl
         ("阿尔坎塔拉地区的人口数量是多少？", "人口"),  # the count of what 人口 names
         ("世界上约有多少百分比的机车集中于亚洲？", None),  # stated as a percentage
         ("理事会的委员中有多少人为学生？", None),  # 人 counts; 为 is no noun's
+        ("根據估計華碩總品牌價值約值多少?", None),  # 约值: about (约) worth, a kind of value
+        ("清廷必須賠償英國多少銀兩?", None),  # 银两 counts in a unit (四百萬兩)
+        ("他们一年要交多少美元？", None),
+        ("园区能提供多少公斤的原料？", "原料"),  # what the kilograms are of
         ("园区引进了多少人才？", "人才"),  # a noun may begin with 人
         ("园区的物业费怎么收？", "物业费"),  # how a fee is charged asks its amount
         ("停车费怎么算？", "停车费"),

@@ -8,6 +8,7 @@ import pytest
 from conftest import BACKENDS, PARK_DOC, REPO
 from parkqa import Filters, load_config
 from parkqa.answering import (
+    AREA,
     MONEY,
     PERCENT,
     english_fact,
@@ -272,6 +273,31 @@ def test_no_count_of_something_else_leads_when_a_sum_or_a_rate_is_asked():
     assert lead_fact(analyse("公司的注册资本是多少？"), "公司注册资本5000万元。") == "5000万元"
     assert lead_fact(analyse("软件企业的税率是多少？"), "引进软件企业130多家。") is None
     assert lead_fact(analyse("软件企业的税率是多少？"), "软件企业税率为6%。") == "6%"
+
+
+@pytest.mark.parametrize(
+    ("question", "unit"),
+    [
+        ("How much does a meal cost in the staff canteen?", MONEY),  # not the staff counted
+        ("How much is the monthly parking pass?", MONEY),  # how much it is: its price
+        ("How much will the company invest?", MONEY),
+        ("How many staff work in the canteen?", ("人", "名")),
+        ("How many companies pay the fee?", ("家",)),
+        ("How many seats will the centre have?", None),  # a count of seats, in no set unit
+        ("What is the salary of the staff?", MONEY),
+        ("How much land does the project cover?", AREA),
+    ],
+)
+def test_an_english_question_asks_in_the_unit_of_what_follows_how_much_or_many(question, unit):
+    assert unit_asked(analyse(question)) == unit
+
+
+def test_an_english_price_leads_with_the_sum_not_a_count():
+    # "How much does a meal cost in the staff canteen?" led with "3" (of 3个职工食堂).
+    sentence = "园区内设有3个职工食堂，工作餐每餐12元；"
+    assert lead_fact(analyse("How much does a meal cost in the staff canteen?"), sentence) == "12元"
+    parking = "园区地下停车场共有1800个车位，入驻企业员工办理月卡每月150元。"
+    assert lead_fact(analyse("How much is the monthly parking pass?"), parking) == "150元"
 
 
 def test_the_count_of_the_thing_asked_for_leads():

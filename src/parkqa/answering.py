@@ -376,7 +376,7 @@ _GENERIC_ATTRIBUTES = frozenset(
     "数量 数目 总数 个数 情况 时间 地点 地方 东西 问题 方面 内容 程度 水平 标准 名字 名称 原因 "  # noqa: SIM905
     "目的 意义 作用 特点 方式 办法 结果 关系 区别 类型 种类 部分 事情 事件 人物 意思 职务 职位 "
     "身份 头衔 职业 角色 地位 性质 形状 外形 外貌 样子 颜色 风格 特征 特色 功能 用途 年份 日期 "
-    "时候 理由 条件 要求 政策 措施 比例 比重 占比 百分比 百分点".split()
+    "时候 理由 条件 要求 政策 措施 比例 比重 占比 百分比 百分点 数值 约值".split()
 )
 # Words that ask for a thing's amount, or whether there is one (可以养宠物吗？). 什么 and 哪 ask
 # for kinds of value documents state without naming them (有什么成绩？); a size or a span (多长,
@@ -397,8 +397,10 @@ def asked_attribute(question: Question) -> str | None:
     if at is None or any(word[0] == "多" and word != "多少" for word, _ in words):
         return None
     counted = counted_noun(question)
-    if counted:  # 多少人为学生: 人 is what is counted
-        return None if _MEASURE_WORD.fullmatch(counted) else _particular(counted)
+    if counted:  # 多少人为学生: 人 is what is counted; 多少银两: counted in 两
+        if _MEASURE_WORD.fullmatch(counted) or _UNIT_NOUN.search(counted):
+            return None
+        return _particular(counted)
     for word, tag in reversed(words[max(0, at - 4) : at]):
         if _attribute_noun(word, tag):
             return _particular(word)
@@ -417,6 +419,8 @@ _CHARGED = frozenset(("收", "算", "收费", "计算", "计费", "交", "缴"))
 _NUMERAL = re.compile(r"[零一二两三四五六七八九十百千万亿]")
 # A measure word run into the verb after it (人为 of 多少人为学生), which no noun is.
 _MEASURE_WORD = re.compile(r"[个人名家位户件条项台套所座][为是在有被把和与]$")
+# A unit of money, weight or length (美元, 银两, 公斤, 英尺): what is counted is a quantity.
+_UNIT_NOUN = re.compile(r"[两元币镑斤尺寸米吨克]$")
 
 
 def _particular(attribute: str) -> str | None:
@@ -761,15 +765,15 @@ def lead_fact(question: Question, sentence: str) -> str | None:
 
 def counted_noun(question: Question) -> str | None:
     """The noun a Chinese question counts (商家 of 要服务多少商家？): the common noun right
-    after 多少 or 几 and its measure word."""
+    after 多少 or 几 and its measure word (原料 of 多少公斤的原料)."""
     words = question.words
     for i, (word, _) in enumerate(words):
         if word not in ("多少", "几", "几个"):
             continue
-        for after, tag in words[i + 1 : i + 3]:
+        for j, (after, tag) in enumerate(words[i + 1 : i + 4], start=i + 1):
             if _attribute_noun(after, tag):
                 return after
-            if tag not in ("m", "q"):
+            if tag not in ("m", "q") and not (after == "的" and words[j - 1][1] == "q"):
                 break
     return None
 
@@ -973,24 +977,56 @@ _LENGTH_ASKED = re.compile(r"\b(?:be|stretch|extend|measure|run)\s*\??\s*$", re.
 _ASKED_UNIT = re.compile(
     r"(?:多少|几)\s*(个|家|所|名|人|条|台|项|套|座|层|倍|款|位|年|天|钱|元|平方米|亩|万|亿)"
 )
+_PEOPLE_COUNTED = re.compile(
+    r"\b(?:people|persons|employees|staff|workers|jobs|students|residents|talents?)\b", re.I
+)
+_COMPANIES_COUNTED = re.compile(r"\b(?:compan(?:y|ies)|enterprises?|firms|businesses)\b", re.I)
+_MONEY_NAMED = re.compile(
+    r"\b(?:invest\w*|money|yuan|cost|spend\w*|revenue|income|worth|rent|price|fees?|"
+    r"salary|wages?|budget|subsid\w*|pay|funds?|funding|capital)\b",
+    re.I,
+)
+_AREA_NAMED = re.compile(
+    r"\b(?:square met\w+|area|hectares?|acres?|land|space|floor space)\b", re.I
+)
+# What an English question names, in the order a unit is looked for when it says neither "how
+# many" nor "how much": a sum first (the salary of the staff is a sum, not a head count).
 _ENGLISH_UNITS_ASKED = (
-    (
-        re.compile(r"\b(?:people|persons|employees|staff|workers|jobs|students)\b", re.I),
-        ("人", "名"),
-    ),
-    (re.compile(r"\b(?:compan(?:y|ies)|enterprises?|firms|businesses)\b", re.I), ("家",)),
-    (
-        re.compile(
-            r"\b(?:invest\w*|money|yuan|cost|spend\w*|revenue|income|worth|rent|price|fees?|"
-            r"salary|wages?|budget|subsid\w*|pay)\b",
-            re.I,
-        ),
-        MONEY,
-    ),
-    (re.compile(r"\b(?:square met\w+|area|hectares?|acres?)\b", re.I), AREA),
+    (_MONEY_NAMED, MONEY),
+    (_PEOPLE_COUNTED, ("人", "名")),
+    (_COMPANIES_COUNTED, ("家",)),
+    (_AREA_NAMED, AREA),
     (re.compile(r"\b(?:years?)\b", re.I), ("年",)),
     (re.compile(r"\b(?:projects?)\b", re.I), ("项",)),
 )
+_HOW_MANY = re.compile(r"\b(?:how many|(?:the )?number of)\s+(.*)", re.I)
+# "How much is …", "how much will they invest": a price or a sum; "how much land": an area;
+# "how much power": an amount of something counted in no set unit.
+_HOW_MUCH = re.compile(r"\bhow much\s+([a-z]+)", re.I)
+_PRICE_ASKED_AFTER = re.compile(
+    r"is|are|was|were|does|do|did|will|would|can|could|should|has|have|had|money|for|per|"
+    r"yuan|rmb|cash|funding|capital|investment|rent|subsidy|subsidies",
+    re.I,
+)
+
+
+def _english_unit_asked(text: str) -> tuple[str, ...] | None:
+    """The unit of what an English question counts (how many staff: 人名) or prices (how much
+    does a meal cost: 元): what follows "how many" or "how much" decides before any other
+    word (the staff of "the staff canteen" is no head count)."""
+    many = _HOW_MANY.search(text)
+    if many:
+        counted = " ".join(many.group(1).split()[:3])
+        for pattern, units in _ENGLISH_UNITS_ASKED[1:]:
+            if pattern.search(counted):
+                return units
+        return None
+    much = _HOW_MUCH.search(text)
+    if much:
+        if _AREA_NAMED.fullmatch(much.group(1)):
+            return AREA
+        return MONEY if _PRICE_ASKED_AFTER.fullmatch(much.group(1)) else None
+    return next((units for pattern, units in _ENGLISH_UNITS_ASKED if pattern.search(text)), None)
 
 
 def unit_asked(question: Question) -> tuple[str, ...] | None:
@@ -1000,10 +1036,7 @@ def unit_asked(question: Question) -> tuple[str, ...] | None:
     if _DURATION_ASKED.search(question.simplified) and not _LENGTH_ASKED.search(question.text):
         return DURATION
     if question.language == "en":
-        for pattern, units in _ENGLISH_UNITS_ASKED:
-            if pattern.search(question.text):
-                return units
-        return None
+        return _english_unit_asked(question.text)
     written = written_units(question.simplified)
     match = _ASKED_UNIT.search(written)
     if match and match.group(1) in ("钱", "元"):
