@@ -621,7 +621,8 @@ SPREAD = 0.5  # how much less a question word counts when most sentences contain
 def choose_sentences(
     question: Question, hits: list[Hit], keywords: KeywordIndex, max_sentences: int
 ) -> dict[int, list[int]]:
-    """The answer: {hit index: [sentence indexes]}, best sentence first. Sentences of the top
+    """The answer: {hit index: [sentence indexes]}, the best sentence first (the rest in their
+    passage's order), its passage first. Sentences of the top
     three passages are scored by the question's distinctive words they hold, their closeness
     in meaning to the question, a bonus when they hold the kind of answer asked for, and how
     far their passage's score falls behind the best passage's; a close runner-up is kept too,
@@ -691,7 +692,12 @@ def choose_sentences(
             if not _ENUMERATION.match(passage.sentence_text(passage.sentences[s]).strip()):
                 break
             chosen[best_hit].append(s)
-    return {i: sorted(indexes) for i, indexes in chosen.items()}
+    return {
+        i: [best_sentence, *sorted(set(indexes) - {best_sentence})]
+        if i == best_hit
+        else sorted(indexes)
+        for i, indexes in chosen.items()
+    }
 
 
 _COUNT = re.compile(r"([两二三四五六七八九2-9])\s*(?:个|大|项|条|点|方面)")

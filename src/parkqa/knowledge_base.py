@@ -49,7 +49,7 @@ from parkqa.keywords import tokenize
 from parkqa.lexicon import lexicon
 from parkqa.passages import Passage
 from parkqa.questions import Question, analyse, clean_question, join_held_characters
-from parkqa.retrieval import Filters, in_knowledge_base_script, search
+from parkqa.retrieval import Filters, Hit, in_knowledge_base_script, search
 from parkqa.store import (
     MANIFEST,
     LoadedIndex,
@@ -313,7 +313,7 @@ class KnowledgeBase:
         citations = cite(hits, chosen, limit=k)
         answer = Answer(
             question=text,
-            answer=_compose(asked, support, citations),
+            answer=_compose(asked, support, citations, _best_sentence(hits, chosen)),
             abstained=False,
             citations=citations,
             missing_terms=support.missing_years,
@@ -421,10 +421,23 @@ def _question_tokens(texts: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(tokens))
 
 
-def _compose(asked: Question, support: Support, citations: tuple[Citation, ...]) -> str:
-    """The answer text: the fact asked for first (5千万元。), or a note when the question asks
-    about a year the documents do not cover or about someone the cited passage never names,
-    then the answering sentences with their [n]."""
+def _best_sentence(hits: Sequence[Hit], chosen: dict[int, list[int]]) -> str:
+    """The sentence the answer rests on most (choose_sentences lists it first); the answer
+    shows its sentences in their passages' order, so this is not always the first shown."""
+    first = next((i for i, sentences in chosen.items() if sentences), None)
+    if first is None:
+        return ""
+    passage = hits[first].passage
+    return passage.sentence_text(passage.sentences[chosen[first][0]])
+
+
+def _compose(
+    asked: Question, support: Support, citations: tuple[Citation, ...], best: str = ""
+) -> str:
+    """The answer text: the fact asked for first (5千万元。), taken from the best sentence
+    when it states one, or a note when the question asks about a year the documents do not
+    cover or about someone the cited passage never names, then the answering sentences with
+    their [n]."""
     parts = []
     for citation in citations:
         for start, end in citation.highlights:
@@ -432,7 +445,7 @@ def _compose(asked: Question, support: Support, citations: tuple[Citation, ...])
     if not parts:
         return ""
     first = citations[0]
-    sentence = first.text[slice(*first.highlights[0])] if first.highlights else ""
+    sentence = best or (first.text[slice(*first.highlights[0])] if first.highlights else "")
     period = missing_period_note(asked, support, sentence)
     if period:
         return _in_script(asked, period) + " " + " ".join(parts)
@@ -440,7 +453,7 @@ def _compose(asked: Question, support: Support, citations: tuple[Citation, ...])
     if subject:
         return subject + " " + " ".join(parts)
     highlighted = [c.text[start:end] for c in citations for start, end in c.highlights]
-    fact = lead_of(asked, highlighted if first.highlights else [sentence, *highlighted])
+    fact = lead_of(asked, [sentence, *(h for h in highlighted if h != sentence)])
     if fact:
         lead = f"{english_fact(fact)}." if asked.language == "en" else f"{fact}。"
         return _in_script(asked, lead) + " " + " ".join(parts)

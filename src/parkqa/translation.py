@@ -271,13 +271,30 @@ def _gloss_at(
             return 1, []
         as_verb = start > 0 and words[start - 1].lower() in _VERB_CUES
         for key in _lemmas(" ".join(phrase)):
-            chinese = [w for w in glossary().get(key, ()) if in_knowledge_base(w, keywords, texts)]
+            held = (_held_form(w, keywords, texts) for w in glossary().get(key, ()))
+            chinese = list(dict.fromkeys(w for w in held if w))
             if chinese and not as_verb:
                 verbs = verb_senses().get(key, ())
                 chinese = [w for w in chinese if w not in verbs] or chinese
             if chinese:
                 return size, _most_specific(chinese)
     return 0, []
+
+
+# A place named for what is done in it (办公室, 停车场, 体育馆): the documents may name the
+# activity alone (办公用房, 停车).
+_PLACE_SUFFIXES = "室馆场厅站所院"
+
+
+def _held_form(word: str, keywords: KeywordIndex, texts: Texts) -> str:
+    """The word as some passage holds it: itself, or for a three-character place word no
+    passage holds, what is done there (办公 of 办公室); "" when neither."""
+    if in_knowledge_base(word, keywords, texts):
+        return word
+    stem = word[:2]
+    if len(word) == 3 and word[-1] in _PLACE_SUFFIXES and in_knowledge_base(stem, keywords, texts):
+        return stem
+    return ""
 
 
 def _most_specific(words: list[str]) -> list[str]:
