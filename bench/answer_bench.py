@@ -79,6 +79,7 @@ def main() -> None:
     questions = list(squad_questions(json.loads(args.data.read_text(encoding="utf-8"))))[
         : args.limit
     ]
+    kb.warm_up()  # as `parkqa serve` does before its first question
     kb.ask(questions[0].question)
 
     report = evaluate(questions, lambda q, history: kb.ask(q, history, k=5))

