@@ -139,6 +139,13 @@ def test_a_question_whose_asked_attribute_no_passage_holds_is_refused_however_cl
         ("主跑道有多长？", None),
         ("阿里巴巴在哪里？", None),  # a name is checked as a name
         ("How much is the deposit?", None),
+        # What a thing is or does, asked of the thing itself: its head noun is what is asked.
+        ("永川的企業管家是做什麼的？", "管家"),
+        ("什么是数字影棚？", "影棚"),
+        ("孵化器是什么意思？", None),  # tagged a name: checked as a name
+        ("园区是什么时候成立的？", None),  # a date, not what the park is
+        ("这是什么？", None),
+        ("园区的主导产业是什么？", None),  # 产业 is asked as a kind, its value is named
     ],
 )
 def test_the_attribute_a_question_asks_the_value_of(question, attribute):
@@ -290,3 +297,13 @@ def test_a_value_no_document_mentions_is_refused_beside_the_documents_that_answe
         assert refused.abstained, (question, refused.answer)
         assert refused.answer == f"知识库中没有找到关于“{attribute}”的信息。"
     assert "10元" in kb.ask("人才公寓的租金是多少？").answer
+
+
+def test_what_a_thing_no_passage_mentions_is_refused_by_its_name(make_kb):
+    """「永川的企業管家是做什麼的？」 asked of the park article alone (no passage mentions 管家)
+    was answered with what a district official said."""
+    kb = make_kb({"butler.md": "# 服务\n\n园区为入驻企业提供政策解读和日常协调服务。\n"})
+    kb.update()
+    refused = kb.ask("园区的企业管家是做什么的？")
+    assert refused.abstained and refused.missing_terms == ("管家",)
+    assert not kb.ask("园区为入驻企业提供什么服务？").abstained

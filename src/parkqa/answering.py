@@ -420,7 +420,9 @@ def asked_attribute(question: Question) -> str | None:
         return None
     words = question.words
     at = next((i for i in range(len(words)) if _asks_value(words, i)), None)
-    if at is None or any(word[0] == "多" and word != "多少" for word, _ in words):
+    if at is None:
+        return _defined_thing(words)
+    if any(word[0] == "多" and word != "多少" for word, _ in words):
         return None
     counted = counted_noun(question)
     if counted:  # 多少人为学生: 人 is what is counted; 多少银两: counted in 两
@@ -431,6 +433,52 @@ def asked_attribute(question: Question) -> str | None:
         if _attribute_noun(word, tag):
             return _particular(word)
     return None
+
+
+# What a thing does or means (企业管家是做什么的？) is asked of the thing however it is named;
+# what it is (X是什么？) only when the question starts with it (园区的主导产业是什么？ asks for
+# the park's industries, which documents may call otherwise).
+_DOES_OR_MEANS = frozenset(("做什么的", "干什么的", "干啥的", "做啥的", "什么意思", "啥意思"))
+_IS_WHAT = frozenset(("什么", "啥"))
+
+
+def _defined_thing(words: Sequence[tuple[str, str]]) -> str | None:
+    """The head noun of what a question asks to be defined (管家 of 企业管家是做什么的？, 影棚
+    of 什么是数字影棚？), or None."""
+    words = [(w, t) for w, t in words if t != "x"]  # punctuation
+    said = [w for w, _ in words]
+    if len(said) > 2 and said[:2] == ["什么", "是"]:
+        run = _noun_run(words[2:], len(words) - 2)
+        return _head(run) if len(run) == len(words) - 2 else None
+    if "是" not in said:
+        return None
+    at = len(said) - 1 - said[::-1].index("是")
+    tail = "".join(said[at + 1 :])
+    if tail not in _DOES_OR_MEANS and tail not in _IS_WHAT:
+        return None
+    run = _noun_run(words[:at], at)
+    if tail in _IS_WHAT and len(run) != at:
+        return None  # 园区的主导产业是什么？: the value of something else's
+    return _head(run)
+
+
+def _noun_run(words: Sequence[tuple[str, str]], end: int) -> list[str]:
+    """The common nouns right before words[end] (企业 管家 of 永川的企业管家)."""
+    run: list[str] = []
+    for word, tag in reversed(words[:end]):
+        if not (tag.startswith("n") or tag == "vn") or tag in NAME_TAGS:
+            break
+        run.insert(0, word)
+    return run
+
+
+def _head(run: list[str]) -> str | None:
+    """The noun a run of nouns names (管家 of 企业管家; 影棚 of 数字 影 棚), unless a kind of
+    value (情况, 意思)."""
+    if not run:
+        return None
+    head = run[-1] if len(run[-1]) > 1 or len(run) == 1 else run[-2] + run[-1]
+    return _particular(head) if len(head) > 1 else None
 
 
 def _asks_value(words: Sequence[tuple[str, str]], i: int) -> bool:
