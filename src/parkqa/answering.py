@@ -1069,16 +1069,17 @@ _MONEY_NAMED = re.compile(
 _AREA_NAMED = re.compile(
     r"\b(?:square met\w+|area|hectares?|acres?|land|space|floor space)\b", re.I
 )
-# What an English question names, in the order a unit is looked for when it says neither "how
-# many" nor "how much": a sum first (the salary of the staff is a sum, not a head count).
-_ENGLISH_UNITS_ASKED = (
-    (_MONEY_NAMED, MONEY),
+# What "how many" may count in English, and the units it is counted in.
+_ENGLISH_COUNTS = (
     (_PEOPLE_COUNTED, ("人", "名")),
     (_COMPANIES_COUNTED, ("家",)),
     (_AREA_NAMED, AREA),
     (re.compile(r"\b(?:years?)\b", re.I), ("年",)),
     (re.compile(r"\b(?:projects?)\b", re.I), ("项",)),
 )
+# The order a unit is looked for when a question says neither "how many" nor "how much": a
+# sum first (the salary of the staff is a sum, not a head count).
+_ENGLISH_UNITS_ASKED = ((_MONEY_NAMED, MONEY), *_ENGLISH_COUNTS)
 _HOW_MANY = re.compile(r"\b(?:how many|(?:the )?number of)\s+(.*)", re.I)
 # "How much is …", "how much will they invest": a price or a sum; "how much land": an area;
 # "how much power": an amount of something counted in no set unit.
@@ -1097,7 +1098,7 @@ def _english_unit_asked(text: str) -> tuple[str, ...] | None:
     many = _HOW_MANY.search(text)
     if many:
         counted = " ".join(many.group(1).split()[:3])
-        for pattern, units in _ENGLISH_UNITS_ASKED[1:]:
+        for pattern, units in _ENGLISH_COUNTS:
             if pattern.search(counted):
                 return units
         return None

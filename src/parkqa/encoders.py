@@ -27,6 +27,7 @@ SMALL_BATCH = 8
 # From this length (Chinese characters and Latin words), a question is embedded faster on
 # every core than on one.
 PARALLEL_QUERY = 28
+CALIBRATION_CHARS = 16  # a short question, as calibrate_threads times it
 
 
 class Encoder(Protocol):
@@ -341,10 +342,11 @@ class E5Encoder:
         return 1
 
     def calibrate_threads(self, question: str) -> bool:
-        """Time a short question on one thread and on every core (median of three each) and
-        remember whether every core was faster on this machine."""
-        if not (self._get_threads and self._set_threads):
+        """Time a short question (the text's first characters) on one thread and on every
+        core, median of three each, and remember whether every core was faster here."""
+        if not (self._get_threads and self._set_threads) or self._get_threads() <= 1:
             return False
+        question = question[:CALIBRATION_CHARS]
         previous = self._get_threads()
         timings = {}
         for threads in (1, previous):
@@ -356,7 +358,7 @@ class E5Encoder:
                 )
             finally:
                 self._set_threads(previous)
-        self._every_core_faster = previous > 1 and timings[previous] < timings[1]
+        self._every_core_faster = timings[previous] < timings[1]
         return self._every_core_faster
 
     def query(self, texts: Sequence[str]) -> np.ndarray:

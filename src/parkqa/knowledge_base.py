@@ -435,9 +435,7 @@ def _best_sentence(hits: Sequence[Hit], chosen: dict[int, list[int]]) -> str:
     return passage.sentence_text(passage.sentences[chosen[first][0]])
 
 
-def _compose(
-    asked: Question, support: Support, citations: tuple[Citation, ...], best: str = ""
-) -> str:
+def _compose(asked: Question, support: Support, citations: tuple[Citation, ...], best: str) -> str:
     """The answer text: the fact asked for first (5千万元。), taken from the best sentence
     when it states one, or a note when the question asks about a year the documents do not
     cover or about someone the cited passage never names, then the answering sentences with
@@ -449,7 +447,7 @@ def _compose(
     if not parts:
         return ""
     first = citations[0]
-    sentence = best or (first.text[slice(*first.highlights[0])] if first.highlights else "")
+    sentence = best  # the answer's sentences hold it: parts is not empty
     period = missing_period_note(asked, support, sentence)
     if period:
         return _in_script(asked, period) + " " + " ".join(parts)
