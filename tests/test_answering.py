@@ -385,6 +385,21 @@ def test_a_homophone_of_a_name_in_traditional_documents_is_a_likely_typo(typed):
     assert likely_typo(typed, keywords, lambda row: text) == "鄧文"
 
 
+def test_a_three_character_name_s_typo_reads_near_the_name():
+    """In a large knowledge base, many three-character names are one character from a name
+    asked about (张天霖, 张作霖): a three-character typo replaces a character with one read
+    alike or near (an input method's fuzzy readings: zh/z, n/l, ang/an); a longer name may
+    have any one character wrong."""
+    text = "據記載，張作霖當年駐守奉天，劉德華與博彥科技的人員同行。"
+    keywords = KeywordIndex.build([tokenize(text)])
+    typo = lambda name: likely_typo(name, keywords, lambda row: text)  # noqa: E731
+    assert typo("張天霖") is None  # 天 tian for 作 zuo: another name
+    assert typo("張做霖") == "張作霖"  # 做 for 作: read alike
+    assert typo("張左霖") == "張作霖"  # zuo for zuo
+    assert typo("牛德華") == "劉德華"  # niu for liu: n and l confused
+    assert typo("博彥科枝") == "博彥科技"  # four characters: any one slip
+
+
 def test_a_typo_is_one_slip_of_the_keys_not_the_same_characters_shuffled(park_kb):
     """A typo is a homophone (pinyin input), one other character, or two neighbours
     swapped; characters of another phrase in another order are not a typo of it."""

@@ -247,7 +247,9 @@ def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
     """A name of the knowledge base that name is likely a typo of: one read the same and
     sharing a character with it (邓雯 for 邓文: pinyin input gives homophones), or, for names
     of three or more characters, one slip away (one_slip: 博彦科枝 for 博彦科技, 文思辉海 for
-    文思海辉). The same characters in another order are not a typo."""
+    文思海辉), where a three-character name's wrong character must read near the right one
+    (许月风 for 许月凤, not 张天霖 for 张作霖: a large knowledge base holds many names one
+    character from a short one). The same characters in another order are not a typo."""
     if not all(is_cjk(c) for c in name):
         return None
     for word in homophones(name, keywords, texts):
@@ -263,7 +265,7 @@ def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
     seen: Counter[str] = Counter()
     for row in rows[:100]:
         for window in _near_windows(name, texts(int(row))):
-            if window != name and one_slip(name, window):
+            if window != name and one_slip(name, window, near=len(name) == 3):
                 seen[window] += 1
     for window, _ in seen.most_common():
         # A name, not a phrase of ordinary words: a word tagged as a name, or characters that
@@ -304,18 +306,45 @@ def _reading(char: str) -> str:
     return readings[0][0] if readings else "\0" + char
 
 
-def one_slip(typed: str, meant: str) -> bool:
-    """Whether typed is meant with one slip: one character replaced, or two neighbours
-    swapped; homophones count as the same character (徐 for 许)."""
+def one_slip(typed: str, meant: str, near: bool = False) -> bool:
+    """Whether typed is meant with one slip: one character replaced (with near=True, only by
+    one read near it: near_reading), or two neighbours swapped; homophones count as the same
+    character (徐 for 许)."""
     if len(typed) != len(meant):
         return False
     differ = [i for i, (a, b) in enumerate(zip(typed, meant)) if not same_reading(a, b)]
-    if len(differ) <= 1:
+    if not differ:
         return True
+    if len(differ) == 1:
+        return not near or near_reading(typed[differ[0]], meant[differ[0]])
     if len(differ) != 2 or differ[1] != differ[0] + 1:
         return False
     i = differ[0]
     return same_reading(typed[i], meant[i + 1]) and same_reading(typed[i + 1], meant[i])
+
+
+# The readings pinyin input methods let a typist confuse ("fuzzy pinyin"): initials, then
+# finals, each the longer form and the one it is mistaken for.
+_NEAR_INITIALS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"), ("r", "l"), ("f", "h"))
+_NEAR_FINALS = (("iang", "ian"), ("uang", "uan"), ("ang", "an"), ("eng", "en"), ("ing", "in"))
+
+
+def _fuzzy(reading: str) -> str:
+    """A reading with its initial and final in the shorter of each confused pair."""
+    for long, short in _NEAR_INITIALS:
+        if reading.startswith(long):
+            reading = short + reading[len(long) :]
+            break
+    for long, short in _NEAR_FINALS:
+        if reading.endswith(long):
+            return reading[: -len(long)] + short
+    return reading
+
+
+def near_reading(a: str, b: str) -> bool:
+    """Whether two characters read alike or near, as fuzzy pinyin confuses them (刘 liu and
+    牛 niu; 凤 feng and 分 fen)."""
+    return same_reading(a, b) or _fuzzy(_reading(a)) == _fuzzy(_reading(b))
 
 
 @functools.lru_cache(maxsize=8192)
