@@ -400,6 +400,21 @@ def test_a_three_character_name_s_typo_reads_near_the_name():
     assert typo("博彥科枝") == "博彥科技"  # four characters: any one slip
 
 
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("长崎", "园区长期坚持招商引资。"),  # chang qi: an adverb, not a name
+        ("德意志", "他得意之时写下此诗。"),  # de yi zhi: a phrase ending in 之
+        ("乐山市", "他在这里工作了三十年。"),  # le shan shi: 了 and a number
+        ("西德", "西的一侧是山。"),  # xi de: a word and 的
+    ],
+)
+def test_a_name_is_not_read_as_a_phrase_of_ordinary_words(name, text):
+    """A typo is read as a name of the knowledge base, never as ordinary words read alike."""
+    keywords = KeywordIndex.build([tokenize(text)])
+    assert likely_typo(name, keywords, lambda row: text) is None
+
+
 def test_a_typo_is_one_slip_of_the_keys_not_the_same_characters_shuffled(park_kb):
     """A typo is a homophone (pinyin input), one other character, or two neighbours
     swapped; characters of another phrase in another order are not a typo of it."""

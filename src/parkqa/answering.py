@@ -257,7 +257,7 @@ def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
         # and a given name mistyped (邓雯 for 邓文) is a typo.
         alike, typed = to_simplified(word), to_simplified(name)
         shared = alike[0] == typed[0] if len(name) == 2 else bool(set(alike) & set(typed))
-        if len(word) == len(name) and shared:
+        if len(word) == len(name) and shared and _name_like(word):
             return word
     if len(name) < 3:
         return None
@@ -268,11 +268,24 @@ def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
             if window != name and one_slip(name, window, near=len(name) == 3):
                 seen[window] += 1
     for window, _ in seen.most_common():
-        # A name, not a phrase of ordinary words: a word tagged as a name, or characters that
-        # make no word of the dictionary.
-        if any(tag in NAME_TAGS or len(word) == 1 for word, tag in lexicon().cut(window)):
+        if _name_like(window):
             return window
     return None
+
+
+# Parts of speech of words no name holds: particles, prepositions, conjunctions, modal
+# particles, interjections, onomatopoeia, adverbs.
+_FUNCTION_TAGS = ("u", "p", "c", "y", "e", "o", "d")
+
+
+def _name_like(word: str) -> bool:
+    """Whether a word of the knowledge base reads as a name, not a phrase of ordinary words
+    (长期, 得意之, 了三十): no function word, and a word tagged as a name or characters that
+    make no word of the dictionary."""
+    cut = lexicon().cut(to_simplified(word))
+    if any(tag.startswith(_FUNCTION_TAGS) for _, tag in cut):
+        return False
+    return any(tag in NAME_TAGS or len(part) == 1 for part, tag in cut)
 
 
 _NOT_CJK = re.compile(f"[^{CJK_RANGES}]")
