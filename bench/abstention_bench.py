@@ -15,8 +15,9 @@ refused, and the AUC of `dense` and of `probability` for telling the two apart.
 
 It then fits, on the fit halves of both directions only, a logistic model of P(answerable)
 over dense, its margin over the other candidates, coverage, word coverage, agreement, whether a
-name is missing, the longest verbatim run and whether both retrievers' best passages share a
-document (questions across languages left out), chooses the smallest threshold that reaches an
+name is missing, the longest verbatim run, whether both retrievers' best passages share a
+document and whether a name with its noun is held by no passage (questions across languages
+left out), chooses the smallest threshold that reaches an
 off-topic recall of 0.92 at precision >= 0.98 on the fit halves, prints it as an
 AbstentionModel, and scores it and the model in src on the held-out halves.
 
@@ -61,6 +62,7 @@ FEATURES = (
     "missing_name",
     "verbatim",
     "same_document",
+    "unheld_phrase",
 )
 MIN_PRECISION = 0.98
 TARGET_RECALL = 0.92
@@ -196,6 +198,8 @@ def feature_matrix(records: list[dict[str, Any]]) -> np.ndarray:
 def _feature(record: dict[str, Any], name: str) -> float:
     if name == "missing_name":
         return float(bool(missing_names(record)))
+    if name == "unheld_phrase":
+        return float(bool(record["support"].get(name)))
     return float(record["support"].get(name, math.nan))
 
 

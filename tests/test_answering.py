@@ -16,6 +16,7 @@ from parkqa.answering import (
     lead_fact,
     likely_typo,
     posts_asked,
+    unheld_name_phrase,
     unit_asked,
 )
 from parkqa.errors import DateError, QuestionError, TagError
@@ -413,6 +414,23 @@ def test_a_name_is_not_read_as_a_phrase_of_ordinary_words(name, text):
     """A typo is read as a name of the knowledge base, never as ordinary words read alike."""
     keywords = KeywordIndex.build([tokenize(text)])
     assert likely_typo(name, keywords, lambda row: text) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [
+        ("亞太基金會的研究內容是什麼？", "亚太基金会"),  # 亞太 and 基金會 apart, never together
+        ("乌石渔港在哪里？", "乌石渔港"),
+        ("亚太地区有哪些基金会？", ""),  # nothing named that no passage holds
+        ("乌石港口有多大？", ""),  # held as written
+    ],
+)
+def test_a_name_with_the_thing_it_names_that_no_passage_holds(question, phrase):
+    """A question about 亚太基金会 is about something a knowledge base that mentions 亚太
+    and 基金会 apart does not hold: a measured signal of the abstention model."""
+    text = "亞太地區的基金會很多。乌石港口面积不大，乌石的渔民很多。"
+    keywords = KeywordIndex.build([tokenize(text)])
+    assert unheld_name_phrase(analyse(question), keywords, lambda row: text) == phrase
 
 
 def test_a_typo_is_one_slip_of_the_keys_not_the_same_characters_shuffled(park_kb):

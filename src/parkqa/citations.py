@@ -46,8 +46,8 @@ class SupportSignals:
     it: shares of the question's keyword weight and words the best passage holds and of its
     weight in the longest run it holds verbatim, the cosine of the closest sentence and its
     margin over the candidates, whether keyword and dense retrieval agree on the passage and
-    on the document, the names asked about that no passage holds and what it asks the amount
-    of when no passage holds that, whether the question is in another language than the
+    on the document, the names asked about that no passage holds, what it asks the amount
+    of when no passage holds that and a name with its noun no passage holds together, whether the question is in another language than the
     knowledge base, and the probability that the knowledge base answers the question."""
 
     coverage: float
@@ -61,6 +61,7 @@ class SupportSignals:
     same_document: bool = False
     missing_names: tuple[str, ...] = ()
     missing_attribute: str = ""  # what the question asks the amount of, when no passage holds it
+    unheld_phrase: str = ""  # a name with the noun it qualifies that no passage holds together
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +74,7 @@ class SupportSignals:
             "same_document": self.same_document,
             "missing_names": list(self.missing_names),
             "missing_attribute": self.missing_attribute,
+            "unheld_phrase": self.unheld_phrase,
             "cross_lingual": self.cross_lingual,
             "probability": round(self.probability, 6),
         }

@@ -23,6 +23,7 @@ from parkqa.answering import (
     lead_of,
     missing_attribute,
     missing_period_note,
+    unheld_name_phrase,
 )
 from parkqa.chinese import has_cjk, to_simplified, to_traditional
 from parkqa.citations import Answer, Citation, SupportSignals, cite
@@ -284,7 +285,8 @@ class KnowledgeBase:
             index, vector, asked, cfg.retrieval, max(k, 3), filters, None, holds_unit_asked(asked)
         )
         unheld = missing_attribute(asked, index.keywords, index.passage_text)
-        support = assess_support(asked, hits, index.keywords, tuple(missing), unheld)
+        phrase = unheld_name_phrase(asked, index.keywords, index.passage_text)
+        support = assess_support(asked, hits, index.keywords, tuple(missing), unheld, phrase)
         model = abstention_model(index.encoder_name, cfg.answer.min_coverage, cfg.answer.min_dense)
         signals = SupportSignals(
             coverage=support.coverage,
@@ -298,6 +300,7 @@ class KnowledgeBase:
             same_document=support.same_document,
             missing_names=support.missing_names,
             missing_attribute=support.missing_attribute,
+            unheld_phrase=support.unheld_phrase,
         )
         resolved = asked.resolved if asked.resolved != text else None
         if not hits or model.should_abstain(support, cfg.answer.abstain_below):
