@@ -161,7 +161,7 @@ def main() -> int:
         "--fit-threshold",
         action="store_true",
         help="fit answer.abstain_below on the tune split (the largest probability threshold that "
-        f"refuses at most {MAX_REFUSED:.0%} of its answerable questions) and score with it",
+        f"refuses at most {MAX_REFUSED * 100:.0f}%% of its answerable questions) and score with it",
     )
     args = parser.parse_args()
 
