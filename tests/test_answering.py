@@ -433,6 +433,13 @@ def test_a_name_with_the_thing_it_names_that_no_passage_holds(question, phrase):
     assert unheld_name_phrase(analyse(question), keywords, lambda row: text) == phrase
 
 
+def test_the_answer_records_a_name_with_a_noun_no_passage_holds(park_kb):
+    """The park article names 阿里巴巴 and never a 基金会 of it: the support signals say so."""
+    support = park_kb.ask("阿里巴巴基金会在哪里？").support
+    assert support.unheld_phrase == "阿里巴巴基金会"
+    assert park_kb.ask("阿里巴巴在永川投资了多少钱？").support.unheld_phrase == ""
+
+
 def test_a_typo_is_one_slip_of_the_keys_not_the_same_characters_shuffled(park_kb):
     """A typo is a homophone (pinyin input), one other character, or two neighbours
     swapped; characters of another phrase in another order are not a typo of it."""

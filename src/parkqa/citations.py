@@ -47,8 +47,9 @@ class SupportSignals:
     weight in the longest run it holds verbatim, the cosine of the closest sentence and its
     margin over the candidates, whether keyword and dense retrieval agree on the passage and
     on the document, the names asked about that no passage holds, what it asks the amount
-    of when no passage holds that and a name with its noun no passage holds together, whether the question is in another language than the
-    knowledge base, and the probability that the knowledge base answers the question."""
+    of when no passage holds that, a name with its noun that no passage holds together,
+    whether the question is in another language than the knowledge base, and the
+    probability that the knowledge base answers the question."""
 
     coverage: float
     word_coverage: float
