@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from parkqa.config import RetrievalConfig
-from parkqa.retrieval import DENSE_SPREAD, fuse
+from parkqa.retrieval import fuse
 
 WEIGHTED = RetrievalConfig(keyword_weight=0.3, dense_weight=0.7)
 RRF = RetrievalConfig(keyword_weight=0.3, dense_weight=0.7, fusion="rrf", rrf_k=60)
@@ -37,20 +37,6 @@ def test_weighted_fusion_of_degenerate_candidates() -> None:
     np.testing.assert_allclose(fuse(scores(0.0, 0.0), scores(0.4, 0.4), WEIGHTED), [0.7, 0.7])
     np.testing.assert_allclose(fuse(scores(3.0), scores(0.9), WEIGHTED), [1.0])
     assert len(fuse(scores(), scores(), WEIGHTED)) == 0
-
-
-def test_cosines_a_few_hundredths_apart_do_not_outweigh_much_stronger_keyword_evidence() -> None:
-    """In a knowledge base of one subject every passage is about as close in meaning to a
-    question (0.83 to 0.86): rescaled from the lowest to the highest, that noise would
-    outweigh a passage holding the question's words. Cosines are rescaled as if at least
-    DENSE_SPREAD apart (a Chinese question's: an English one is told apart by meaning); when
-    they spread wider, meaning still decides."""
-    keyword = scores(10.0, 6.0, 1.0)
-    narrow = scores(0.845, 0.86, 0.83)
-    assert int(np.argmax(fuse(keyword, narrow, RetrievalConfig(), DENSE_SPREAD))) == 0
-    assert int(np.argmax(fuse(keyword, narrow, RetrievalConfig()))) == 1  # an English question
-    wide = fuse(keyword, scores(0.70, 0.86, 0.65), RetrievalConfig(), DENSE_SPREAD)
-    assert int(np.argmax(wide)) == 1
 
 
 def test_weighted_fusion_matches_brute_force() -> None:

@@ -105,13 +105,6 @@ class Filters:
 # share of the fused scores' spread more: a question across languages finds passages through
 # translated words, which many passages share, and a colloquial one through few of its words.
 ANSWER_KIND_WEIGHT = 0.3
-# The cosines of a Chinese question's candidates closer together than this are rescaled as if
-# this far apart: in a knowledge base of one subject every passage is about as close in
-# meaning to a question (0.83 to 0.87), and rescaling that from 0 to 1 would let noise outweigh
-# a passage holding the question's words. Chosen on the people's tune split (CMRC 2018 and
-# DRCD, whose candidates spread wider, measure the same). Not for a question in English,
-# whose translated words many passages share: meaning is what tells its passages apart.
-DENSE_SPREAD = 0.07
 
 
 @dataclass(frozen=True)
@@ -202,11 +195,9 @@ def query_weights(tokens: Sequence[str], keywords: KeywordIndex) -> dict[str, fl
     return weights
 
 
-def fuse(
-    keyword: np.ndarray, dense: np.ndarray, config: RetrievalConfig, dense_spread: float = 0.0
-) -> np.ndarray:
+def fuse(keyword: np.ndarray, dense: np.ndarray, config: RetrievalConfig) -> np.ndarray:
     """Fused scores of the candidates. "weighted": BM25 scaled by its best score and cosine
-    rescaled over the candidates (as if at least dense_spread apart), mixed by the configured weights. "rrf": reciprocal-rank
+    rescaled over the candidates, mixed by the configured weights. "rrf": reciprocal-rank
     fusion, kept for comparison; it lets a weak dense ranking pull down strong keyword hits."""
     if config.fusion == "rrf":
         return config.keyword_weight * _reciprocal_ranks(
@@ -216,25 +207,10 @@ def fuse(
     keyword_part = keyword / top if top > 0 else np.zeros_like(keyword)
     if len(dense):
         low, high = float(dense.min()), float(dense.max())
-        spread = max(high - low, dense_spread)
-        dense_part = (dense - low) / spread if high > low else np.ones_like(dense)
+        dense_part = (dense - low) / (high - low) if high > low else np.ones_like(dense)
     else:
         dense_part = dense
     return config.keyword_weight * keyword_part + config.dense_weight * dense_part
-
-
-def _fused_spread(
-    fused: np.ndarray, dense: np.ndarray, config: RetrievalConfig, dense_spread: float
-) -> float:
-    """What scores added to the fused ones are shares of. Weighted fusion rescales BM25 to
-    0-1 and cosines to at most 0-1 (less when they lie closer than dense_spread): the sum of
-    the weights each can reach. Reciprocal ranks differ by thousandths: their own spread."""
-    if config.fusion == "rrf":
-        return float(fused.max() - fused.min())
-    if not dense_spread:
-        return 1.0
-    dense_range = float(dense.max() - dense.min()) if len(dense) else 0.0
-    return config.keyword_weight + config.dense_weight * min(1.0, dense_range / dense_spread)
 
 
 def _reciprocal_ranks(scores: np.ndarray, k: int) -> np.ndarray:
@@ -272,10 +248,11 @@ def search(
     similarities = [index.sentence_similarities(int(r), query_vector) for r in rows]
     dense = np.array([float(s.max()) if len(s) else 0.0 for s in similarities], np.float32)
     keyword = _keyword_scores(index.keywords, tokens, rows, keyword_rows, keyword_found)
-    spread = DENSE_SPREAD if question.language == "zh" else 0.0
-    fused = fuse(keyword, dense, config, spread)
+    fused = fuse(keyword, dense, config)
 
-    scale = _fused_spread(fused, dense, config, spread)
+    # Added scores are shares of the fused scores' spread: weighted fusion rescales each
+    # retriever's scores to 0-1; reciprocal ranks differ by thousandths.
+    scale = float(fused.max() - fused.min()) if config.fusion == "rrf" else 1.0
     rerank = min(len(rows), max(k, 20))
     order = np.argsort(-fused, kind="stable")[:rerank]
     weights = query_weights(tokens, index.keywords)
