@@ -277,9 +277,10 @@ def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
     return None
 
 
-# Parts of speech of words no name holds: particles, prepositions, conjunctions, modal
-# particles, interjections, onomatopoeia, adverbs.
-_FUNCTION_TAGS = ("u", "p", "c", "y", "e", "o", "d")
+# Parts of speech of words no name holds (jieba's tags, by first letter): particles,
+# prepositions, conjunctions, modal particles, interjections, onomatopoeia, adverbs. Latin
+# words ("eng") are none of them.
+_FUNCTION_TAGS = frozenset("upcyeod")
 
 
 def _name_like(word: str) -> bool:
@@ -287,7 +288,7 @@ def _name_like(word: str) -> bool:
     (长期, 得意之, 了三十): no function word, and a word tagged as a name or characters that
     make no word of the dictionary."""
     cut = lexicon().cut(to_simplified(word))
-    if any(tag.startswith(_FUNCTION_TAGS) for _, tag in cut):
+    if any(tag[:1] in _FUNCTION_TAGS and tag != "eng" for _, tag in cut):
         return False
     return any(tag in NAME_TAGS or len(part) == 1 for part, tag in cut)
 
@@ -574,6 +575,9 @@ def missing_attribute(question: Question, keywords: KeywordIndex, texts) -> str:
     return attribute
 
 
+_NOUN_LIKE_TAGS = ("j", "vn")  # abbreviations (北大), verbs used as nouns (研究)
+
+
 def unheld_name_phrase(question: Question, keywords: KeywordIndex, texts) -> str:
     """The first run of two or more nouns in the question, one of them a name, that no
     passage holds as written (亚太基金会 where passages hold 亚太 and 基金会 apart: the
@@ -589,9 +593,6 @@ def unheld_name_phrase(question: Question, keywords: KeywordIndex, texts) -> str
                 return phrase
         run = []
     return ""
-
-
-_NOUN_LIKE_TAGS = ("j", "vn")  # abbreviations (北大), verbs used as nouns (研究)
 
 
 def assess_support(

@@ -438,31 +438,29 @@ def _best_sentence(hits: Sequence[Hit], chosen: dict[int, list[int]]) -> str:
     return passage.sentence_text(passage.sentences[chosen[first][0]])
 
 
-def _compose(asked: Question, support: Support, citations: tuple[Citation, ...], best: str) -> str:
+def _compose(
+    asked: Question, support: Support, citations: tuple[Citation, ...], sentence: str
+) -> str:
     """The answer text: the fact asked for first (5千万元。), taken from the best sentence
     when it states one, or a note when the question asks about a year the documents do not
     cover or about someone the cited passage never names, then the answering sentences with
     their [n]."""
-    parts = []
-    for citation in citations:
-        for start, end in citation.highlights:
-            parts.append(f"{citation.text[start:end]} [{citation.n}]")
-    if not parts:
+    highlighted = [(c.text[start:end], c.n) for c in citations for start, end in c.highlights]
+    if not highlighted:
         return ""
-    first = citations[0]
-    sentence = best  # the answer's sentences hold it: parts is not empty
+    parts = " ".join(f"{text} [{n}]" for text, n in highlighted)
     period = missing_period_note(asked, support, sentence)
     if period:
-        return _in_script(asked, period) + " " + " ".join(parts)
+        return _in_script(asked, period) + " " + parts
+    first = citations[0]
     subject = absent_subject_note(asked, f"{first.title}\n{first.text}", support.missing_names)
     if subject:
-        return subject + " " + " ".join(parts)
-    highlighted = [c.text[start:end] for c in citations for start, end in c.highlights]
-    fact = lead_of(asked, [sentence, *(h for h in highlighted if h != sentence)])
+        return subject + " " + parts
+    fact = lead_of(asked, [sentence, *(text for text, _ in highlighted if text != sentence)])
     if fact:
         lead = f"{english_fact(fact)}." if asked.language == "en" else f"{fact}。"
-        return _in_script(asked, lead) + " " + " ".join(parts)
-    return " ".join(parts)
+        return _in_script(asked, lead) + " " + parts
+    return parts
 
 
 def _in_script(asked: Question, text: str) -> str:
