@@ -1,17 +1,19 @@
 """Score parkqa on natural questions about the park, per embedding model and per kind of question.
 
-    python bench/natural_bench.py [--model NAME ...] [--split tune|heldout|both] [--verbose]
-                                  [--workdir DIR]
+    python bench/natural_bench.py [--model NAME ...] [--split tune|heldout|fresh|both|all]
+                                  [--verbose] [--workdir DIR]
 
 The knowledge base is the park article (knowledge/yongchuan-big-data-park.txt and its sidecar)
 plus every file in tests/data/natural/knowledge/. Each model gets its own work folder,
 DIR/natural-<model> (DIR defaults to ~/.cache/parkqa-bench), kept between runs: the index is
 updated incrementally, so a rerun embeds nothing unless a document changed.
 
-The questions come in two splits, scored separately: tests/data/natural/tune.yaml, which
-answering changes may be tuned on, and tests/data/natural/heldout.yaml, which they never are.
---verbose prints one line per TUNE question (outcome, kind, question, expected, answer); the
-held-out split only ever shows its totals, so that nobody tunes on it.
+The questions come in three splits, scored separately: tests/data/natural/tune.yaml, which
+answering changes may be tuned on; tests/data/natural/heldout.yaml, which they never are; and
+tests/data/natural/fresh.yaml, written later by reading the documents only, before the system
+was run on it, and never tuned on either. --verbose prints one line per TUNE question (outcome,
+kind, question, expected, answer); the other splits only ever show their totals, so that
+nobody tunes on them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ NATURAL = REPO / "tests" / "data" / "natural"
 SPLITS = {
     "tune": ("tune", NATURAL / "tune.yaml"),
     "heldout": ("held-out (never tuned on)", NATURAL / "heldout.yaml"),
+    "fresh": ("fresh (never tuned on)", NATURAL / "fresh.yaml"),
 }
 MODELS = ("builtin:use-multilingual", "builtin:e5-small")
 CACHE_ROOT = Path.home() / ".cache" / "parkqa-bench"
@@ -142,9 +145,10 @@ def main() -> int:
     )
     parser.add_argument(
         "--split",
-        choices=("tune", "heldout", "both"),
-        default="both",
-        help="which question file to score (default: both, each on its own)",
+        choices=("tune", "heldout", "fresh", "both", "all"),
+        default="all",
+        help="which question file to score: both is tune and heldout, all adds fresh "
+        "(default: all, each on its own)",
     )
     parser.add_argument(
         "--workdir",
@@ -165,7 +169,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    splits = ["tune", "heldout"] if args.split == "both" else [args.split]
+    splits = {"both": ["tune", "heldout"], "all": list(SPLITS)}.get(args.split, [args.split])
     questions = {split: load_questions(SPLITS[split][1]) for split in splits}
     summary = []
     for model in args.model or MODELS:
