@@ -132,6 +132,9 @@ def test_a_question_whose_asked_attribute_no_passage_holds_is_refused_however_cl
         ("他们一年要交多少美元？", None),
         ("园区能提供多少公斤的原料？", "原料"),  # what the kilograms are of
         ("园区引进了多少人才？", "人才"),  # a noun may begin with 人
+        ("园区有几家酒店？", "酒店"),  # 几家 is one word: a count and its measure word
+        ("园区有几所学校？", "学校"),
+        ("扁掌龙亚科在地球上生存了多少年？", None),  # 地球上 says where, not what is counted
         ("园区的物业费怎么收？", "物业费"),  # how a fee is charged asks its amount
         ("停车费怎么算？", "停车费"),
         ("人才公寓怎么申请？", None),  # how to apply asks for no value
@@ -164,6 +167,26 @@ def test_what_counts_as_an_attribute_no_passage_holds(repo_park_kb):
     # 投资额 is held as 投资; a share asked by 比例 is stated as a percentage.
     assert unheld("阿里巴巴的投资额是多少？") == ""
     assert unheld("人才公寓占园区楼宇的比例是多少？") == ""
+
+
+def test_a_name_its_own_document_is_about_is_not_compared_with_the_attribute() -> None:
+    """A document about the name (in its title or section) says what it has in words of its
+    own: 尤金袋鼠 weighs 约8公斤 in its article, which never says 体重 (CMRC 2018)."""
+    passages = [
+        "尤金袋鼠\n\n尤金袋鼠是袋鼠科中细小的成员。",
+        "尤金袋鼠\n\n尤金袋鼠很细小，约只有8公斤重。",
+        "服务指南\n\n入驻企业员工可申请人才公寓。",
+        "园区概况\n\n园区位于城市新区。",
+        "动物园\n\n动物园里大象的体重超过5吨。",
+        "园区产业\n\n园区引进博彦科技等数据处理企业30多家。",
+    ]
+    keywords = KeywordIndex.build([tokenize(fold(text)) for text in passages])
+
+    def unheld(question):
+        return missing_attribute(analyse(question), keywords, passages.__getitem__)
+
+    assert unheld("尤金袋鼠的体重大约是多少？") == ""
+    assert unheld("博彦科技在园区有多少员工？") == "博彦的员工"
 
 
 def test_an_on_topic_question_about_something_no_passage_mentions_is_refused(repo_park_kb):
@@ -244,6 +267,25 @@ def test_a_question_echoing_its_passage_holds_a_large_verbatim_share(park_kb) ->
     named = park_kb.ask("拼多多在永川大数据产业园有什么项目？").support
     assert echoing.verbatim > 0.5  # 阿里巴巴集团永川客户体验中心将规划建设
     assert elsewhere.verbatim < 0.05 and named.verbatim < 0.2
+
+
+def test_an_attribute_held_only_apart_from_the_subject_asked_about_is_unheld(make_kb):
+    """「博彦科技在园区有多少员工？」: the documents name 博彦科技 and speak of 员工, never in one
+    passage; their only count of people is the park's."""
+    kb = make_kb({path.name: path.read_text(encoding="utf-8") for path in NATURAL.iterdir()})
+    kb.update()
+    index = kb.index()
+
+    def unheld(question):
+        asked = with_written_words(analyse(question), index.keywords, index.passage_text)
+        return missing_attribute(asked, index.keywords, index.passage_text)
+
+    assert unheld("博彦科技在园区有多少员工？") == "博彦的员工"
+    assert unheld("香港电讯盈科在永川有多少名员工？") == "香港的员工"
+    assert unheld("阿里巴巴永川客户体验中心有多少个席位？") == ""  # held together
+    assert unheld("园区有多少员工？") == ""  # no name: the park's own count is held
+    refused = kb.ask("博彦科技在园区有多少员工？")
+    assert refused.abstained and refused.answer == "知识库中没有找到关于“博彦的员工”的信息。"
 
 
 def test_both_retrievers_find_the_document_that_answers(make_kb) -> None:

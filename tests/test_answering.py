@@ -262,6 +262,12 @@ def test_a_colloquial_unit_is_also_read_in_its_standard_form(question, standard)
         ("本地员工的比例是多少？", PERCENT),
         ("注册资本有多少亿？", ("亿",)),  # the unit said is the unit asked
         ("园区有多少家企业？", ("家",)),
+        # A head count asked without its unit is counted in people.
+        ("园区的员工总数大概是多少？", ("人", "名")),
+        ("园区的从业人员有多少？", ("人", "名")),
+        ("永川在校学生数量是多少？", ("人", "名")),
+        ("项目的就业人数是多少？", ("人", "名")),
+        ("员工的工资是多少？", MONEY),  # what staff are paid, not how many
     ],
 )
 def test_a_sum_or_a_rate_is_asked_for_by_what_is_asked_about(question, unit):

@@ -32,6 +32,7 @@ from parkqa.translation import (
     missing_names,
     mostly_unknown,
     name_in_passages,
+    passages_holding,
     pinyin_reader,
     unread_share,
 )
@@ -456,6 +457,15 @@ _GENERIC_ATTRIBUTES = frozenset(
 # 多久) asks for a dimension, not a noun's value.
 _ATTRIBUTE_SUFFIXES = "额量数率费价"  # 投资额, 交易量: the amount of what the stem names
 _VALUE_ASKED = frozenset(("多少", "几", "几个", "是否", "吗"))
+# The measure words the word splitter joins to 几 (几家, 几所): a count of what follows.
+_COUNT_MEASURES = frozenset("个家名位户件条项台套所座种类批栋间辆只张本")
+
+
+def _asks_count(word: str) -> bool:
+    """Whether a word asks how many: 多少, 几, or 几 with its measure word (几家)."""
+    return word in ("多少", "几") or (
+        len(word) == 2 and word[0] == "几" and word[1] in _COUNT_MEASURES
+    )
 
 
 def asked_attribute(question: Question) -> str | None:
@@ -476,8 +486,9 @@ def asked_attribute(question: Question) -> str | None:
         if _MEASURE_WORD.fullmatch(counted) or _UNIT_NOUN.search(counted):
             return None
         return _particular(counted)
-    for word, tag in reversed(words[max(0, at - 4) : at]):
-        if _attribute_noun(word, tag):
+    for i in range(at - 1, max(0, at - 4) - 1, -1):
+        word, tag = words[i]
+        if _attribute_noun(word, tag) and words[i + 1][1] != "f":  # 在地球上: where, not what
             return _particular(word)
     return None
 
@@ -531,7 +542,7 @@ def _head(run: list[str]) -> str | None:
 def _asks_value(words: Sequence[tuple[str, str]], i: int) -> bool:
     """Whether words[i] asks for a value: 多少, 几, 吗 …, or 怎么 before how a sum is charged
     or counted (物业费怎么收？, 停车费怎么算？)."""
-    if words[i][0] in _VALUE_ASKED:
+    if words[i][0] in _VALUE_ASKED or _asks_count(words[i][0]):
         return True
     return words[i][0] == "怎么" and i + 1 < len(words) and words[i + 1][0] in _CHARGED
 
@@ -563,16 +574,54 @@ def _attribute_noun(word: str, tag: str) -> bool:
 def missing_attribute(question: Question, keywords: KeywordIndex, texts) -> str:
     """The attribute the question asks the value of when no passage holds it in any script,
     nor its written form (colloquial.py), nor its stem (投资额: 投资); else "". A knowledge
-    base that never mentions 押金 does not say what the deposit is."""
+    base that never mentions 押金 does not say what the deposit is. Nor does one that speaks
+    of 员工 and names 博彦科技, never in one passage or the next, say how many staff 博彦科技
+    has: then the name's attribute is missing (博彦的员工)."""
     attribute = asked_attribute(question)
-    if not attribute or name_in_passages(attribute, keywords, texts):
+    if not attribute:
         return ""
-    if written_forms(attribute, keywords, texts):
-        return ""  # 宿舍 said for 公寓
     stem = attribute[:-1] if attribute[-1] in _ATTRIBUTE_SUFFIXES else ""
-    if len(stem) >= 2 and name_in_passages(stem, keywords, texts):
-        return ""  # 投资额 held as 投资
-    return attribute
+    forms = [attribute, *written_forms(attribute, keywords, texts)]  # 宿舍 said for 公寓
+    if len(stem) >= 2:
+        forms.append(stem)  # 投资额 held as 投资
+    held = [form for form in forms if name_in_passages(form, keywords, texts)]
+    if not held:
+        return attribute
+    apart = _named_apart_from(question, held, keywords, texts)
+    return f"{apart}的{attribute}" if apart else ""
+
+
+# Passages a name or an attribute may be held in, beyond which the two are not compared.
+COMPARED_PASSAGES = 200
+
+
+def _named_apart_from(
+    question: Question, forms: Sequence[str], keywords: KeywordIndex, texts
+) -> str:
+    """The first name of the question that some passage holds, but none that holds, or is
+    next to one that holds, any of the forms of the attribute; or ""."""
+    attribute_rows: set[int] = set()
+    for form in forms:
+        rows = passages_holding(form, keywords, texts, COMPARED_PASSAGES)
+        if rows is None:
+            return ""
+        attribute_rows |= rows
+    for name in question.names:
+        rows = passages_holding(name, keywords, texts, COMPARED_PASSAGES)
+        if not rows:
+            continue  # a name no passage holds, or too common to tell: check_names' concern
+        if any(_in_heading(name, texts(row)) for row in rows):
+            continue  # a document or section about it says what it has in words of its own
+        near = {r + step for r in rows for step in (-1, 0, 1)}
+        if not near & attribute_rows:
+            return name
+    return ""
+
+
+def _in_heading(name: str, text: str) -> bool:
+    """Whether a passage's title or section (its text's first two lines) holds the name."""
+    heading = to_simplified("\n".join(text.split("\n", 2)[:2])).lower()
+    return to_simplified(name).lower() in heading
 
 
 _NOUN_LIKE_TAGS = ("j", "vn")  # abbreviations (北大), verbs used as nouns (研究)
@@ -918,7 +967,7 @@ def counted_noun(question: Question) -> str | None:
     after 多少 or 几 and its measure word (原料 of 多少公斤的原料)."""
     words = question.words
     for i, (word, _) in enumerate(words):
-        if word not in ("多少", "几", "几个"):
+        if not _asks_count(word):
             continue
         for j, (after, tag) in enumerate(words[i + 1 : i + 4], start=i + 1):
             if _attribute_noun(after, tag):
@@ -1076,6 +1125,7 @@ def _find(text: str, word: str):
 
 MONEY = ("元",)
 PERCENT = ("%", "％")
+PEOPLE = ("人", "名")
 # Words between what is asked about and 多少 (营业收入一共有多少): nothing else may come between.
 _LINKS = r"(?:是|为|有|达|共|约|大约|一共|总共|总计|合计|大概){0,2}"
 # What is asked about says the unit when the question does not (注册资本是多少？ a sum of money;
@@ -1141,7 +1191,7 @@ _AREA_NAMED = re.compile(
 )
 # What "how many" may count in English, and the units it is counted in.
 _ENGLISH_COUNTS = (
-    (_PEOPLE_COUNTED, ("人", "名")),
+    (_PEOPLE_COUNTED, PEOPLE),
     (_COMPANIES_COUNTED, ("家",)),
     (_AREA_NAMED, AREA),
     (re.compile(r"\b(?:years?)\b", re.I), ("年",)),
@@ -1197,9 +1247,17 @@ def unit_asked(question: Question) -> tuple[str, ...] | None:
     if not match:
         if _RATE_ASKED.search(written):
             return PERCENT
-        return MONEY if _MONEY_ASKED.search(written) else None
+        if _MONEY_ASKED.search(written):
+            return MONEY
+        return PEOPLE if _HEAD_COUNT_ASKED.search(written) else None
     unit = match.group(1)
-    return {"钱": MONEY, "人": ("人", "名"), "名": ("人", "名")}.get(unit, (unit,))
+    return {"钱": MONEY, "人": PEOPLE, "名": PEOPLE}.get(unit, (unit,))
+
+
+# A count of people asked without its unit (员工总数是多少？ 学生有多少？ 就业人数是多少？).
+_HEAD_COUNT_ASKED = re.compile(
+    r"(?:人数|(?:员工|职工|工人|人员|学生|人口)(?:的)?(?:总数|数量|总量)?)[^，。,.]{0,4}多少"
+)
 
 
 def holds_unit_asked(question: Question) -> Callable[[str], bool] | None:

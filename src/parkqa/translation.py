@@ -506,6 +506,23 @@ def name_in_passages(name: str, keywords: KeywordIndex, texts: Texts) -> bool:
     return has_cjk(name) and _in_passages_any_spelling(name, keywords, texts)
 
 
+def passages_holding(name: str, keywords: KeywordIndex, texts: Texts, most: int) -> set[int] | None:
+    """The rows of the passages that hold the name as written, in either script; None when
+    more than `most` passages may hold it (a word too common to tell anything apart)."""
+    found: set[int] = set()
+    for variant in dict.fromkeys((name, to_simplified(name), to_traditional(name))):
+        folded = variant.lower()
+        if has_cjk(folded):
+            tokens = [folded[i : i + 2] for i in range(len(folded) - 1)] or [folded]
+        else:
+            tokens = tokenize(folded)
+        rows = keywords.rows_with_all(tokens)
+        if len(rows) > most:
+            return None
+        found.update(int(row) for row in rows if folded in texts(int(row)).lower())
+    return found
+
+
 def _in_passages_any_spelling(name: str, keywords: KeywordIndex, texts: Texts) -> bool:
     """Whether some passage holds the name spelt with other variants of its characters
     (秘魯 for 祕魯: OpenCC converts to one Traditional form, documents use either): passages
