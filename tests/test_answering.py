@@ -11,6 +11,7 @@ from parkqa.answering import (
     AREA,
     MONEY,
     PERCENT,
+    check_names,
     english_fact,
     has_unit,
     lead_fact,
@@ -726,6 +727,18 @@ def test_a_homophone_name_the_word_splitter_cuts_apart_is_read_as_the_name(repo_
     assert not answer.abstained and "书记邓文" in answer.answer
     assert any("邓文" in note and "邓闻" in note for note in answer.notes)
     assert not repo_park_kb.ask("园区有多少家企业？").notes
+
+
+def test_a_surname_and_a_function_word_after_it_are_no_name_to_correct() -> None:
+    """「五月艾所生长的地区海拔约是多少米？」 is cut 艾 (a surname) / 所 (a conjunction): 艾所
+    was read as 艾沙, a name of CMRC 2018's passages, and the question refused."""
+    passages = ["五月艾\n\n五月艾生长于海拔1500米的山坡。", "艾沙\n\n艾沙是一名演员。"]
+    keywords = KeywordIndex.build([tokenize(text) for text in passages])
+    asked, missing, corrected = check_names(
+        analyse("五月艾所生长的地区海拔约是多少米？"), keywords, passages.__getitem__
+    )
+    assert corrected == {} and missing == []
+    assert "艾沙" not in asked.resolved
 
 
 def test_a_figure_about_another_company_is_not_given_as_the_answer(park_kb):

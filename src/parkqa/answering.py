@@ -410,12 +410,17 @@ def check_names(
 
 def _split_names(asked: Question) -> list[str]:
     """Two-character names the word splitter cut into a surname and a character (邓闻 → 邓 /
-    闻): only read as a name of the knowledge base they are a likely typo of, never missing."""
+    闻): only read as a name of the knowledge base they are a likely typo of, never missing.
+    A function word after the surname (艾 / 所, a conjunction) is no part of a name."""
     words = asked.words
     return [
-        word + words[i + 1][0]
-        for i, (word, tag) in enumerate(words[:-1])
-        if len(word) == 1 and tag == "nr" and len(words[i + 1][0]) == 1 and is_cjk(words[i + 1][0])
+        word + after
+        for (word, tag), (after, after_tag) in itertools.pairwise(words)
+        if len(word) == 1
+        and tag == "nr"
+        and len(after) == 1
+        and is_cjk(after)
+        and after_tag[:1] not in _FUNCTION_TAGS
     ]
 
 
