@@ -167,6 +167,17 @@ def test_who_someone_is_is_answered_by_the_sentence_giving_their_role(park_kb):
         assert "区委常委" in sentence, (question, answer.answer)
 
 
+def test_a_post_asked_of_someone_is_answered_by_the_sentence_giving_it(repo_park_kb):
+    # 「邓文担任什么职务？」 was answered with what 邓文 said (邓文说……): the post is a kind of
+    # value documents give before the name, without the word 职务.
+    for question in ("邓文担任什么职务？", "邓文的职务是什么？", "鄧文擔任甚麼職務？"):
+        answer = repo_park_kb.ask(question)
+        assert not answer.abstained
+        first = answer.citations[0]
+        sentence = first.text[slice(*first.highlights[0])]
+        assert "区委常委" in sentence, (question, answer.answer)
+
+
 def test_a_date_is_no_span_of_time_asked_for() -> None:
     # 6月 of 6月1日 was read as a quantity in months, so the dates got the bonus of the unit a
     # 多长时间 question asks for, and were chosen over the time the review takes.

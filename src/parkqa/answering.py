@@ -1064,9 +1064,16 @@ def introduces(sentence: str, names: Sequence[str]) -> bool:
     )
 
 
+# Words that ask for someone's post (邓文担任什么职务？ 周明远的职位是什么？).
+_POST_ASKED = re.compile(r"职务|职位|头衔|官职|任职")
+
+
 def identity_subjects(question: Question) -> tuple[str, ...]:
-    """The person a who-is question asks about, as the knowledge base writes the name (the
-    translations of an English question's name), or nothing for any other question."""
+    """The person a who-is question, or a question asking their post, asks about, as the
+    knowledge base writes the name (the translations of an English question's name), or
+    nothing for any other question."""
+    if question.language == "zh" and _POST_ASKED.search(question.simplified):
+        return tuple(question.names[:1])
     if not asks_who_someone_is(question):
         return ()
     if question.language == "en":
