@@ -205,6 +205,17 @@ def test_a_year_the_documents_do_not_cover_is_named_not_answered(park_kb):
     assert answer.missing_terms == ("2017",)
 
 
+def test_a_year_the_answer_sentence_does_not_state_is_named_not_answered(park_kb):
+    # 2018 is in the article (2018年开始举办的智博会), but the projects signed are 2019's: the
+    # 83 projects were stated as 2018's.
+    answer = park_kb.ask("永川大数据产业园2018年签约了多少个项目？")
+    assert not answer.abstained
+    assert answer.answer.startswith("文中没有2018年的数据，只有2019年的数据"), answer.answer
+    assert answer.missing_terms == ("2018",)
+    stated = park_kb.ask("永川大数据产业园2019年签约了多少个项目？")
+    assert stated.answer.startswith("83个项目。") and stated.missing_terms == ()
+
+
 def test_an_abbreviation_does_not_end_the_first_sentence():
     answer = "Mr. Deng Wen, Dr. Li and No. 3 hall. 邓文表示…… [1]"
     assert first_sentence(answer) == "Mr. Deng Wen, Dr. Li and No. 3 hall"

@@ -1321,17 +1321,40 @@ def absent_subject_note(question: Question, cited: str, missing: Sequence[str] =
     return note.format(question.as_written(subject))
 
 
-def missing_period_note(question: Question, support: Support, sentence: str) -> str | None:
-    """When the question asks about a year no document mentions: which years the answer's
-    sentence does cover, said before it (文中只有2019年的数据)."""
-    if not support.missing_years:
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+
+
+def unstated_years(question: Question, support: Support, sentence: str) -> tuple[str, ...]:
+    """The years a question asks about that the answer cannot be about: those no document
+    mentions, or, for a quantity, those the answering sentence does not give its fact for
+    while it gives another year (2018年签约了多少个项目？ answered by 2018年开始举办的
+    ……在2019年8月……签约了83个项目: the last year before the fact is the fact's)."""
+    if support.missing_years:
+        return support.missing_years
+    if question.kind != "quantity" or not question.years:
+        return ()  # a date asked is another year than the question's (自1948年……哪一年？)
+    fact = lead_fact(question, sentence)
+    at = sentence.find(fact) if fact else -1
+    if at >= 0:  # the year the fact is of: the last one before it (2018年开始……2019年……83个)
+        before = _YEAR.findall(sentence[:at])
+        stated = {before[-1]} if before else set()
+    else:
+        stated = set(_YEAR.findall(sentence))
+    if not stated or stated & set(question.years):
+        return ()
+    return tuple(question.years)
+
+
+def missing_period_note(question: Question, years: Sequence[str], sentence: str) -> str | None:
+    """When the answer cannot be about the years asked (unstated_years): which years the
+    answer's sentence does cover, said before it (文中只有2019年的数据)."""
+    if not years:
         return None
-    covered = list(dict.fromkeys(re.findall(r"(?<!\d)((?:19|20)\d{2})(?!\d)", sentence)))
-    asked = "、".join(support.missing_years)
+    covered = [y for y in dict.fromkeys(_YEAR.findall(sentence)) if y not in years]
+    asked = "、".join(years)
     if question.language == "en":
-        years = ", ".join(covered)
-        have = f"; they only give figures for {years}" if covered else ""
-        return f"The documents do not cover {', '.join(support.missing_years)}{have}:"
+        have = f"; they only give figures for {', '.join(covered)}" if covered else ""
+        return f"The documents do not cover {', '.join(years)}{have}:"
     if covered:
         return f"文中没有{asked}年的数据，只有{'、'.join(covered)}年的数据："
     return f"文中没有{asked}年的数据，最接近的内容是："

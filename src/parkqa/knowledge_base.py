@@ -24,6 +24,7 @@ from parkqa.answering import (
     missing_attribute,
     missing_period_note,
     unheld_name_phrase,
+    unstated_years,
 )
 from parkqa.chinese import has_cjk, to_simplified, to_traditional
 from parkqa.citations import Answer, Citation, SupportSignals, cite
@@ -318,12 +319,13 @@ class KnowledgeBase:
             )
         chosen = choose_sentences(asked, hits, index.keywords, cfg.answer.max_sentences)
         citations = cite(hits, chosen, limit=k)
+        best = _best_sentence(hits, chosen)
         answer = Answer(
             question=text,
-            answer=_compose(asked, support, citations, _best_sentence(hits, chosen)),
+            answer=_compose(asked, support, citations, best),
             abstained=False,
             citations=citations,
-            missing_terms=support.missing_years,
+            missing_terms=unstated_years(asked, support, best),
             question_type=asked.kind,
             resolved_question=resolved,
             notes=tuple(notes),
@@ -449,7 +451,7 @@ def _compose(
     if not highlighted:
         return ""
     parts = " ".join(f"{text} [{n}]" for text, n in highlighted)
-    period = missing_period_note(asked, support, sentence)
+    period = missing_period_note(asked, unstated_years(asked, support, sentence), sentence)
     if period:
         return _in_script(asked, period) + " " + parts
     first = citations[0]
