@@ -30,6 +30,27 @@ from parkqa.translation import name_in_passages
 QUESTIONS = Path(__file__).parent / "data" / "park_questions.yaml"
 
 
+def test_one_of_a_thing_is_no_count_asked_for():
+    # 「园区里有多少人在上班？」 led with 一名 of 每家入驻企业都配有一名专属“企业管家”: one with its
+    # classifier mostly says "a"; one year or one yuan stays a quantity.
+    assert not has_unit("每家入驻企业都配有一名专属“企业管家”。", ("人", "名"))
+    assert not has_unit("按每录用1名毕业生2000元的标准给予补贴。", ("人", "名"))
+    assert has_unit("从业人员1.4万人。", ("人", "名"))
+    assert has_unit("引进10名人才。", ("人", "名"))
+    assert has_unit("单次租期最长1年。", ("年",))
+
+
+def test_a_head_count_asked_in_spoken_words_finds_the_count_of_people(make_kb):
+    folder = Path(__file__).parent / "data" / "natural" / "knowledge"
+    threshold = load_config(REPO / "parkqa.yaml").answer.abstain_below  # the park's own
+    kb = make_kb(
+        {p.name: p.read_text(encoding="utf-8") for p in folder.iterdir()},
+        f"answer:\n  abstain_below: {threshold}\n",
+    )
+    kb.update()
+    assert kb.ask("园区里有多少人在上班？").answer.startswith("1.4万人。")
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(
     ("question", "expected", "lines"),

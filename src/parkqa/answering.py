@@ -1283,12 +1283,17 @@ def holds_unit_asked(question: Question) -> Callable[[str], bool] | None:
 
 def has_unit(text: str, units: tuple[str, ...]) -> bool:
     """Whether a quantity in text, of either script, is counted in one of the units (a date
-    is no quantity)."""
+    is no quantity; nor is one, which mostly says "a": 配有一名专属管家)."""
     return any(
         any(unit in m.group() for unit in units)
         for m in _quantities(_simplified_alike(text))
-        if not re.fullmatch(r"[\d,.]+", m.group())
+        if not re.fullmatch(r"[\d,.]+", m.group()) and not _ONE.fullmatch(m.group())
     )
+
+
+# One of a thing counted by its classifier, which mostly says "a" (一名管家, 1名毕业生); one
+# year or one yuan stays a quantity.
+_ONE = re.compile(r"[一1](?:个|名|位|家|所|座|套|项|条|台|户|件|批|支|种|张|间)$")
 
 
 SUBJECT_TAGS = frozenset({"nr", "nrt", "nrfg", "nt", "nz"})  # people, organisations, brands
