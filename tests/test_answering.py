@@ -38,6 +38,8 @@ def test_one_of_a_thing_is_no_count_asked_for():
     assert has_unit("从业人员1.4万人。", ("人", "名"))
     assert has_unit("引进10名人才。", ("人", "名"))
     assert has_unit("单次租期最长1年。", ("年",))
+    # A list item's number is no count of what the item begins with (3. 人才公寓只租不售).
+    assert not has_unit("2. 具有硕士学历的人才免收租金。\n3. 人才公寓只租不售。", ("人", "名"))
 
 
 def test_a_head_count_asked_in_spoken_words_finds_the_count_of_people(make_kb):

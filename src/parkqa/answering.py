@@ -43,8 +43,11 @@ _MEASURE = (
     r"分钟|小时|天|月|届|款|部|辆|张|间|位|户)"
 )
 _UNIT = rf"(?:[亿万千百]?{_MEASURE}|[亿万千百])"
-_NUMBER = r"(?:\d[\d,.]*|[一二三四五六七八九十百千万两]+)"
-QUANTITY = re.compile(rf"{_NUMBER}\s*(?:多|余|几)?\s*{_UNIT}(?:项目|企业)?|\d[\d,.]*")
+# Digits with the commas and points inside them (1,800; 1.4), never one after them (3. of a
+# list item, 2019, of a list of years).
+_DIGIT_RUN = r"\d(?:[\d,.]*\d)?"
+_NUMBER = rf"(?:{_DIGIT_RUN}|[一二三四五六七八九十百千万两]+)"
+QUANTITY = re.compile(rf"{_NUMBER}\s*(?:多|余|几)?\s*{_UNIT}(?:项目|企业)?|{_DIGIT_RUN}")
 DATE = re.compile(
     r"(?:(?:19|20)\d{2}\s*年)?\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?"
     r"(?:[至到-]\s*(?:\d{1,2}\s*月\s*)?\d{1,2}\s*[日号])?"
