@@ -291,6 +291,7 @@ def test_a_colloquial_unit_is_also_read_in_its_standard_form(question, standard)
         ("园区的从业人员有多少？", ("人", "名")),
         ("永川在校学生数量是多少？", ("人", "名")),
         ("项目的就业人数是多少？", ("人", "名")),
+        ("在园区上班的人有多少？", ("人", "名")),  # the people who work there: how many
         ("员工的工资是多少？", MONEY),  # what staff are paid, not how many
     ],
 )

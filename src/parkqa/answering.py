@@ -1271,7 +1271,7 @@ def unit_asked(question: Question) -> tuple[str, ...] | None:
 
 # A count of people asked without its unit (员工总数是多少？ 学生有多少？ 就业人数是多少？).
 _HEAD_COUNT_ASKED = re.compile(
-    r"(?:人数|(?:员工|职工|工人|人员|学生|人口)(?:的)?(?:总数|数量|总量)?)[^，。,.]{0,4}多少"
+    r"(?:人数|的人|(?:员工|职工|工人|人员|学生|人口)(?:的)?(?:总数|数量|总量)?)[^，。,.]{0,4}多少"
 )
 
 
