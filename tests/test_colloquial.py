@@ -28,6 +28,8 @@ def test_spoken_words_add_the_written_words_the_knowledge_base_holds(park_kb):
     assert "考察" in written(park_kb, "阿里在重庆看了几个地方？")
     # Written words are never added for formal ones: 住房公积金 is no apartment.
     assert written(park_kb, "住房公积金缴存比例是多少？") == ()
+    # A company's 员工 counted in total is what reports call 从业人员.
+    assert "从业人员" in written(park_kb, "园区的员工总数大概是多少？")
 
 
 def test_a_spoken_word_counts_only_as_whole_words_of_the_question(park_kb):
