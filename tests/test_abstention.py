@@ -155,13 +155,19 @@ def test_the_attribute_a_question_asks_the_value_of(question, attribute):
     assert asked_attribute(analyse(question)) == attribute
 
 
-def test_what_counts_as_an_attribute_no_passage_holds(repo_park_kb):
-    index = repo_park_kb.index()
+def unheld_in(index):
+    """What a question asks the value of that the index holds nowhere (or apart from its
+    name), read as answering reads it: with the written words of its spoken ones."""
 
     def unheld(question):
         asked = with_written_words(analyse(question), index.keywords, index.passage_text)
         return missing_attribute(asked, index.keywords, index.passage_text)
 
+    return unheld
+
+
+def test_what_counts_as_an_attribute_no_passage_holds(repo_park_kb):
+    unheld = unheld_in(repo_park_kb.index())
     # A spoken word elsewhere in the question (宿舍: 公寓) does not make 押金 held.
     assert unheld("园区宿舍的押金是多少？") == "押金"
     # 投资额 is held as 投资; a share asked by 比例 is stated as a percentage.
@@ -274,12 +280,7 @@ def test_an_attribute_held_only_apart_from_the_subject_asked_about_is_unheld(mak
     passage; their only count of people is the park's."""
     kb = make_kb({path.name: path.read_text(encoding="utf-8") for path in NATURAL.iterdir()})
     kb.update()
-    index = kb.index()
-
-    def unheld(question):
-        asked = with_written_words(analyse(question), index.keywords, index.passage_text)
-        return missing_attribute(asked, index.keywords, index.passage_text)
-
+    unheld = unheld_in(kb.index())
     assert unheld("博彦科技在园区有多少员工？") == "博彦的员工"
     assert unheld("香港电讯盈科在永川有多少名员工？") == "香港的员工"
     assert unheld("阿里巴巴永川客户体验中心有多少个席位？") == ""  # held together

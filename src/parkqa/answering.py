@@ -464,16 +464,14 @@ _GENERIC_ATTRIBUTES = frozenset(
 # for kinds of value documents state without naming them (有什么成绩？); a size or a span (多长,
 # 多久) asks for a dimension, not a noun's value.
 _ATTRIBUTE_SUFFIXES = "额量数率费价"  # 投资额, 交易量: the amount of what the stem names
-_VALUE_ASKED = frozenset(("多少", "几", "几个", "是否", "吗"))
-# The measure words the word splitter joins to 几 (几家, 几所): a count of what follows.
-_COUNT_MEASURES = frozenset("个家名位户件条项台套所座种类批栋间辆只张本")
+_VALUE_ASKED = frozenset(("是否", "吗"))  # and the words that ask how many (_asks_count)
+# The measure words things are counted by, which the word splitter joins to 几 (几家, 几所).
+CLASSIFIERS = "个家名位户件条项台套所座种类批支栋间辆只张本"
 
 
 def _asks_count(word: str) -> bool:
-    """Whether a word asks how many: 多少, 几, or 几 with its measure word (几家)."""
-    return word in ("多少", "几") or (
-        len(word) == 2 and word[0] == "几" and word[1] in _COUNT_MEASURES
-    )
+    """Whether a word asks how many: 多少, 几, or 几 with its measure word (几家, 几个)."""
+    return word in ("多少", "几") or (len(word) == 2 and word[0] == "几" and word[1] in CLASSIFIERS)
 
 
 def asked_attribute(question: Question) -> str | None:
@@ -1296,7 +1294,7 @@ def has_unit(text: str, units: tuple[str, ...]) -> bool:
 
 # One of a thing counted by its classifier, which mostly says "a" (一名管家, 1名毕业生); one
 # year or one yuan stays a quantity.
-_ONE = re.compile(r"[一1](?:个|名|位|家|所|座|套|项|条|台|户|件|批|支|种|张|间)$")
+_ONE = re.compile(rf"[一1][{CLASSIFIERS}]")
 
 
 SUBJECT_TAGS = frozenset({"nr", "nrt", "nrfg", "nt", "nz"})  # people, organisations, brands

@@ -320,12 +320,13 @@ class KnowledgeBase:
         chosen = choose_sentences(asked, hits, index.keywords, cfg.answer.max_sentences)
         citations = cite(hits, chosen, limit=k)
         best = _best_sentence(hits, chosen)
+        unstated = unstated_years(asked, support, best)
         answer = Answer(
             question=text,
-            answer=_compose(asked, support, citations, best),
+            answer=_compose(asked, support, citations, best, unstated),
             abstained=False,
             citations=citations,
-            missing_terms=unstated_years(asked, support, best),
+            missing_terms=unstated,
             question_type=asked.kind,
             resolved_question=resolved,
             notes=tuple(notes),
@@ -441,17 +442,21 @@ def _best_sentence(hits: Sequence[Hit], chosen: dict[int, list[int]]) -> str:
 
 
 def _compose(
-    asked: Question, support: Support, citations: tuple[Citation, ...], sentence: str
+    asked: Question,
+    support: Support,
+    citations: tuple[Citation, ...],
+    sentence: str,
+    unstated: tuple[str, ...],
 ) -> str:
     """The answer text: the fact asked for first (5千万元。), taken from the best sentence
-    when it states one, or a note when the question asks about a year the documents do not
-    cover or about someone the cited passage never names, then the answering sentences with
-    their [n]."""
+    when it states one, or a note when the question asks about years the answer cannot be
+    about (unstated) or about someone the cited passage never names, then the answering
+    sentences with their [n]."""
     highlighted = [(c.text[start:end], c.n) for c in citations for start, end in c.highlights]
     if not highlighted:
         return ""
     parts = " ".join(f"{text} [{n}]" for text, n in highlighted)
-    period = missing_period_note(asked, unstated_years(asked, support, sentence), sentence)
+    period = missing_period_note(asked, unstated, sentence)
     if period:
         return _in_script(asked, period) + " " + parts
     first = citations[0]

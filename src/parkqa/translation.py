@@ -13,7 +13,7 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -491,16 +491,22 @@ def in_knowledge_base(word: str, keywords: KeywordIndex, texts: Texts) -> bool:
     return any(word in texts(int(row)) for row in rows[:50])
 
 
-def name_in_passages(name: str, keywords: KeywordIndex, texts: Texts) -> bool:
-    """Whether some passage holds the name, in either script: passages holding all of its
-    character bigrams are found in the keyword index, then checked for the name itself."""
+def _rows_that_may_hold(name: str, keywords: KeywordIndex) -> Iterator[tuple[str, np.ndarray]]:
+    """For the name in each script (lower-cased), the rows of the passages holding all of its
+    character bigrams (or words), which are then checked for the name itself."""
     for variant in dict.fromkeys((name, to_simplified(name), to_traditional(name))):
         folded = variant.lower()
         if has_cjk(folded):
             tokens = [folded[i : i + 2] for i in range(len(folded) - 1)] or [folded]
         else:
             tokens = tokenize(folded)
-        rows = keywords.rows_with_all(tokens)
+        yield folded, keywords.rows_with_all(tokens)
+
+
+def name_in_passages(name: str, keywords: KeywordIndex, texts: Texts) -> bool:
+    """Whether some passage holds the name, in either script: passages holding all of its
+    character bigrams are found in the keyword index, then checked for the name itself."""
+    for folded, rows in _rows_that_may_hold(name, keywords):
         if any(folded in texts(int(row)).lower() for row in rows[:200]):
             return True
     return has_cjk(name) and _in_passages_any_spelling(name, keywords, texts)
@@ -510,13 +516,7 @@ def passages_holding(name: str, keywords: KeywordIndex, texts: Texts, most: int)
     """The rows of the passages that hold the name as written, in either script; None when
     more than `most` passages may hold it (a word too common to tell anything apart)."""
     found: set[int] = set()
-    for variant in dict.fromkeys((name, to_simplified(name), to_traditional(name))):
-        folded = variant.lower()
-        if has_cjk(folded):
-            tokens = [folded[i : i + 2] for i in range(len(folded) - 1)] or [folded]
-        else:
-            tokens = tokenize(folded)
-        rows = keywords.rows_with_all(tokens)
+    for folded, rows in _rows_that_may_hold(name, keywords):
         if len(rows) > most:
             return None
         found.update(int(row) for row in rows if folded in texts(int(row)).lower())
