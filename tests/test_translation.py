@@ -257,3 +257,58 @@ def test_a_place_word_the_documents_lack_is_read_as_what_is_done_there(make_kb):
     question = "What is the office rent per square metre per month in the park?"
     assert "办公" in translate(question, index.keywords, index.passage_text)
     assert kb.ask(question).answer.startswith("28 yuan.")
+
+
+@pytest.fixture
+def campus(make_kb):
+    kb = make_kb(
+        {
+            "campus.md": "# 园区概况\n\n园区已建成人才公寓2600余套，员工可直接入住。\n\n"
+            "计算中心一期部署1200个机柜，计划明年底建成；二期扩建至3000个机柜。\n\n"
+            "今年一季度，园区签约引进15个项目。\n"
+        }
+    )
+    kb.update()
+    return kb
+
+
+def test_a_word_the_dictionary_gives_only_inside_a_longer_meaning_is_read(campus):
+    # 公寓 is "apartment building; block of flats": no meaning is "apartment" alone.
+    index = campus.index()
+    found = translate("Are there apartments for staff?", index.keywords, index.passage_text)
+    assert "公寓" in found
+
+
+def test_two_words_whose_chinese_join_into_a_held_word_are_read_as_it(campus):
+    index = campus.index()
+    keywords, texts = index.keywords, index.passage_text
+    assert "人才公寓" in translate("How many talent apartments are there?", keywords, texts)
+    assert "一期" in translate("How many racks does the first phase have?", keywords, texts)
+    # 季度 is "quarter of a year"
+    assert "一季度" in translate("How many projects in the first quarter?", keywords, texts)
+
+
+def test_a_verb_is_read_as_a_verb_when_its_noun_senses_are_single_characters(campus):
+    # "sign" is 符, 记, 号 as a noun; "did the park sign" asks about 签约.
+    index = campus.index()
+    found = translate(
+        "How many projects did the park sign this year?", index.keywords, index.passage_text
+    )
+    assert "签约" in found or "签订" in found
+    assert not {"符", "记", "号"} & set(found)
+
+
+def test_english_questions_on_a_phase_and_a_quarter_lead_with_their_figures(campus):
+    assert campus.ask("How many racks will the first phase have?").answer.startswith("1,200")
+    answer = campus.ask("How many projects did the park sign in the first quarter?").answer
+    assert answer.startswith("15 projects")
+
+
+def test_words_are_not_joined_into_part_of_a_longer_word(index):
+    # 客户 + 体 (a character of "experience") is held only inside 客户体验.
+    found = translate(
+        "How many customer experience centres will Alibaba build?",
+        index.keywords,
+        index.passage_text,
+    )
+    assert "客户体" not in found and "客户" in found

