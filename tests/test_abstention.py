@@ -350,3 +350,22 @@ def test_what_a_thing_no_passage_mentions_is_refused_by_its_name(make_kb):
     refused = kb.ask("园区的企业管家是做什么的？")
     assert refused.abstained and refused.missing_terms == ("管家",)
     assert not kb.ask("园区为入驻企业提供什么服务？").abstained
+
+
+def test_a_spoken_or_compound_attribute_is_held_by_its_written_form_or_head() -> None:
+    """要花钱吗 asks what it costs, which a guide states as 免费; 网上交易 is a kind of 交易,
+    which a report states as 在线交易额. Neither is a thing the documents lack, as 押金 is."""
+    passages = [
+        "园区通勤班车：入驻企业员工凭工牌免费乘坐。",
+        "2019年农产品在线交易额102.7亿元。",
+        "人才公寓租金标准为每平方米每月10元。",
+    ]
+    keywords = KeywordIndex.build([tokenize(fold(text)) for text in passages])
+
+    def unheld(question):
+        asked = with_written_words(analyse(question), keywords, passages.__getitem__)
+        return missing_attribute(asked, keywords, passages.__getitem__)
+
+    assert unheld("坐园区班车要花钱吗？") == ""
+    assert unheld("农产品网上交易了多少钱？") == ""
+    assert unheld("人才公寓的押金是多少？") == "押金"
