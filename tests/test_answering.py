@@ -9,6 +9,7 @@ from conftest import BACKENDS, PARK_DOC, REPO
 from parkqa import Filters, load_config
 from parkqa.answering import (
     AREA,
+    COUNTED,
     MONEY,
     PERCENT,
     check_names,
@@ -315,7 +316,7 @@ def test_no_count_of_something_else_leads_when_a_sum_or_a_rate_is_asked():
         ("How much will the company invest?", MONEY),
         ("How many staff work in the canteen?", ("人", "名")),
         ("How many companies pay the fee?", ("家",)),
-        ("How many seats will the centre have?", None),  # a count of seats, in no set unit
+        ("How many seats will the centre have?", COUNTED),  # seats: counted by a measure word
         ("What is the salary of the staff?", MONEY),
         ("How much land does the project cover?", AREA),
     ],
@@ -812,3 +813,17 @@ def test_the_posts_asked_about_are_whole_words(question, posts):
 def test_a_money_word_that_is_not_what_is_counted_asks_no_sum(question):
     assert unit_asked(analyse(question)) is None
     assert lead_fact(analyse(question), "共有30家企业在园区投资。").startswith("30家")
+
+
+def test_an_english_count_of_a_thing_not_translated_leads_with_a_count_not_a_sum(make_kb):
+    # "racks" is in no dictionary meaning the documents hold: the sentence naming the centre
+    # (its total investment, 8.6亿元, and its signing date) led instead of 1200个机柜.
+    kb = make_kb(
+        {
+            "centre.md": "# 计算中心\n\n6月17日，云启公司签约，总投资8.6亿元建设云启计算中心。"
+            "中心分两期建设。一期投资3.2亿元，部署1200个机柜。\n"
+        }
+    )
+    kb.update()
+    answer = kb.ask("How many racks will the first phase of the Yunqi computing centre have?")
+    assert answer.answer.startswith("1,200")

@@ -1142,6 +1142,9 @@ def _find(text: str, word: str):
 MONEY = ("元",)
 PERCENT = ("%", "％")
 PEOPLE = ("人", "名")
+# Any count of things, by the measure word it is counted with (1200个, 330家, 1.4万人): what
+# "how many" asks of a thing the dictionary does not translate.
+COUNTED = (*CLASSIFIERS, "人")
 # Words between what is asked about and 多少 (营业收入一共有多少): nothing else may come between.
 _LINKS = r"(?:是|为|有|达|共|约|大约|一共|总共|总计|合计|大概){0,2}"
 # What is asked about says the unit when the question does not (注册资本是多少？ a sum of money;
@@ -1228,16 +1231,17 @@ _PRICE_ASKED_AFTER = re.compile(
 
 
 def _english_unit_asked(text: str) -> tuple[str, ...] | None:
-    """The unit of what an English question counts (how many staff: 人名) or prices (how much
-    does a meal cost: 元): what follows "how many" or "how much" decides before any other
-    word (the staff of "the staff canteen" is no head count)."""
+    """The unit of what an English question counts (how many staff: 人名; how many racks: any
+    measure word, not a sum or a date) or prices (how much does a meal cost: 元): what follows
+    "how many" or "how much" decides before any other word (the staff of "the staff canteen"
+    is no head count)."""
     many = _HOW_MANY.search(text)
     if many:
         counted = " ".join(many.group(1).split()[:3])
         for pattern, units in _ENGLISH_COUNTS:
             if pattern.search(counted):
                 return units
-        return None
+        return COUNTED
     much = _HOW_MUCH.search(text)
     if much:
         if _AREA_NAMED.fullmatch(much.group(1)):
