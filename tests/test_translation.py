@@ -312,3 +312,17 @@ def test_words_are_not_joined_into_part_of_a_longer_word(index):
         index.passage_text,
     )
     assert "客户体" not in found and "客户" in found
+
+
+def test_a_capitalised_word_read_in_no_form_is_a_missing_name(park_kb):
+    # Tencent is in no meaning of the dictionary; mid-sentence and capitalised, alone, read
+    # by no translation or pinyin the passages hold, it names something they lack.
+    answer = park_kb.ask("How much did Tencent invest in Yongchuan?")
+    assert answer.abstained
+    assert answer.missing_terms == ("Tencent",)
+    # A capitalised word in a run of them (a title), or an abbreviation, is not called missing.
+    for question in (
+        "How many projects did the park sign at the second Smart China Expo?",
+        "How big is the housing allowance for a PhD graduate?",
+    ):
+        assert not park_kb.ask(question).missing_terms, question

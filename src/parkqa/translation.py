@@ -166,9 +166,9 @@ def with_translations(question: Question, keywords: KeywordIndex, texts: Texts) 
 def missing_names(question: str, keywords: KeywordIndex, texts: Texts) -> tuple[str, ...]:
     """The proper names an English question asks about that the knowledge base holds in no
     form: a capitalised word or run of words that the dictionary knows as a name (Tesla:
-    特斯拉), while no passage holds its Chinese form, its pinyin reading or the word itself.
-    Names the dictionary does not know, acronyms and words under four letters are never
-    called missing."""
+    特斯拉), while no passage holds its Chinese form, its pinyin reading or the word itself;
+    or a word capitalised alone inside the question that is read in no such form (Tencent).
+    Acronyms and words under four letters are never called missing."""
     words = english_words(question)
     missing = []
     i = 0
@@ -186,6 +186,9 @@ def missing_names(question: str, keywords: KeywordIndex, texts: Texts) -> tuple[
                 if found:
                     missing.append(found)
                 break
+        else:
+            if run == 1 and i > 0 and names and _unread_name(names[0], keywords, texts):
+                missing.append(names[0])
         i += run
     return tuple(missing)
 
@@ -203,6 +206,18 @@ def _unknown_name(words: list[str], keywords: KeywordIndex, texts: Texts) -> str
     if spelled_names("".join(words).lower(), keywords, texts):
         return ""
     return " ".join(words)
+
+
+def _unread_name(word: str, keywords: KeywordIndex, texts: Texts) -> bool:
+    """Whether a word capitalised alone inside a question (Tencent) is a name no passage holds
+    in any form: no translation, no pinyin reading and not the word itself. Abbreviations
+    (AI, PhD) and words under four letters are never called missing."""
+    if len(word) < 4 or sum(c.isupper() for c in word) > 1:
+        return False
+    if keywords.token_idf(word.lower()) is not None:
+        return False
+    _, chinese = _gloss_at([word], 0, keywords, texts)
+    return not chinese and not spelled_names(word.lower(), keywords, texts)
 
 
 def mostly_unknown(question: Question, keywords: KeywordIndex) -> bool:
