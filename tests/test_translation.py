@@ -326,3 +326,25 @@ def test_a_capitalised_word_read_in_no_form_is_a_missing_name(park_kb):
         "How big is the housing allowance for a PhD graduate?",
     ):
         assert not park_kb.ask(question).missing_terms, question
+
+
+@pytest.fixture
+def report(make_kb):
+    kb = make_kb(
+        {
+            "report.md": "# 年报\n\n2019年园区实现营业收入244.7亿元，园区企业增长迅速。\n\n"
+            "园区旁边是兴龙湖公园。\n\n"
+            "上年度营业收入超过1亿元的企业，补贴面积上限可提高至6000平方米。\n"
+        }
+    )
+    kb.update()
+    return kb
+
+
+def test_numbers_and_latin_words_the_passages_hold_are_searched_as_they_are(report):
+    index = report.index()
+    found = translate("What was the revenue in 2019?", index.keywords, index.passage_text)
+    assert "2019" in found
+    assert report.ask("What was the park's operating revenue in 2019?").answer.startswith(
+        "24.47 billion yuan"
+    )

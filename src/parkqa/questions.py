@@ -28,7 +28,7 @@ _TYPE_PATTERNS = {
     "quantity": re.compile(
         r"多少|几[个家所名条台项亿万千百年次位种座层套倍款]?|多大|多高|多长|多远|多久|多重|"
         r"how (?:many|much|large|big|long|far|high|old)|what (?:amount|number|percentage|size)|"
-        r"what (?:is|are|was|were|will be) the (?:\w+ )?(?:rent|price|cost|fee|salary|wage|"
+        r"what (?:is|are|was|were|will be) the (?:[\w'’]+ ){0,3}(?:rent|price|cost|fee|salary|wage|"
         r"budget|revenue|income|output|population|area|distance)s?\b",
         re.IGNORECASE,
     ),

@@ -243,6 +243,7 @@ def read_english(
     unread: list[str] = []
     i = 0
     while i < len(words):
+        found.extend(_held_verbatim(words[i], keywords))  # 2019, 5G, VR
         taken, chinese = _name_at(words, i, keywords, texts)
         if not taken:
             taken, chinese = _gloss_at(words, i, keywords, texts)
@@ -251,6 +252,15 @@ def read_english(
             unread.extend(w for w in words[i : i + max(taken, 1)] if _says(w))
         i += max(taken, 1)
     return tuple(dict.fromkeys(found)), tuple(dict.fromkeys(unread))
+
+
+def _held_verbatim(word: str, keywords: KeywordIndex) -> list[str]:
+    """The word as keyword search reads it, when passages hold it as it is written (a year,
+    a number, a Latin word of the documents' own); else []."""
+    tokens = tokenize(word)
+    if len(tokens) == 1 and keywords.token_idf(tokens[0]) is not None:
+        return tokens
+    return []
 
 
 def unread_share(question: Question) -> float:
@@ -290,8 +300,11 @@ def _gloss_at(
         for key in _lemmas(" ".join(phrase)):
             held = (_held_form(w, keywords, texts) for w in glossary().get(key, ()))
             chinese = list(dict.fromkeys(w for w in held if w))
+            verbs = verb_senses().get(key, ())
             if chinese and not as_verb:
-                chinese = _as_noun(chinese, verb_senses().get(key, ()))
+                chinese = _as_noun(chinese, verbs)
+            elif as_verb:
+                chinese = [w for w in chinese if w in verbs] or chinese  # park my car: 停车
             if size == 1 and chinese and all(len(w) == 1 for w in chinese):
                 chinese = _inner_held(f"to {key}", keywords, texts) or chinese
             if chinese:
