@@ -827,3 +827,12 @@ def test_an_english_count_of_a_thing_not_translated_leads_with_a_count_not_a_sum
     kb.update()
     answer = kb.ask("How many racks will the first phase of the Yunqi computing centre have?")
     assert answer.answer.startswith("1,200")
+
+
+def test_how_long_something_stays_valid_or_open_asks_a_span_of_time():
+    # "How long is the rent subsidy policy valid?" was read as a price (rent, subsidy).
+    from parkqa.answering import DURATION
+
+    assert unit_asked(analyse("How long is the rent subsidy policy valid?")) == DURATION
+    assert unit_asked(analyse("How long will the canteen stay open?")) == DURATION
+    assert unit_asked(analyse("How long is the bridge?")) is None

@@ -1164,6 +1164,8 @@ DURATION = ("年", "月", "周", "天", "日", "小时", "分钟", "秒")
 _DURATION_ASKED = re.compile(
     r"多久|多长时间|多少时间|(?:几|多少)个?(?:月|小时|工作日|自然日|星期|周|天|分钟|秒)|"
     r"\bhow long\s+(?:does|do|did|can|could|will|would|should|must|has|have|had)\b|"
+    r"\bhow long\s+(?:is|are|was|were)\b.*\b(?:valid|effective|in (?:force|effect)|open|"
+    r"available|closed|free)\b|"
     r"\bhow many\s+(?:working\s+)?(?:days|hours|weeks|months|years|minutes|seconds)\b",
     re.IGNORECASE,
 )
