@@ -97,10 +97,13 @@ def test_off_topic_questions_abstain_and_name_the_missing_term(park_kb, question
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_english_off_topic_question_abstains_in_english(park_kb):
+    # France is a name no passage holds in any form: the message names it, in English.
     answer = park_kb.ask("What is the capital of France?")
-    assert answer.abstained and answer.answer.startswith(
-        "The documents in the knowledge base do not answer"
-    )
+    assert answer.abstained
+    assert answer.answer == 'The knowledge base has no information about "France".'
+    answer = park_kb.ask("How does photosynthesis work?")
+    assert answer.abstained
+    assert answer.answer.startswith("The documents in the knowledge base do not answer")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -836,3 +839,11 @@ def test_how_long_something_stays_valid_or_open_asks_a_span_of_time():
     assert unit_asked(analyse("How long is the rent subsidy policy valid?")) == DURATION
     assert unit_asked(analyse("How long will the canteen stay open?")) == DURATION
     assert unit_asked(analyse("How long is the bridge?")) is None
+
+
+def test_a_fee_of_any_kind_is_asked_as_a_sum():
+    # 「人才公寓一个月水电费大概多少？」 led with 30平方米 (a flat's area).
+    for question in ("人才公寓一个月水电费大概多少？", "停车费是多少？", "物业管理费一年多少？"):
+        assert unit_asked(analyse(question)) == MONEY, question
+    flats = "人才公寓分为单间（约30平方米）和一室一厅（约50平方米）两种户型。"
+    assert lead_fact(analyse("人才公寓一个月水电费大概多少？"), flats) is None
