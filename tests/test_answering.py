@@ -847,3 +847,19 @@ def test_a_fee_of_any_kind_is_asked_as_a_sum():
         assert unit_asked(analyse(question)) == MONEY, question
     flats = "人才公寓分为单间（约30平方米）和一室一厅（约50平方米）两种户型。"
     assert lead_fact(analyse("人才公寓一个月水电费大概多少？"), flats) is None
+
+
+def test_a_mistyped_name_the_word_splitter_cut_into_ordinary_words_is_read_as_the_name():
+    # 知道创语 is cut 知道 / 创 / 语 (know + two characters), so no name was checked: 创语 was
+    # refused as a thing no passage holds.
+    passages = [
+        "园区引进博彦科技、文思海辉、知道创宇等数据处理企业30多家。",
+        "人才公寓租金标准为每平方米每月10元。",
+    ]
+    keywords = KeywordIndex.build([tokenize(text) for text in passages])
+    asked, _, corrected = check_names(
+        analyse("知道创语是做什么的？"), keywords, passages.__getitem__
+    )
+    assert corrected == {"知道创语": "知道创宇"} and "知道创宇" in asked.resolved
+    _, _, corrected = check_names(analyse("人才公寓的押金是多少？"), keywords, passages.__getitem__)
+    assert corrected == {}

@@ -400,6 +400,11 @@ def check_names(
             typo = likely_typo(name, keywords, texts)
             if typo:
                 corrected[name] = typo
+    for span in _unheld_thing_asked(asked, keywords, texts):
+        typo = likely_typo(span, keywords, texts)
+        if typo:
+            corrected[span] = typo
+            break
     for post in posts_asked(asked):
         if not name_in_passages(post, keywords, texts):
             missing.append(post)  # no passage can say who holds a post none names
@@ -409,6 +414,23 @@ def check_names(
             text = text.replace(wrong, right).replace(to_traditional(wrong), right)
         asked = dataclasses.replace(analyse(text), text=asked.text)
     return asked, missing, corrected
+
+
+def _unheld_thing_asked(asked: Question, keywords: KeywordIndex, texts) -> list[str]:
+    """What the question asks about (asked_attribute) when no passage holds it, with the word
+    before it, the longer first, three characters or more: a mistyped name the word splitter
+    cut into ordinary words (知道创语: 知道 / 创 / 语, for 知道创宇) is read as no name."""
+    attribute = asked_attribute(asked)
+    if not attribute or name_in_passages(attribute, keywords, texts):
+        return []
+    spans = [attribute]
+    at = "".join(word for word, _ in asked.words).find(attribute)
+    end = 0
+    for word, tag in asked.words:
+        end += len(word)
+        if end == at and tag[:1] not in _FUNCTION_TAGS:
+            spans.insert(0, word + attribute)
+    return [span for span in spans if len(span) >= 3]
 
 
 def _split_names(asked: Question) -> list[str]:
