@@ -863,3 +863,12 @@ def test_a_mistyped_name_the_word_splitter_cut_into_ordinary_words_is_read_as_th
     assert corrected == {"知道创语": "知道创宇"} and "知道创宇" in asked.resolved
     _, _, corrected = check_names(analyse("人才公寓的押金是多少？"), keywords, passages.__getitem__)
     assert corrected == {}
+
+
+def test_one_of_a_thing_in_another_unit_does_not_lead_a_count():
+    # 「园区一共多少家企业，多少人？」 led with 一名, of 每家企业都配有一名专属“企业管家”.
+    asked = analyse("园区一共多少家企业，多少人？")
+    assert lead_fact(asked, "每家入驻企业都配有一名专属“企业管家”，负责日常协调。") is None
+    assert lead_fact(asked, "园区已聚集企业330家，从业人员1.4万人。") == "330家"
+    # a count in another measure word still leads when it is more than one of a thing
+    assert lead_fact(analyse("园区签了多少个项目？"), "园区共签约83项。") == "83项"

@@ -949,7 +949,14 @@ def lead_fact(question: Question, sentence: str) -> str | None:
             in_unit = [m for m in found if has_unit(m.group(), unit)]
             if not in_unit and unit in (MONEY, DURATION, PERCENT):
                 return None  # a count of something else is no sum of money, time or share
-            found = in_unit or found
+            # one of a thing in another unit mostly says "a" (配有一名管家 for 多少家)
+            found = in_unit or [
+                m
+                for m in found
+                if not _ONE.fullmatch(m.group()) or any(u in m.group() for u in unit)
+            ]
+            if not found:
+                return None
         with_unit = [m for m in found if not re.fullmatch(r"[\d,.]+", m.group())]
         found = with_unit or found
         counted = counted_noun(question)
