@@ -322,6 +322,9 @@ def test_no_count_of_something_else_leads_when_a_sum_or_a_rate_is_asked():
         ("How many seats will the centre have?", COUNTED),  # seats: counted by a measure word
         ("What is the salary of the staff?", MONEY),
         ("How much land does the project cover?", AREA),
+        ("How large will the digital content park be?", AREA),  # a place's size: its area
+        ("How big is the largest talent apartment?", AREA),
+        ("How big is the housing allowance for a graduate?", MONEY),  # a sum's size
     ],
 )
 def test_an_english_question_asks_in_the_unit_of_what_follows_how_much_or_many(question, unit):

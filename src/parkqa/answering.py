@@ -1233,7 +1233,8 @@ _PEOPLE_COUNTED = re.compile(
 _COMPANIES_COUNTED = re.compile(r"\b(?:compan(?:y|ies)|enterprises?|firms|businesses)\b", re.I)
 _MONEY_NAMED = re.compile(
     r"\b(?:invest\w*|money|yuan|cost|spend\w*|revenue|income|worth|rent|price|fees?|"
-    r"salary|wages?|budget|subsid\w*|pay|funds?|funding|capital)\b",
+    r"salary|wages?|budget|subsid\w*|pay|funds?|funding|capital|allowances?|rewards?|"
+    r"bonus\w*|grants?)\b",
     re.I,
 )
 _AREA_NAMED = re.compile(
@@ -1254,6 +1255,7 @@ _HOW_MANY = re.compile(r"\b(?:how many|(?:the )?number of)\s+(.*)", re.I)
 # "How much is …", "how much will they invest": a price or a sum; "how much land": an area;
 # "how much power": an amount of something counted in no set unit.
 _HOW_MUCH = re.compile(r"\bhow much\s+([a-z]+)", re.I)
+_HOW_BIG = re.compile(r"\bhow (?:big|large)\b", re.I)
 _PRICE_ASKED_AFTER = re.compile(
     r"is|are|was|were|does|do|did|will|would|can|could|should|has|have|had|money|for|per|"
     r"yuan|rmb|cash|funding|capital|investment|rent|subsidy|subsidies",
@@ -1273,6 +1275,8 @@ def _english_unit_asked(text: str) -> tuple[str, ...] | None:
             if pattern.search(counted):
                 return units
         return COUNTED
+    if _HOW_BIG.search(text):  # the size of a place is its area; of a sum, the sum
+        return MONEY if _MONEY_NAMED.search(text) else AREA
     much = _HOW_MUCH.search(text)
     if much:
         if _AREA_NAMED.fullmatch(much.group(1)):
