@@ -542,6 +542,9 @@ def test_a_span_of_dates_leads_whole():
         ("3个月", "3 months"),
         ("12千米", "12 km"),
         ("5千元", "5,000 yuan"),
+        ("2022年底", "the end of 2022"),  # was "2,022"
+        ("2024年初", "early 2024"),
+        ("2019年", "2019"),
     ],
 )
 def test_a_fact_is_given_in_english_form(fact, english):

@@ -1466,9 +1466,10 @@ def english_fact(fact: str) -> str:
         name = _MONTHS[int(month) - 1] if 1 <= int(month) <= 12 else month
         out = f"{name} {int(day)}" if day else name
         return f"{out}, {year}" if year else out
-    year = re.fullmatch(r"(\d{4})年", text)
+    year = re.fullmatch(r"(\d{4})年(底|末|初|中)?", text)
     if year:
-        return year.group(1)
+        part = _PART_OF_YEAR.get(year.group(2) or "", "{}")
+        return part.format(year.group(1))
     number = re.fullmatch(r"([\d,.]+)(多|余)?(亿|万|千|百)?(.*)", text)
     if not number:
         return fact
@@ -1488,6 +1489,9 @@ def english_fact(fact: str) -> str:
     if value == 1 and english_unit:
         english_unit = _SINGULAR.get(english_unit, english_unit.removesuffix("s"))
     return f"{words} {english_unit}".strip()
+
+
+_PART_OF_YEAR = {"底": "the end of {}", "末": "the end of {}", "初": "early {}", "中": "mid-{}"}
 
 
 def _english_number(value: float) -> str:

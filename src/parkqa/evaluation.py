@@ -301,8 +301,20 @@ def score(item: EvalQuestion, answer: Answer) -> QuestionResult:
         top1=answerable and bool(texts) and _contains(texts[0], item.answers),
         top5=answerable and any(_contains(t, item.answers) for t in texts[:5]),
         ms=answer.seconds * 1000,
-        lead_hit=hit and _contains(first_sentence(answer.answer), item.answers),
+        lead_hit=hit and _contains(first_sentence(answer.answer), _lead_forms(item)),
     )
+
+
+def _lead_forms(item: EvalQuestion) -> tuple[str, ...]:
+    """The expected strings, and for an English question their English forms too (330家:
+    330 companies), as an English answer's lead gives them; not a bare short number."""
+    from parkqa.answering import english_fact
+    from parkqa.chinese import has_cjk
+
+    if has_cjk(item.question):
+        return item.answers
+    english = (english_fact(a) for a in item.answers)
+    return (*item.answers, *(e for e in english if len(e) > 3 or not e.isdigit()))
 
 
 _SENTENCE_END = re.compile(r"[。！？；]|\.\s|\s\[\d+\]")
