@@ -45,4 +45,3 @@ def test_a_verb_that_stands_next_to_any_noun_joins_nothing() -> None:
     # 此剧的制作人是谁？: 人是 is in many passages, and no term.
     asked = analyse("此剧的制作人是谁？")
     assert join_held_characters(asked, lambda term: True) == asked
-
