@@ -495,8 +495,8 @@ def _dictionaries() -> tuple[
     dict[str, tuple[str, ...]],
 ]:
     """The glossary, the readings, the proper names, the Chinese names, the verb senses and
-    the inner glossary, from the user's cache when it holds them for the installed dictionaries (building them takes about a
-    second; reading them a tenth)."""
+    the inner glossary, from the user's cache when it holds them for the installed
+    dictionaries (building them takes about a second; reading them a tenth)."""
     path = _cache_path("dictionaries")
     try:
         cached = json.loads(path.read_text(encoding="utf-8"))
