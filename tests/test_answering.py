@@ -878,3 +878,20 @@ def test_one_of_a_thing_in_another_unit_does_not_lead_a_count():
     assert lead_fact(asked, "园区已聚集企业330家，从业人员1.4万人。") == "330家"
     # a count in another measure word still leads when it is more than one of a thing
     assert lead_fact(analyse("园区签了多少个项目？"), "园区共签约83项。") == "83项"
+
+
+def test_a_count_before_a_list_separator_is_not_the_next_item_s():
+    # 「园区有多少人才公寓？」 led with 70万平方米 of 产业楼宇70万平方米、人才公寓2600余套: the
+    # quantity before 、 belongs to the item before it.
+    sentence = "园区已建成产业楼宇70万平方米、人才公寓2600余套，可为企业提供便捷的入驻条件；"
+    assert lead_fact(analyse("园区有多少人才公寓？"), sentence) == "2600余套"
+    assert lead_fact(analyse("阿里要服务多少商家？"), "为20亿消费者、1000万户商家提供服务。") == (
+        "1000万户"
+    )
+
+
+def test_an_answer_does_not_repeat_a_sentence_two_passages_share(park_kb):
+    # Neighbouring passages overlap; the runner-up sentence of the second was the same
+    # sentence again: 「……3万平方米数字内容产业园…… [1] ……3万平方米数字内容产业园…… [2]」.
+    answer = park_kb.ask("How large will the digital content industrial park be?").answer
+    assert answer.count("建设3万平方米数字内容产业园") == 1, answer

@@ -894,14 +894,21 @@ def choose_sentences(
         return {}
     scored.sort(key=lambda item: (-item[0], item[1], item[2]))
     best, best_hit, best_sentence = scored[0]
+
+    def text(i: int, s: int) -> str:
+        passage = candidates[i].passage
+        return passage.sentence_text(passage.sentences[s]).strip()
+
+    # Neighbouring passages overlap: the same sentence in another passage adds nothing.
+    scored = [scored[0], *(item for item in scored[1:] if text(*item[1:]) != text(*scored[0][1:]))]
     chosen = {best_hit: [best_sentence]}
     runner_up = None
     if max_sentences > 1 and len(scored) > 1 and best > 0 and scored[1][0] >= RUNNER_UP * best:
         runner_up = scored[1][1:]
         chosen.setdefault(runner_up[0], []).append(runner_up[1])
     if max_sentences > 1 and in_unit and (best_hit, best_sentence) not in in_unit:
-        score, i, s = next(item for item in scored if item[1:] in in_unit)
-        if score >= UNIT_REACH * best and s not in chosen.get(i, []):
+        score, i, s = next((item for item in scored if item[1:] in in_unit), (0.0, -1, -1))
+        if i >= 0 and score >= UNIT_REACH * best and s not in chosen.get(i, []):
             if runner_up and max_sentences <= 2 and runner_up not in in_unit:
                 chosen[runner_up[0]].remove(runner_up[1])  # a sum beats a runner-up without
                 chosen = {h: sentences for h, sentences in chosen.items() if sentences}
@@ -961,9 +968,7 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         found = with_unit or found
         counted = counted_noun(question)
         if counted:  # 多少商家: the quantity right before 商家 (1000万户商家), not 20亿消费者
-            found = [
-                m for m in found if counted in sentence[m.end() : m.end() + 2 + len(counted)]
-            ] or found
+            found = [m for m in found if _counts(sentence, m, counted)] or found
     elif question.kind == "date":
         found = list(DATE.finditer(sentence))
     elif question.kind == "who" and not asks_who_someone_is(question):
@@ -998,6 +1003,16 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     best = max(found, key=lambda m: (closeness(m), -m.start()))
     group = "name" if best.re is _NAME_AFTER_POST else 0
     return original[best.start(group) : best.end(group)].strip()
+
+
+def _counts(sentence: str, quantity: re.Match, noun: str) -> bool:
+    """Whether the quantity counts the noun: the noun follows it within two characters, with
+    no separator of a list between (产业楼宇70万平方米、人才公寓: 70万平方米 is the buildings')."""
+    after = sentence[quantity.end() : quantity.end() + 2 + len(noun)]
+    return noun in after and not _LIST_SEPARATOR.search(after[: after.find(noun)])
+
+
+_LIST_SEPARATOR = re.compile(r"[、，,；;。]")
 
 
 def counted_noun(question: Question) -> str | None:
