@@ -222,6 +222,7 @@ def test_an_abbreviation_does_not_end_the_first_sentence():
 
 
 def test_the_fact_counts_as_leading_only_in_the_answer_s_first_sentence():
+    # in Chinese form, or for an English question in English form too
     sentence = "中心将为20亿消费者、1000万户商家提供服务。 [1]"
     item = EvalQuestion("中心要服务多少商家？", ("1000万户",))
     led = score(item, Answer("q", f"1000万户。 {sentence}", abstained=False))
@@ -233,14 +234,11 @@ def test_the_fact_counts_as_leading_only_in_the_answer_s_first_sentence():
     no_lead = score(EvalQuestion("q", ("20亿消费者",)), Answer("q", sentence, abstained=False))
     assert no_lead.lead_hit
     assert summarize([led, other]).lead_hit == 0.5
-
-
-def test_an_english_question_s_fact_leads_in_its_english_form():
-    # parkqa leads an English answer with the fact in English form (330 companies); the
+    # An English question's answer leads with the fact in English form (330 companies); the
     # expected string is the Chinese one the cited sentence holds.
     sentence = "园区已聚集企业330家，从业人员1.4万人。 [1]"
-    item = EvalQuestion("How many companies are in the park?", ("330家",))
-    led = score(item, Answer("q", f"330 companies. {sentence}", abstained=False))
+    asked = EvalQuestion("How many companies are in the park?", ("330家",))
+    led = score(asked, Answer("q", f"330 companies. {sentence}", abstained=False))
     assert led.answer_hit and led.lead_hit
-    other = score(item, Answer("q", f"14,000 people. {sentence}", abstained=False))
+    other = score(asked, Answer("q", f"14,000 people. {sentence}", abstained=False))
     assert other.answer_hit and not other.lead_hit

@@ -261,11 +261,14 @@ def test_a_place_word_the_documents_lack_is_read_as_what_is_done_there(make_kb):
 
 @pytest.fixture
 def campus(make_kb):
+    """A knowledge base of two short documents of its own, in Chinese only."""
     kb = make_kb(
         {
             "campus.md": "# 园区概况\n\n园区已建成人才公寓2600余套，员工可直接入住。\n\n"
             "计算中心一期部署1200个机柜，计划明年底建成；二期扩建至3000个机柜。\n\n"
-            "今年一季度，园区签约引进15个项目。\n"
+            "今年一季度，园区签约引进15个项目。\n",
+            "report.md": "# 年报\n\n2019年园区实现营业收入244.7亿元，园区企业增长迅速。\n\n"
+            "上年度营业收入超过1亿元的企业，补贴面积上限可提高至6000平方米。\n",
         }
     )
     kb.update()
@@ -328,23 +331,10 @@ def test_a_capitalised_word_read_in_no_form_is_a_missing_name(park_kb):
         assert not park_kb.ask(question).missing_terms, question
 
 
-@pytest.fixture
-def report(make_kb):
-    kb = make_kb(
-        {
-            "report.md": "# 年报\n\n2019年园区实现营业收入244.7亿元，园区企业增长迅速。\n\n"
-            "园区旁边是兴龙湖公园。\n\n"
-            "上年度营业收入超过1亿元的企业，补贴面积上限可提高至6000平方米。\n"
-        }
-    )
-    kb.update()
-    return kb
-
-
-def test_numbers_and_latin_words_the_passages_hold_are_searched_as_they_are(report):
-    index = report.index()
+def test_numbers_and_latin_words_the_passages_hold_are_searched_as_they_are(campus):
+    index = campus.index()
     found = translate("What was the revenue in 2019?", index.keywords, index.passage_text)
     assert "2019" in found
-    assert report.ask("What was the park's operating revenue in 2019?").answer.startswith(
+    assert campus.ask("What was the park's operating revenue in 2019?").answer.startswith(
         "24.47 billion yuan"
     )

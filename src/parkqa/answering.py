@@ -900,7 +900,8 @@ def choose_sentences(
         return passage.sentence_text(passage.sentences[s]).strip()
 
     # Neighbouring passages overlap: the same sentence in another passage adds nothing.
-    scored = [scored[0], *(item for item in scored[1:] if text(*item[1:]) != text(*scored[0][1:]))]
+    said = text(best_hit, best_sentence)
+    scored = [scored[0], *(item for item in scored[1:] if text(*item[1:]) != said)]
     chosen = {best_hit: [best_sentence]}
     runner_up = None
     if max_sentences > 1 and len(scored) > 1 and best > 0 and scored[1][0] >= RUNNER_UP * best:
@@ -1199,7 +1200,7 @@ _RATE_ASKED = re.compile(
     rf"{_LINKS}(?:多少|几)"
 )
 _MONEY_ASKED = re.compile(
-    r"(?:资本|资金|投资|价格|价钱|售价|单价|房价|租金|房租|月租|押金|费用|收费|学费|工资|薪资|薪酬|"
+    r"(?:资本|资金|投资|价格|价钱|售价|单价|房价|租金|房租|月租|押金|费用|工资|薪资|薪酬|"
     r"月薪|年薪|收入|营收|营业额|销售额|交易额|产值|税收|成本|预算|补贴|奖励|奖金|罚款|贷款|融资|"
     rf"市值|估值|利润|花费|开销|造价|总额|[{CJK_RANGES}]费)"  # 水电费, 物业费: any fee
     rf"(?:[每一]个?[年月天周次])?{_LINKS}(?:多少|几)"  # 管理费一年多少

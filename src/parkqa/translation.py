@@ -623,10 +623,9 @@ def in_knowledge_base(word: str, keywords: KeywordIndex, texts: Texts) -> bool:
     """Whether some passage holds the Chinese word (a single character: any passage)."""
     if len(word) == 1:
         return keywords.token_idf(word) is not None
-    bigrams = [word[i : i + 2] for i in range(len(word) - 1)]
-    if any(keywords.token_idf(b) is None for b in bigrams):
+    if not _may_hold(word, keywords):
         return False
-    rows = keywords.rows_with_all(bigrams)
+    rows = keywords.rows_with_all([word[i : i + 2] for i in range(len(word) - 1)])
     return any(word in texts(int(row)) for row in rows[:50])
 
 
