@@ -149,6 +149,12 @@ def test_a_question_whose_asked_attribute_no_passage_holds_is_refused_however_cl
         ("园区是什么时候成立的？", None),  # a date, not what the park is
         ("这是什么？", None),
         ("园区的主导产业是什么？", None),  # 产业 is asked as a kind, its value is named
+        # Whether there is a thing: the noun after 有没有 (有无, 是否有).
+        ("园区有没有医院？", "医院"),
+        ("园区里有无停车场？", "停车场"),
+        ("园区是否有医院？", "医院"),
+        ("园区有没有人才公寓可以住？", "公寓"),
+        ("有没有企业在园区投资？", None),  # 企业 is who, not a thing whose presence is asked
     ],
 )
 def test_the_attribute_a_question_asks_the_value_of(question, attribute):

@@ -895,3 +895,23 @@ def test_an_answer_does_not_repeat_a_sentence_two_passages_share(park_kb):
     # sentence again: 「……3万平方米数字内容产业园…… [1] ……3万平方米数字内容产业园…… [2]」.
     answer = park_kb.ask("How large will the digital content industrial park be?").answer
     assert answer.count("建设3万平方米数字内容产业园") == 1, answer
+
+
+def test_a_mistyped_word_the_word_splitter_cut_into_characters_is_read_as_its_homophone():
+    # Pinyin input gives homophones: 收如 for 收入 is cut 收 / 如 and found nothing; the
+    # answer was another year's figure of another sentence.
+    passages = [
+        "2019年园区实现营业收入244.7亿元，从业人员1.4万人。",
+        "2019年呼叫企业完成营业额60亿元。",
+    ]
+    keywords = KeywordIndex.build([tokenize(text) for text in passages])
+    for typed, meant in (("营业收如", "营业收入"), ("从业人圆", "从业人员")):
+        asked, missing, corrected = check_names(
+            analyse(f"园区2019年{typed}多少？"), keywords, passages.__getitem__
+        )
+        assert meant in asked.resolved and not missing, typed
+        assert typed[-2:] in corrected
+    # Characters the documents hold as written are not corrected (收 and 入 read alike too).
+    for question in ("园区2019年营业收入多少？", "呼叫企业完成营业额多少？"):
+        _, _, corrected = check_names(analyse(question), keywords, passages.__getitem__)
+        assert corrected == {}, question

@@ -247,3 +247,21 @@ def test_asked_which_company_a_sentence_naming_an_official_gets_no_bonus() -> No
     text = "阿里巴巴参与了园区规划。区委书记张明参与了园区规划。今天天气晴朗。"
     hit = make_hit(passage(text), (1.0, 0.6, 0.0))
     assert choose("哪家企业参与了园区规划？", [hit]) == {0: [0]}
+
+
+def test_a_sentence_naming_the_year_asked_about_beats_one_naming_none() -> None:
+    # 「园区2019年营业收入多少？」 led with a policy's 上年度营业收入超过1亿元 (no year), from the
+    # better-ranked passage, over 2019年实现营业收入244.7亿元 a passage behind.
+    policy = make_hit(
+        passage("上年度营业收入超过1亿元的企业，补贴面积上限可提高至6000平方米。", "k/policy.md"),
+        (0.879,),
+        score=1.27,
+    )
+    article = make_hit(
+        passage(
+            "园区已建成产业楼宇70万平方米。目前，园区已聚集企业330家，2019年实现营业收入244.7亿元。"
+        ),
+        (0.859, 0.862),
+        score=1.0,
+    )
+    assert choose("园区2019年营业收入多少？", [policy, article]) == {1: [1]}

@@ -10,7 +10,7 @@ import pytest
 
 from parkqa import translation
 from parkqa.questions import analyse
-from parkqa.translation import spelled_names, translate, with_translations
+from parkqa.translation import missing_names, spelled_names, translate, with_translations
 
 
 @pytest.fixture
@@ -338,3 +338,23 @@ def test_numbers_and_latin_words_the_passages_hold_are_searched_as_they_are(camp
     assert campus.ask("What was the park's operating revenue in 2019?").answer.startswith(
         "24.47 billion yuan"
     )
+
+
+def test_a_month_is_read_as_a_date_not_as_a_missing_name(make_kb):
+    # "June" is capitalised mid-question and no name the passages hold: it is a date.
+    kb = make_kb(
+        {
+            "news.md": "# 动态\n\n2021年6月17日，园区与一家算力企业签约。\n\n"
+            "2020年3月，计算中心部署了1200个机柜。\n"
+        }
+    )
+    kb.update()
+    index = kb.index()
+    keywords, texts = index.keywords, index.passage_text
+    assert not missing_names("Which company signed with the park in June 2021?", keywords, texts)
+    assert not missing_names("What happened on March 9?", keywords, texts)
+    # A month named with a day or year is searched as the documents write dates.
+    assert "2020年3月" in translate("How many racks were deployed in March 2020?", keywords, texts)
+    assert "6月17日" in translate("Who signed with the park on June 17?", keywords, texts)
+    answer = kb.ask("Which company signed with the park in June 2021?")
+    assert not answer.abstained and "签约" in answer.answer

@@ -25,7 +25,7 @@ from parkqa.chinese import (
 from parkqa.colloquial import written_forms
 from parkqa.keywords import ENGLISH_STOPWORDS, KeywordIndex, normalize, tokenize
 from parkqa.lexicon import lexicon
-from parkqa.questions import NAME_TAGS, Question, analyse, written_units
+from parkqa.questions import LIGHT_VERBS, NAME_TAGS, Question, analyse, written_units
 from parkqa.retrieval import Hit, query_tokens, query_weights, sentence_evidence
 from parkqa.translation import (
     homophones,
@@ -400,6 +400,19 @@ def check_names(
             typo = likely_typo(name, keywords, texts)
             if typo:
                 corrected[name] = typo
+    for span in _split_words(asked):
+        if span in corrected or name_in_passages(span, keywords, texts):
+            continue
+        word = next(
+            (
+                w
+                for w in homophones(span, keywords, texts)
+                if _is_word(w, span) and _said_with(w, asked, span, keywords, texts)
+            ),
+            None,
+        )
+        if word:
+            corrected[span] = word
     for span in _unheld_thing_asked(asked, keywords, texts):
         typo = likely_typo(span, keywords, texts)
         if typo:
@@ -447,6 +460,59 @@ def _split_names(asked: Question) -> list[str]:
         and is_cjk(after)
         and after_tag[:1] not in _FUNCTION_TAGS
     ]
+
+
+# Parts of speech (jieba's, by first letter) of the characters a mistyped word is cut into:
+# nouns, verbs, adjectives.
+_WORD_PART_TAGS = frozenset("nva")
+
+
+def _split_words(asked: Question) -> list[str]:
+    """Two single characters in a row that the dictionary holds as no word (收 / 如, for 收入
+    typed with a homophone): a mistyped word the word splitter cut apart. Light verbs (是,
+    有) join the words around them, not a word of their own."""
+    return [
+        word + after
+        for (word, tag), (after, after_tag) in itertools.pairwise(asked.words)
+        if len(word) == len(after) == 1
+        and is_cjk(word)
+        and is_cjk(after)
+        and tag[:1] in _WORD_PART_TAGS
+        and after_tag[:1] in _WORD_PART_TAGS
+        and not {to_simplified(word), to_simplified(after)} & LIGHT_VERBS
+        and lexicon().lookup(to_simplified(word + after)) is None
+    ]
+
+
+def _is_word(word: str, typed: str) -> bool:
+    """Whether a homophone of the typed characters is the word they were meant as: a word of
+    the dictionary as long, one character typed right (收如 for 收入, not 花是 for 化石)."""
+    return (
+        len(word) == len(typed)
+        and any(a == b for a, b in zip(to_simplified(word), to_simplified(typed)))
+        and lexicon().lookup(to_simplified(word)) is not None
+    )
+
+
+def _said_with(word: str, asked: Question, span: str, keywords: KeywordIndex, texts) -> bool:
+    """Whether a passage holding the word also holds two of the question's other words of two
+    or more characters (all, if it has fewer): a homophone that fits what the question asks
+    about (收入 with 营业 and 2019), not one that only sounds like the typed characters. With
+    no other such word, nothing confirms it."""
+    others = {
+        to_simplified(w)
+        for w in asked.content_words
+        if len(w) >= 2 and not set(w) & set(to_simplified(span))
+    }
+    if not others:
+        return False
+    wanted = min(2, len(others))
+    rows = keywords.rows_with_all([word[i : i + 2] for i in range(len(word) - 1)])
+    for row in rows[:50]:
+        text = to_simplified(texts(int(row)))
+        if to_simplified(word) in text and sum(w in text for w in others) >= wanted:
+            return True
+    return False
 
 
 _REGION = ("地区", "一带", "境内", "全境", "周边", "沿岸", "地方")
@@ -504,6 +570,9 @@ def asked_attribute(question: Question) -> str | None:
     if question.language != "zh":
         return None
     words = question.words
+    present = _presence_asked(words)
+    if present:
+        return present
     at = next((i for i in range(len(words)) if _asks_value(words, i)), None)
     if at is None:
         return _defined_thing(words)
@@ -565,6 +634,32 @@ def _head(run: list[str]) -> str | None:
         return None
     head = run[-1] if len(run[-1]) > 1 or len(run) == 1 else run[-2] + run[-1]
     return _particular(head) if len(head) > 1 else None
+
+
+_HAS_OR_NOT = frozenset(("有没有", "有无", "是否有"))
+# What may follow the thing whose presence is asked (有没有食堂可以吃饭？): no verb or
+# preposition, which would make it the subject of a clause (有没有企业在园区投资？).
+_AFTER_THING = frozenset(("可以", "可", "能", "供", "吗", "呢"))
+
+
+def _presence_asked(words: Sequence[tuple[str, str]]) -> str | None:
+    """The thing a question asks whether there is (医院 of 园区有没有医院？, 公寓 of 有没有人才
+    公寓可以住？): the head of the nouns after 有没有, 有无 or 是否有, when nothing but an
+    ending follows them; else None."""
+    said = [word for word, _ in words]
+    for i, word in enumerate(said):
+        joined = word + said[i + 1] if word == "是否" and i + 1 < len(said) else word
+        if joined not in _HAS_OR_NOT:
+            continue
+        start = i + (2 if joined != word else 1)
+        end = start
+        while end < len(words) and _attribute_noun(*words[end]):
+            end += 1
+        after = words[end] if end < len(words) else ("", "x")
+        if end > start and (after[1] == "x" or after[0] in _AFTER_THING):
+            return _head(said[start:end])
+        return None
+    return None
 
 
 def _asks_value(words: Sequence[tuple[str, str]], i: int) -> bool:
@@ -835,6 +930,7 @@ TYPE_BONUS = 0.3
 UNIT_BONUS = 0.6
 POST_BONUS = 1.0  # who someone is: the sentence giving their post before their name
 PERSON_BONUS = 0.6  # who did something: a sentence naming someone after their post
+YEAR_BONUS = 0.3  # a sentence naming a year the question names
 CANDIDATE_PASSAGES = 3
 BEHIND_PENALTY = 1.5
 RUNNER_UP = 0.85
@@ -848,7 +944,8 @@ def choose_sentences(
     """The answer: {hit index: [sentence indexes]}, the best sentence first (the rest in their
     passage's order), its passage first. Sentences of the top
     three passages are scored by the question's distinctive words they hold, their closeness
-    in meaning to the question, a bonus when they hold the kind of answer asked for, and how
+    in meaning to the question, a bonus when they hold the kind of answer asked for or name a
+    year the question names, and how
     far their passage's score falls behind the best passage's; a close runner-up is kept too,
     so is the best sentence in the unit asked for (多少钱: a sum) when the best holds none,
     and a list is answered whole."""
@@ -860,6 +957,7 @@ def choose_sentences(
     counted = counted_noun(question) if question.kind == "quantity" else None
     person = identity_subjects(question)
     person_asked = asks_for_person(question)
+    years = re.compile(rf"(?<!\d)(?:{'|'.join(question.years)})(?!\d)") if question.years else None
     similarities = [s for hit in candidates for s in hit.similarities]
     low, high = (min(similarities), max(similarities)) if similarities else (0.0, 0.0)
     scored: list[tuple[float, int, int]] = []
@@ -878,6 +976,8 @@ def choose_sentences(
                 counted and counted in to_simplified(text) and _quantities(_simplified_alike(text))
             ):
                 bonus += UNIT_BONUS  # 多少算力: a quantity of 算力
+            if years and years.search(text):
+                bonus += YEAR_BONUS
             if person and introduces(text, person):
                 bonus += POST_BONUS
             elif person_asked and people_named(question, to_simplified(text)):

@@ -257,14 +257,14 @@ def _names(words: Sequence[tuple[str, str]], language: str) -> tuple[str, ...]:
 # Characters that may be part of a term the dictionary split: not function words, numbers,
 # measure words or adverbs, nor the verbs that stand next to any noun (人是, 谁有).
 _UNJOINABLE_TAGS = (*_FUNCTION_TAGS, "m", "q", "d")
-_LIGHT_VERBS = frozenset("是有在为叫称被让给能会要想去来到说做搞用把将")
+LIGHT_VERBS = frozenset("是有在为叫称被让给能会要想去来到说做搞用把将")
 
 
 def _joinable(word: str, tag: str) -> bool:
     return (
         len(word) == 1
         and is_cjk(word)
-        and word not in _LIGHT_VERBS
+        and word not in LIGHT_VERBS
         and not tag.startswith(_UNJOINABLE_TAGS)
     )
 

@@ -117,6 +117,48 @@ _AMERICAN = (
     (re.compile(r"(?<=[a-z][a-z])is(e|ed|es|ing|ation|ations)$"), r"iz\1"),
     (re.compile(r"^programme(?=s?$)"), "program"),
 )
+# The months, as English writes them whole or shortened, and the words that set one before
+# a date ("in June", "since March") when no day or year follows it.
+_MONTH_NUMBERS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_BEFORE_DATE = frozenset(
+    [
+        "in",
+        "on",
+        "since",
+        "by",
+        "until",
+        "till",
+        "before",
+        "after",
+        "from",
+        "of",
+        "during",
+        "early",
+        "late",
+        "mid",
+        "end",
+    ]
+)
 # Words that ask rather than say, besides the stopwords of keyword search.
 _ASKING = frozenset(
     [
@@ -174,7 +216,11 @@ def missing_names(question: str, keywords: KeywordIndex, texts: Texts) -> tuple[
     i = 0
     while i < len(words):
         run = 0
-        while i + run < len(words) and words[i + run][:1].isupper():
+        while (
+            i + run < len(words)
+            and words[i + run][:1].isupper()
+            and _month_at(words, i + run) is None  # a date, not a name
+        ):
             run += 1
         if not run:
             i += 1
@@ -243,6 +289,11 @@ def read_english(
     unread: list[str] = []
     i = 0
     while i < len(words):
+        taken, chinese = _date_at(words, i, keywords, texts)
+        if taken:  # a date is searched as the documents write dates, never called unread
+            found.extend(chinese)
+            i += taken
+            continue
         found.extend(_held_verbatim(words[i], keywords))  # 2019, 5G, VR
         taken, chinese = _name_at(words, i, keywords, texts)
         if not taken:
@@ -252,6 +303,53 @@ def read_english(
             unread.extend(w for w in words[i : i + max(taken, 1)] if _says(w))
         i += max(taken, 1)
     return tuple(dict.fromkeys(found)), tuple(dict.fromkeys(unread))
+
+
+def _month_at(words: Sequence[str], i: int) -> int | None:
+    """The month words[i] names when it is capitalised and reads as a date: a day or year
+    follows, or a word such as "in" or "since" comes before ("May I" asks, "in May" dates)."""
+    month = _MONTH_NUMBERS.get(words[i].lower())
+    if month is None or not words[i][:1].isupper():
+        return None
+    follows = words[i + 1] if i + 1 < len(words) else ""
+    before = words[i - 1].lower() if i > 0 else ""
+    return month if follows.isdigit() or before in _BEFORE_DATE else None
+
+
+def _date_at(
+    words: Sequence[str], i: int, keywords: KeywordIndex, texts: Texts
+) -> tuple[int, list[str]]:
+    """The words a date starting at words[i] takes (a month, then a day, a year or both:
+    June 17, June 2021, March 9, 2020) and the Chinese forms of it that passages hold
+    (6月17日, 2021年6月, 6月); (0, []) when no date starts there."""
+    month = _month_at(words, i)
+    if month is None:
+        return 0, []
+    taken, day, year = 1, None, None
+    for word in words[i + 1 : i + 3]:
+        if not word.isdigit():
+            break
+        if day is None and year is None and len(word) <= 2 and 1 <= int(word) <= 31:
+            day = int(word)
+        elif year is None and len(word) == 4:
+            year = int(word)
+        else:
+            break
+        taken += 1
+    forms = [
+        f"{year}年{month}月{day}日" if year and day else "",
+        f"{year}年{month}月" if year else "",
+        f"{month}月{day}日" if day else "",
+        f"{month}月",
+        str(year) if year else "",
+    ]
+    return taken, [form for form in forms if form and _held_as_written(form, keywords, texts)]
+
+
+def _held_as_written(text: str, keywords: KeywordIndex, texts: Texts) -> bool:
+    """Whether some passage holds the text as it is (a date: 2021年6月)."""
+    rows = keywords.rows_with_all(tokenize(text))
+    return any(text in texts(int(row)) for row in rows[:50])
 
 
 def _held_verbatim(word: str, keywords: KeywordIndex) -> list[str]:
