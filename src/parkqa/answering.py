@@ -680,10 +680,13 @@ _UNIT_NOUN = re.compile(r"[两元币镑斤尺寸米吨克]$")
 
 def _particular(attribute: str) -> str | None:
     """The attribute a noun names in particular: None for a kind of value (数量, 百分比) and
-    for a word the segmenter made of a number and what follows (零点 of 零点零零多少), the
+    for a word the segmenter made of a number and what follows (零点 of 零点零零多少) or of a
+    unit and 数 (人数), the
     thing counted for a count of it (人口 of 人口数量)."""
     if attribute in _GENERIC_ATTRIBUTES or _NUMERAL.match(attribute):
         return None
+    if len(attribute) == 2 and attribute[1] == "数" and attribute[0] in f"人次{CLASSIFIERS}":
+        return None  # 人数, 户数: a count in a unit, of what the question names besides
     for generic in _GENERIC_ATTRIBUTES:
         if attribute.endswith(generic) and len(attribute) - len(generic) >= 2:
             return attribute[: -len(generic)]
