@@ -223,6 +223,15 @@ def test_across_languages_only_the_closest_sentence_counts() -> None:
     assert not model.should_abstain(dataclasses.replace(english, dense=0.8), threshold=0.99)
 
 
+def test_across_languages_a_question_its_translations_mostly_cover_may_be_less_close() -> None:
+    # 「How many talent apartments does the park have?」: its translations (人才公寓, 园区) hold
+    # 0.74 of its keyword weight, its closest sentence 0.7295, under the floor of 0.735.
+    english = dataclasses.replace(TYPICAL, cross_lingual=True, dense=0.7295)
+    assert not E5.should_abstain(dataclasses.replace(english, coverage=0.74))
+    assert E5.should_abstain(dataclasses.replace(english, coverage=0.37))
+    assert E5.should_abstain(dataclasses.replace(english, coverage=0.74, dense=0.715))
+
+
 def test_the_fitted_e5_model_on_clear_cases() -> None:
     answered = dataclasses.replace(TYPICAL, dense=0.9, dense_margin=0.06, coverage=0.9)
     unrelated = Support((), coverage=0.0, dense=0.8, agree=False, cross_lingual=False)

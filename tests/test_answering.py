@@ -303,6 +303,19 @@ def test_a_sum_or_a_rate_is_asked_for_by_what_is_asked_about(question, unit):
     assert unit_asked(analyse(question)) == unit
 
 
+def test_no_sum_or_area_leads_a_count():
+    # "How many talent apartments does the park have?" led with 10 yuan (the flats' rent).
+    asked = analyse("How many staff live in talent apartments?")
+    assert lead_fact(asked, "人才公寓租金标准为每平方米每月10元。") is None
+    assert lead_fact(asked, "园区建成产业楼宇70万平方米，可容纳员工1.4万人。") == "1.4万人"
+    # Nor a count of another thing a head count: "How many people work in the park?" led with
+    # 1,800 (of 1800个车位).
+    people = analyse("How many people work in the park?")
+    assert lead_fact(people, "园区地下停车场共有1800个车位，员工月卡每月150元。") is None
+    flats = analyse("How many talent apartments does the park have?")
+    assert lead_fact(flats, "园区已建成产业楼宇70万平方米、人才公寓2600余套。") == "2600余套"
+
+
 def test_no_count_of_something_else_leads_when_a_sum_or_a_rate_is_asked():
     # 「注册资本是多少？」 led with "7个" (of 考察了7个城市), the tax rate with "130多家".
     assert lead_fact(analyse("公司的注册资本是多少？"), "公司考察了7个城市。") is None
@@ -325,6 +338,11 @@ def test_no_count_of_something_else_leads_when_a_sum_or_a_rate_is_asked():
         ("How large will the digital content park be?", AREA),  # a place's size: its area
         ("How big is the largest talent apartment?", AREA),
         ("How big is the housing allowance for a graduate?", MONEY),  # a sum's size
+        # The plural after "how many" is what is counted, not a word before it.
+        ("How many talent apartments does the park have?", COUNTED),
+        ("How many people work in the park?", ("人", "名")),
+        ("How many jobs will the project create?", ("人", "名")),
+        ("How many square metres of office space are there?", AREA),
     ],
 )
 def test_an_english_question_asks_in_the_unit_of_what_follows_how_much_or_many(question, unit):

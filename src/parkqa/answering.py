@@ -138,7 +138,8 @@ class Support:
 class AbstentionModel:
     """A logistic model of P(answerable) over the support signals, fitted on labelled data
     (bench/abstention_bench.py); abstain below threshold. A question in another language
-    than the knowledge base's is refused when its closest sentence is below a cosine, when it
+    than the knowledge base's is refused when its closest sentence is below a cosine (a lower
+    one when its translations cover most of its keyword weight), when it
     names something no passage holds, or when half or more of its words are held by no
     passage in any translation (cross-language cosines are close for any question, so they
     alone let questions about anything else through). Those two thresholds are set from the
@@ -157,6 +158,10 @@ class AbstentionModel:
     cross_lingual_dense: float
     cross_lingual_unread: float = 0.5
     unheld_phrase: float = 0.0
+    # A lower cosine floor for a question in another language whose translations hold this
+    # share of its keyword weight in the best passage (None: the one floor for all).
+    cross_lingual_covered_dense: float | None = None
+    cross_lingual_covered: float = 0.6
 
     def probability(self, support: Support) -> float:
         z = (
@@ -183,9 +188,15 @@ class AbstentionModel:
         lower one); a question naming something no passage holds is always held to the
         fitted one."""
         if support.cross_lingual:
+            floor = self.cross_lingual_dense
+            if (
+                self.cross_lingual_covered_dense is not None
+                and support.coverage >= self.cross_lingual_covered
+            ):
+                floor = self.cross_lingual_covered_dense
             return (
                 bool(support.missing_names)
-                or support.dense < self.cross_lingual_dense
+                or support.dense < floor
                 or support.unread >= self.cross_lingual_unread
             )
         if support.missing_attribute:
@@ -212,6 +223,7 @@ ABSTENTION_MODELS = {
         unheld_phrase=-1.054,
         threshold=0.0663,
         cross_lingual_dense=0.735,
+        cross_lingual_covered_dense=0.72,
     ),
     "builtin:use-multilingual": AbstentionModel(
         bias=-10.640,
@@ -1058,8 +1070,17 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         unit = unit_asked(question)
         if unit:
             in_unit = [m for m in found if has_unit(m.group(), unit)]
-            if not in_unit and unit in (MONEY, DURATION, PERCENT):
-                return None  # a count of something else is no sum of money, time or share
+            strict = unit in (MONEY, DURATION, PERCENT) or (
+                question.language == "en" and unit != COUNTED  # named: people, companies
+            )
+            if not in_unit and strict:
+                return None  # a count of something else is no sum, time, share or head count
+            if not in_unit:  # nor is a sum, an area or a share a count by any measure word
+                found = [
+                    m
+                    for m in found
+                    if not any(has_unit(m.group(), u) for u in (MONEY, AREA, PERCENT))
+                ]
             # one of a thing in another unit mostly says "a" (配有一名管家 for 多少家)
             found = in_unit or [
                 m
@@ -1382,6 +1403,48 @@ _PRICE_ASKED_AFTER = re.compile(
 )
 
 
+# Words that end the noun phrase "how many" counts (how many staff | work in …).
+_PHRASE_ENDS = frozenset(
+    [
+        "do",
+        "does",
+        "did",
+        "is",
+        "are",
+        "was",
+        "were",
+        "will",
+        "would",
+        "can",
+        "could",
+        "should",
+        "have",
+        "has",
+        "had",
+        "there",
+        "in",
+        "on",
+        "at",
+        "of",
+        "for",
+        "with",
+        "to",
+        "by",
+        "from",
+    ]
+)
+
+
+def _counted_words(after: str) -> str:
+    """Up to three words after "how many", to the first that ends the noun phrase."""
+    words = []
+    for word in after.split()[:3]:
+        if word.lower() in _PHRASE_ENDS:
+            break
+        words.append(word)
+    return " ".join(words)
+
+
 def _english_unit_asked(text: str) -> tuple[str, ...] | None:
     """The unit of what an English question counts (how many staff: 人名; how many racks: any
     measure word, not a sum or a date) or prices (how much does a meal cost: 元): what follows
@@ -1389,7 +1452,11 @@ def _english_unit_asked(text: str) -> tuple[str, ...] | None:
     is no head count)."""
     many = _HOW_MANY.search(text)
     if many:
-        counted = " ".join(many.group(1).split()[:3])
+        counted = _counted_words(many.group(1))
+        plurals = [w for w in counted.split() if w.lower().endswith("s") and w[-2:] != "ss"]
+        if plurals:  # "how many" counts a plural: the last is the head (talent apartments)
+            head = plurals[-1] if not _AREA_NAMED.search(counted) else counted
+            counted = head
         for pattern, units in _ENGLISH_COUNTS:
             if pattern.search(counted):
                 return units
