@@ -865,6 +865,18 @@ def test_how_long_something_stays_valid_or_open_asks_a_span_of_time():
     assert unit_asked(analyse("How long is the bridge?")) is None
 
 
+def test_what_is_paid_or_invested_and_a_price_per_period_are_sums():
+    # 「阿里巴巴在永川投了多少？」 led with 5000个 (seats), 「停车一个月要多少」 with 1800个.
+    for question in (
+        "阿里巴巴在永川投了多少？",
+        "停车一个月要多少",
+        "人才公寓一年多少？",
+        "要花多少？",
+    ):
+        assert unit_asked(analyse(question)) == MONEY, question
+    assert unit_asked(analyse("园区一年能处理多少数据？")) != MONEY
+
+
 def test_a_fee_of_any_kind_is_asked_as_a_sum():
     # 「人才公寓一个月水电费大概多少？」 led with 30平方米 (a flat's area).
     for question in ("人才公寓一个月水电费大概多少？", "停车费是多少？", "物业管理费一年多少？"):

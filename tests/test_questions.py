@@ -45,3 +45,14 @@ def test_a_verb_that_stands_next_to_any_noun_joins_nothing() -> None:
     # 此剧的制作人是谁？: 人是 is in many passages, and no term.
     asked = analyse("此剧的制作人是谁？")
     assert join_held_characters(asked, lambda term: True) == asked
+
+
+def test_full_width_digits_and_years_in_chinese_numerals_are_read_as_digits():
+    # 「２０１９年园区营业收入多少？」 and 「二〇一九年…」 found no year: the answer led with
+    # another sentence's sum.
+    for question in ("２０１９年园区营业收入多少？", "二〇一九年园区营业收入多少？"):
+        asked = analyse(question)
+        assert asked.years == ("2019",), question
+        assert asked.simplified.startswith("2019年")
+        assert asked.as_written("园区") == "园区"
+    assert analyse("一共有一二三四个吗？").years == ()  # no 年 after it: no year

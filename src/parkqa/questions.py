@@ -211,11 +211,27 @@ class Question:
         return " ".join(self.content_words + self.translations + self.written)
 
 
+# Full-width digits and Latin letters (２０１９, ＡＩ) and the digits of a year written in
+# Chinese numerals (二〇一九年), each one character for one, so the text keeps its length.
+_FULL_WIDTH = str.maketrans(
+    {chr(code): chr(code - 0xFEE0) for code in range(0xFF10, 0xFF5B) if chr(code).isalnum()}
+)
+_CHINESE_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
+_CHINESE_YEAR = re.compile(r"(?<![〇零一二三四五六七八九十百千])[〇零一二三四五六七八九]{4}(?=年)")
+
+
+def _digits_as_digits(text: str) -> str:
+    """The text with full-width digits and letters as ASCII and a year in Chinese numerals
+    in digits (二〇一九年: 2019年), as documents mostly write them."""
+    text = text.translate(_FULL_WIDTH)
+    return _CHINESE_YEAR.sub(lambda year: year.group().translate(_CHINESE_DIGITS), text)
+
+
 def analyse(text: str, history: Sequence[str] = ()) -> Question:
     """Analyse a cleaned question (resolving a follow-up against the earlier questions)."""
     resolved = resolve_follow_up(text, history)
     script = script_of(resolved)
-    simplified = to_simplified(resolved).replace("甚么", "什么")
+    simplified = _digits_as_digits(to_simplified(resolved).replace("甚么", "什么"))
     language = "zh" if has_cjk(resolved) else "en"
     words = tuple(_words(simplified))
     return Question(
