@@ -563,6 +563,9 @@ def test_a_span_of_dates_leads_whole():
         ("2022年底", "the end of 2022"),  # was "2,022"
         ("2024年初", "early 2024"),
         ("2019年", "2019"),
+        ("6月1日至6月30日", "June 1 to June 30"),  # was "6"
+        ("9:00—12:00", "9:00—12:00"),
+        ("80平方米到1500平方米", "80 square metres to 1,500 square metres"),
     ],
 )
 def test_a_fact_is_given_in_english_form(fact, english):
@@ -945,3 +948,14 @@ def test_a_mistyped_word_the_word_splitter_cut_into_characters_is_read_as_its_ho
     for question in ("园区2019年营业收入多少？", "呼叫企业完成营业额多少？"):
         _, _, corrected = check_names(analyse(question), keywords, passages.__getitem__)
         assert corrected == {}, question
+
+
+def test_an_organisation_leads_by_its_whole_name_without_the_verb_before_it():
+    # "Which companies are in the data processing sector?" led with 引进博彦科技; a company's
+    # full name was cut at 科技, leaving 有限公司 to lead another question.
+    sentence = (
+        "在数据处理产业上，园区围绕数据标注等方向，引进博彦科技、文思海辉等数据处理企业30多家。"
+    )
+    assert lead_fact(analyse("哪家公司在园区做数据处理？"), sentence) == "博彦科技"
+    signed = "6月17日，重庆云启智算科技有限公司与园区管委会正式签约，建设计算中心。"
+    assert lead_fact(analyse("哪家公司在园区建设计算中心？"), signed) == "重庆云启智算科技有限公司"

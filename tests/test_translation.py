@@ -358,3 +358,18 @@ def test_a_month_is_read_as_a_date_not_as_a_missing_name(make_kb):
     assert "6月17日" in translate("Who signed with the park on June 17?", keywords, texts)
     answer = kb.ask("Which company signed with the park in June 2021?")
     assert not answer.abstained and "签约" in answer.answer
+
+
+def test_a_possessive_the_dictionary_holds_as_such_is_read_so(make_kb):
+    # "master's" is 硕士 (master's degree); "master" alone is 主, 大师 …: the allowance for a
+    # master's graduate led with the bachelor's 1万元.
+    kb = make_kb(
+        {"policy.md": "# 补贴\n\n安家补贴：本科毕业生1万元，硕士研究生5万元，博士研究生12万元。\n"}
+    )
+    kb.update()
+    index = kb.index()
+    question = "How much is the settling-in allowance for a master's graduate?"
+    assert any("硕士" in word for word in translate(question, index.keywords, index.passage_text))
+    assert kb.ask(question).answer.startswith("50,000 yuan")
+    # a name's possessive is still the name
+    assert translation.english_words("Alibaba's centre") == ["Alibaba", "centre"]

@@ -61,8 +61,10 @@ _REASON = re.compile(
     r"因为|由于|原因|之所以|为了|为此|因此|所以|一是|首先|得益于|because|due to|since",
     re.IGNORECASE,
 )
+_ORGANISATION_KIND = re.compile(r"集团|公司|企业|科技|银行|大学|学院|政府|委员会|研究院|中心")
 _ORGANISATION = re.compile(
-    rf"[{CJK_RANGES}]{{2,12}}?(?:集团|公司|企业|科技|银行|大学|学院|政府|委员会|研究院|中心)"
+    rf"[{CJK_RANGES}]{{2,12}}?(?:{_ORGANISATION_KIND.pattern})"
+    r"(?:(?:股份)?有限(?:责任)?公司|集团|公司)?"  # 云启智算科技有限公司: the whole name
 )
 # Posts that news text gives right before a person's name (区委常委、……书记邓文; 董事长周明远).
 _POSTS = (
@@ -1097,11 +1099,15 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     elif question.kind == "date":
         found = list(DATE.finditer(sentence))
     elif question.kind == "who" and not asks_who_someone_is(question):
-        asked_words = question.content_words + question.translations
+        asked_words = [  # 哪家公司: 公司 is the kind asked for, no part of the answer
+            w
+            for w in question.content_words + question.translations
+            if len(w) > 1 and not _ORGANISATION_KIND.fullmatch(w)
+        ]
         found = [
             m
             for m in _ORGANISATION.finditer(sentence)
-            if not any(word in m.group() for word in asked_words if len(word) > 1)
+            if not any(word in m.group() for word in asked_words)
         ]
         if asks_for_person(question):
             found = people_named(question, sentence) or found
@@ -1127,7 +1133,25 @@ def lead_fact(question: Question, sentence: str) -> str | None:
 
     best = max(found, key=lambda m: (closeness(m), -m.start()))
     group = "name" if best.re is _NAME_AFTER_POST else 0
-    return original[best.start(group) : best.end(group)].strip()
+    fact = original[best.start(group) : best.end(group)].strip()
+    return _organisation_name(fact) if best.re is _ORGANISATION else fact
+
+
+# Parts of speech (jieba's, by first letter) of the words an organisation's name does not begin
+# with: verbs, prepositions, conjunctions, adverbs, particles.
+_BEFORE_NAME_TAGS = frozenset("vpcdu")
+
+
+def _organisation_name(span: str) -> str:
+    """An organisation's name without the verb or preposition the pattern took in before it
+    (引进博彦科技: 博彦科技; 联合百度公司: 百度公司), when what remains is still a name."""
+    start = 0
+    for word, tag in lexicon().cut(to_simplified(span))[:-1]:
+        if tag[:1] not in _BEFORE_NAME_TAGS:
+            break
+        start += len(word)
+    rest = span[start:]
+    return rest if start and _ORGANISATION.fullmatch(rest) else span
 
 
 def _counts(sentence: str, quantity: re.Match, noun: str) -> bool:
@@ -1647,8 +1671,12 @@ _SINGULAR = {"people": "person", "companies": "company"}
 
 def english_fact(fact: str) -> str:
     """A quantity or date as an English reader writes it: 5亿元 → 500 million yuan,
-    6月1日 → June 1, 2019年6月1日 → June 1, 2019."""
+    6月1日 → June 1, 2019年6月1日 → June 1, 2019; a span of two, each (6月1日至6月30日 →
+    June 1 to June 30); anything else as it is stated."""
     text = fact.replace(" ", "")
+    span = _SPAN.fullmatch(text)
+    if span:
+        return f"{english_fact(span.group(1))} to {english_fact(span.group(2))}"
     date = re.fullmatch(r"(?:(\d{4})年)?(\d{1,2})月(?:(\d{1,2})[日号])?", text)
     if date:
         year, month, day = date.groups()
@@ -1663,6 +1691,8 @@ def english_fact(fact: str) -> str:
     if not number:
         return fact
     digits, more, scale, unit = number.groups()
+    if re.search(r"\d", unit):  # 9:00—12:00: not one quantity
+        return fact
     if scale and scale + unit in _ENGLISH_UNITS:  # 千米 is a unit, not thousands of 米
         scale, unit = None, scale + unit
     try:
@@ -1680,6 +1710,7 @@ def english_fact(fact: str) -> str:
     return f"{words} {english_unit}".strip()
 
 
+_SPAN = re.compile(r"([^至到~～]+?)(?:至|到|~|～)([^至到~～]+)")
 _PART_OF_YEAR = {"底": "the end of {}", "末": "the end of {}", "初": "early {}", "中": "mid-{}"}
 
 

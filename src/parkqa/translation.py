@@ -373,8 +373,20 @@ def unread_share(question: Question) -> float:
 
 def english_words(text: str) -> list[str]:
     """The words and numbers of English text, a possessive read as its noun (Alibaba's and
-    Alibaba’s: Alibaba)."""
-    return [_POSSESSIVE.sub("", w) for w in _ENGLISH_WORD.findall(text.replace("’", "'"))]
+    Alibaba’s: Alibaba) unless the dictionary holds it as it is (master's: 硕士)."""
+    return [
+        w if _held_possessive(w) else _POSSESSIVE.sub("", w)
+        for w in _ENGLISH_WORD.findall(text.replace("’", "'"))
+    ]
+
+
+def _held_possessive(word: str) -> bool:
+    """Whether a word ending in 's is a meaning of its own in the dictionary (master's,
+    bachelor's), read inside a longer one (master's degree)."""
+    if not word.lower().endswith("'s"):
+        return False
+    key = word.lower()
+    return key in glossary() or key in inner_glossary()
 
 
 def _says(word: str) -> bool:
