@@ -376,6 +376,7 @@ def test_a_spoken_or_compound_attribute_is_held_by_its_written_form_or_head() ->
         "园区通勤班车：入驻企业员工凭工牌免费乘坐。",
         "2019年农产品在线交易额102.7亿元。",
         "人才公寓租金标准为每平方米每月10元。",
+        "项目建成后预计年营业收入可达5亿元。",
     ]
     keywords = KeywordIndex.build([tokenize(fold(text)) for text in passages])
 
@@ -386,3 +387,7 @@ def test_a_spoken_or_compound_attribute_is_held_by_its_written_form_or_head() ->
     assert unheld("坐园区班车要花钱吗？") == ""
     assert unheld("农产品网上交易了多少钱？") == ""
     assert unheld("人才公寓的押金是多少？") == "押金"
+    # 年收入 is a kind of 收入 (a word of the dictionary), which 年营业收入 holds; 水电费 is not
+    # held by 电费, which no passage holds either.
+    assert unheld("项目预计年收入多少？") == ""
+    assert unheld("人才公寓的水电费是多少？") == "水电费"

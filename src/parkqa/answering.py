@@ -714,7 +714,8 @@ def _attribute_noun(word: str, tag: str) -> bool:
 def missing_attribute(question: Question, keywords: KeywordIndex, texts) -> str:
     """The attribute the question asks the value of when no passage holds it in any script,
     nor its written form (colloquial.py), its stem (投资额: 投资) or, for a compound of four
-    characters or more, its head (网上交易: 交易); else "". A knowledge
+    characters or more or of three whose last two are a word, its head (网上交易: 交易, 年收入:
+    收入); else "". A knowledge
     base that never mentions 押金 does not say what the deposit is. Nor does one that speaks
     of 员工 and names 博彦科技, never in one passage or the next, say how many staff 博彦科技
     has: then the name's attribute is missing (博彦的员工)."""
@@ -725,7 +726,9 @@ def missing_attribute(question: Question, keywords: KeywordIndex, texts) -> str:
     forms = [attribute, *written_forms(attribute, keywords, texts)]  # 宿舍 said for 公寓
     if len(stem) >= 2:
         forms.append(stem)  # 投资额 held as 投资
-    if len(attribute) >= 4:
+    if len(attribute) >= 4 or (
+        len(attribute) == 3 and lexicon().lookup(to_simplified(attribute[1:])) is not None
+    ):
         forms.append(attribute[-2:])  # 网上交易 is a kind of 交易, which 在线交易额 holds
     held = [form for form in forms if name_in_passages(form, keywords, texts)]
     if not held:
