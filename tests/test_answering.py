@@ -868,6 +868,13 @@ def test_how_long_something_stays_valid_or_open_asks_a_span_of_time():
     assert unit_asked(analyse("How long is the bridge?")) is None
 
 
+def test_an_area_asked_with_a_word_between_is_an_area():
+    # 「补贴面积最多多大？」 led with 60% (of 使用面积低于租用面积60%): 最多 stood between.
+    for question in ("补贴面积最多多大？", "办公面积一般有多大？", "占地大约多少？"):
+        assert unit_asked(analyse(question)) == AREA, question
+    assert unit_asked(analyse("使用面积低于一半的企业有多少家？")) != AREA
+
+
 def test_what_is_paid_or_invested_and_a_price_per_period_are_sums():
     # 「阿里巴巴在永川投了多少？」 led with 5000个 (seats), 「停车一个月要多少」 with 1800个.
     for question in (

@@ -265,3 +265,17 @@ def test_a_sentence_naming_the_year_asked_about_beats_one_naming_none() -> None:
         score=1.0,
     )
     assert choose("园区2019年营业收入多少？", [policy, article]) == {1: [1]}
+
+
+def test_a_sentence_stating_what_is_asked_the_value_of_is_preferred() -> None:
+    # 「云启智算预计年收入多少？」 led with the centre's 8.6亿元 (the sentence naming the company)
+    # over 预计年营业收入可达5亿元 (the sentence stating the revenue asked about).
+    hit = make_hit(
+        passage(
+            "6月17日，重庆云启智算科技有限公司正式签约，总投资8.6亿元建设计算中心项目。"
+            "据测算，项目全部建成达产后，预计年营业收入可达5亿元，带动直接就业600人。"
+            "园区还设有职工食堂。"
+        ),
+        (0.868, 0.83, 0.80),
+    )
+    assert choose("云启智算预计年收入多少？", [hit]) == {0: [1]}

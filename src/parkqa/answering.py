@@ -722,19 +722,30 @@ def missing_attribute(question: Question, keywords: KeywordIndex, texts) -> str:
     attribute = asked_attribute(question)
     if not attribute:
         return ""
-    stem = attribute[:-1] if attribute[-1] in _ATTRIBUTE_SUFFIXES else ""
-    forms = [attribute, *written_forms(attribute, keywords, texts)]  # 宿舍 said for 公寓
-    if len(stem) >= 2:
-        forms.append(stem)  # 投资额 held as 投资
-    if len(attribute) >= 4 or (
-        len(attribute) == 3 and lexicon().lookup(to_simplified(attribute[1:])) is not None
-    ):
-        forms.append(attribute[-2:])  # 网上交易 is a kind of 交易, which 在线交易额 holds
-    held = [form for form in forms if name_in_passages(form, keywords, texts)]
+    held = [
+        form
+        for form in attribute_forms(attribute, keywords, texts)
+        if name_in_passages(form, keywords, texts)
+    ]
     if not held:
         return attribute
     apart = _named_apart_from(question, held, keywords, texts)
     return f"{apart}的{attribute}" if apart else ""
+
+
+def attribute_forms(attribute: str, keywords: KeywordIndex, texts) -> list[str]:
+    """The forms a passage may state an attribute in: itself, its written forms (宿舍: 公寓),
+    its stem (投资额: 投资) and, for a compound of four characters or more or of three whose
+    last two are a word, its head (网上交易: 交易, 年收入: 收入)."""
+    stem = attribute[:-1] if attribute[-1] in _ATTRIBUTE_SUFFIXES else ""
+    forms = [attribute, *written_forms(attribute, keywords, texts)]
+    if len(stem) >= 2:
+        forms.append(stem)
+    if len(attribute) >= 4 or (
+        len(attribute) == 3 and lexicon().lookup(to_simplified(attribute[1:])) is not None
+    ):
+        forms.append(attribute[-2:])
+    return forms
 
 
 # Passages a name or an attribute may be held in, beyond which the two are not compared.
@@ -951,6 +962,7 @@ UNIT_BONUS = 0.6
 POST_BONUS = 1.0  # who someone is: the sentence giving their post before their name
 PERSON_BONUS = 0.6  # who did something: a sentence naming someone after their post
 YEAR_BONUS = 0.3  # a sentence naming a year the question names
+ATTRIBUTE_BONUS = 0.3  # a sentence stating what the question asks the value of (收入)
 CANDIDATE_PASSAGES = 3
 BEHIND_PENALTY = 1.5
 RUNNER_UP = 0.85
@@ -964,8 +976,8 @@ def choose_sentences(
     """The answer: {hit index: [sentence indexes]}, the best sentence first (the rest in their
     passage's order), its passage first. Sentences of the top
     three passages are scored by the question's distinctive words they hold, their closeness
-    in meaning to the question, a bonus when they hold the kind of answer asked for or name a
-    year the question names, and how
+    in meaning to the question, a bonus when they hold the kind of answer asked for, name a
+    year the question names or state what it asks the value of, and how
     far their passage's score falls behind the best passage's; a close runner-up is kept too,
     so is the best sentence in the unit asked for (多少钱: a sum) when the best holds none,
     and a list is answered whole."""
@@ -978,6 +990,8 @@ def choose_sentences(
     person = identity_subjects(question)
     person_asked = asks_for_person(question)
     years = re.compile(rf"(?<!\d)(?:{'|'.join(question.years)})(?!\d)") if question.years else None
+    attribute = asked_attribute(question)
+    stated = attribute_forms(attribute, keywords, lambda row: "") if attribute else []
     similarities = [s for hit in candidates for s in hit.similarities]
     low, high = (min(similarities), max(similarities)) if similarities else (0.0, 0.0)
     scored: list[tuple[float, int, int]] = []
@@ -998,6 +1012,8 @@ def choose_sentences(
                 bonus += UNIT_BONUS  # 多少算力: a quantity of 算力
             if years and years.search(text):
                 bonus += YEAR_BONUS
+            if any(form in to_simplified(text) for form in stated):
+                bonus += ATTRIBUTE_BONUS
             if person and introduces(text, person):
                 bonus += POST_BONUS
             elif person_asked and people_named(question, to_simplified(text)):
@@ -1369,8 +1385,9 @@ _DURATION_ASKED = re.compile(
     re.IGNORECASE,
 )
 AREA = ("平方米", "平米", "㎡", "平方公里", "平方千米", "公顷", "亩")
-_AREA_ASKED = re.compile(
-    rf"(?:面积|占地|用地|场地){_LINKS}(?:多大|多少|几)|(?:多少|几)(?:平方|平米|平|亩|公顷)"
+_AREA_ASKED = re.compile(  # 面积最多多大: a few words may stand between
+    r"(?:面积|占地|用地|场地)[^，,。？?、的]{0,4}?(?:多大|多少|几)(?![家个名人所项])|"
+    r"(?:多少|几)(?:平方|平米|平|亩|公顷)"
 )
 # 多大 asks for an area only of a space (办公室最小多大？), not of an age, a memory or an effect.
 _SIZE_ASKED = re.compile(r"多大(?:面积)?(?=[？?！!。呢啊呀]*$)")
