@@ -10,6 +10,7 @@ from parkqa import Filters, load_config
 from parkqa.answering import (
     AREA,
     COUNTED,
+    DURATION,
     MONEY,
     PERCENT,
     check_names,
@@ -338,6 +339,9 @@ def test_no_count_of_something_else_leads_when_a_sum_or_a_rate_is_asked():
         ("How large will the digital content park be?", AREA),  # a place's size: its area
         ("How big is the largest talent apartment?", AREA),
         ("How big is the housing allowance for a graduate?", MONEY),  # a sum's size
+        # How long a span of time named lasts (a lease, a term, a trip), not how long a thing is.
+        ("How long is a single lease of a talent apartment?", DURATION),
+        ("How long is the trip from Chongqing West to Yongchuan East?", DURATION),
         # The plural after "how many" is what is counted, not a word before it.
         ("How many talent apartments does the park have?", COUNTED),
         ("How many people work in the park?", ("人", "名")),

@@ -1381,6 +1381,8 @@ _DURATION_ASKED = re.compile(
     r"\bhow long\s+(?:does|do|did|can|could|will|would|should|must|has|have|had)\b|"
     r"\bhow long\s+(?:is|are|was|were)\b.*\b(?:valid|effective|in (?:force|effect)|open|"
     r"available|closed|free)\b|"
+    r"\bhow long\s+(?:is|are|was|were)\s+(?:the\s+|a\s+|an\s+)?(?:\w+\s+)?(?:lease|term|period|"
+    r"contract|stay|trip|ride|journey|drive|flight|wait|tenure|probation|course)s?\b|"
     r"\bhow many\s+(?:working\s+)?(?:days|hours|weeks|months|years|minutes|seconds)\b",
     re.IGNORECASE,
 )
