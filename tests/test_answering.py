@@ -183,6 +183,13 @@ def test_follow_up_rewriting_without_an_index():
         == "How much did Baidu invest?"
     )
     assert resolve_follow_up("永川有多少企业？", ["阿里巴巴投资了多少？"]) == "永川有多少企业？"
+    # 「X呢？」 alone, without 那 before it, asks the same of X.
+    assert resolve_follow_up("阿里呢？", ["百度在永川投资了多少？"]) == "阿里在永川投资了多少？"
+    assert resolve_follow_up("硕士的呢？", ["博士的安家补贴是多少？"]) == "硕士的安家补贴是多少？"
+    assert resolve_follow_up("为什么呢？", ["百度在永川投资了多少？"]) == "为什么呢？"
+    # A question of its own that ends in 呢 is no 「X呢？」: X is a name or a noun alone.
+    for question in ("园区的租金贵不贵呢？", "班车几点发车呢？", "园区在哪呢？"):
+        assert resolve_follow_up(question, ["百度在永川投资了多少？"]) == question
 
 
 def test_question_analysis_keeps_words_whole_and_finds_names():

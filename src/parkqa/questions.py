@@ -172,7 +172,8 @@ _PRONOUNS = re.compile(r"它们|他们|她们|它|他|她|该公司|这家公司
 _ENGLISH_PRONOUNS = re.compile(r"\b(?:it|they|them|its|their)\b", re.IGNORECASE)
 _FOLLOW_UP = re.compile(
     r"^(?:那么?|还有|另外|以及|and|what about|how about)\s*(?P<subject>.+?)\s*"
-    r"(?:呢|怎么样|如何|的呢|\?|？)*\s*$",
+    r"(?:呢|怎么样|如何|的呢|\?|？)*\s*$"
+    r"|^(?P<bare>[^，,。？?\s]{1,12}?)的?呢\s*[？?]?\s*$",  # 阿里呢？: a short 「X呢？」 alone
     re.IGNORECASE,
 )
 
@@ -453,8 +454,10 @@ def resolve_follow_up(question: str, history: Sequence[str]) -> str:
     previous = history[-1]
     subject, rest = _subject(previous)
     match = _FOLLOW_UP.match(question)
+    if match and match.group("bare") and not _noun_phrase(match.group("bare")):
+        match = None  # 园区的租金贵不贵呢？ asks on its own
     if match and question_type(question) == "what" and len(question) <= 30:
-        new = match.group("subject").strip(" ，,。？?")
+        new = (match.group("subject") or match.group("bare")).strip(" ，,。？?")
         if new and subject:
             return rest.replace(_SLOT, new, 1)
         if new:
@@ -467,12 +470,24 @@ def resolve_follow_up(question: str, history: Sequence[str]) -> str:
     return question
 
 
+def _noun_phrase(text: str) -> bool:
+    """Whether text is nouns and names only, joined by 的 (阿里, 办公用房的, 硕士研究生)."""
+    words = lexicon().cut(to_simplified(text))
+    return (
+        bool(words)
+        and all(tag.startswith(("n", "eng")) or word == "的" for word, tag in words)
+        and any(word != "的" for word, _ in words)
+    )
+
+
 def is_follow_up(question: str) -> bool:
     """Whether a question only makes sense after another: 「那……呢？」, "What about …?", or
     one that starts with a pronoun (它, 该公司; it, they)."""
     question = question.strip()
     pronoun = _PRONOUNS.match(question) or _ENGLISH_PRONOUNS.match(question)
-    return bool(_FOLLOW_UP.match(question) or pronoun)
+    match = _FOLLOW_UP.match(question)
+    elliptic = match and (not match.group("bare") or _noun_phrase(match.group("bare")))
+    return bool(elliptic or pronoun)
 
 
 _SLOT = "\x00"
