@@ -151,6 +151,7 @@ def test_a_question_whose_asked_attribute_no_passage_holds_is_refused_however_cl
         ("园区的主导产业是什么？", None),  # 产业 is asked as a kind, its value is named
         ("园区从业人数有多少？", None),  # 人数: a count in people, of those 从业
         ("园区的企业户数是多少？", None),
+        ("园区的就业人数是多少？", "就业"),  # a count of people 就业: what is counted
         # Whether there is a thing: the noun after 有没有 (有无, 是否有).
         ("园区有没有医院？", "医院"),
         ("园区里有无停车场？", "停车场"),

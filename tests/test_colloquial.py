@@ -66,3 +66,10 @@ def test_how_long_a_rule_holds_and_its_first_years_asked_in_spoken_words(make_kb
     kb.update()
     assert "有效期3年" in kb.ask("这个房租补贴办法管几年？").answer
     assert "全额补贴" in kb.ask("新来的企业头两年房租要自己出吗？").answer
+
+
+def test_taking_a_taxi_said_as_da_di_is_a_taxi(make_kb):
+    # 「去园区打的要多少钱？」 was answered with the office rent, 28元.
+    kb = make_kb({"guide.md": "# 交通\n\n永川东站到园区约12公里，乘出租车约20分钟。\n"})
+    kb.update()
+    assert "出租车" in written(kb, "去园区打的要多久？")

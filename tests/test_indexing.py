@@ -126,7 +126,9 @@ def test_a_new_sentence_splitter_triggers_a_full_rebuild(make_kb, encoder, monke
         indexing, "SENTENCE_SPLITTER_VERSION", indexing.SENTENCE_SPLITTER_VERSION + 1
     )
     report = update_index(kb.config, encoder)
-    assert report.rebuilt_because == "this version of parkqa splits sentences differently"
+    assert (
+        report.rebuilt_because == "this version of parkqa cuts documents into passages differently"
+    )
     # The same encoder embeds the same sentence the same way: none is embedded again.
     assert report.embedded == 0 and report.passages > 0
     assert kb.ask("阿里巴巴在永川投资了多少钱？").citations[0].doc == PARK_DOC

@@ -92,3 +92,18 @@ def test_embedding_text_carries_title_and_section():
     texts = passage.sentence_embedding_texts()
     assert len(texts) == len(passage.sentences)
     assert all(t.startswith("永川 / 阿里选择永川的三个原因\n") for t in texts)
+
+
+def test_a_plain_text_article_is_titled_by_its_headline_not_its_dateline(tmp_path):
+    # A news article of plain text: headline, dateline, body. The dateline heads the first
+    # section with text, and was taken for the title.
+    from parkqa.indexing import document_passages
+
+    path = tmp_path / "news.txt"
+    path.write_text(
+        "云启智算人工智能计算中心落户产业园\n\n2021年6月18日　区融媒体中心\n\n"
+        "6月17日，云启智算科技有限公司与产业园管委会正式签约，总投资8.6亿元建设计算中心。\n",
+        encoding="utf-8",
+    )
+    _, passages = document_passages(path, "knowledge/news.txt")
+    assert passages[0].title == "云启智算人工智能计算中心落户产业园"

@@ -699,8 +699,9 @@ def _particular(attribute: str) -> str | None:
     thing counted for a count of it (人口 of 人口数量)."""
     if attribute in _GENERIC_ATTRIBUTES or _NUMERAL.match(attribute):
         return None
-    if len(attribute) == 2 and attribute[1] == "数" and attribute[0] in f"人次{CLASSIFIERS}":
-        return None  # 人数, 户数: a count in a unit, of what the question names besides
+    if attribute[-1] == "数" and attribute[-2:-1] in tuple(f"人次{CLASSIFIERS}"):
+        # 人数, 户数: a count in a unit, of what the question names besides; 就业人数: of 就业
+        return attribute[:-2] if len(attribute) >= 4 else None
     for generic in _GENERIC_ATTRIBUTES:
         if attribute.endswith(generic) and len(attribute) - len(generic) >= 2:
             return attribute[: -len(generic)]

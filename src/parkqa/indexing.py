@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from parkqa import documents
-from parkqa.cleaning import clean_lines
+from parkqa.cleaning import clean_lines, find_headings
 from parkqa.config import ChunkingConfig, Config
 from parkqa.documents import (
     SUPPORTED_SUFFIXES,
@@ -786,8 +786,9 @@ def document_passages(
     source = read_document(path)
     sections = clean_lines(source.lines, source.heading_lines)
     title = source.title
-    if title == path.stem and sections and sections[0].heading:
-        title = sections[0].heading
+    if title == path.stem:  # no title of its own: its first heading (a headline), if any
+        headings = sorted(find_headings(source.lines, source.heading_lines))
+        title = source.lines[headings[0] - 1].strip() if headings else title
     passages = make_passages(
         sections,
         doc=doc,

@@ -111,7 +111,7 @@ class IndexSettings:
         if built.chunking != self.chunking:
             settings = ("max_chars", "overlap_sentences")
             if all(built.chunking.get(key) == self.chunking.get(key) for key in settings):
-                return "this version of parkqa splits sentences differently"
+                return "this version of parkqa cuts documents into passages differently"
             return "the chunking settings changed"
         if built.tokenizer != self.tokenizer:
             return "the keyword tokenizer changed"

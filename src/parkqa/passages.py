@@ -9,8 +9,9 @@ from typing import Any
 
 from parkqa.cleaning import CLOSERS, Section
 
-# Raised whenever split_sentences changes what it returns, so that indexes are rebuilt.
-SENTENCE_SPLITTER_VERSION = 2
+# Raised whenever split_sentences changes what it returns, or the passages and titles a
+# document gives change, so that indexes are rebuilt (3: a plain text's headline is its title).
+SENTENCE_SPLITTER_VERSION = 3
 _HARD_END = "。！？!?；;…"
 _SOFT_BREAK = re.compile(r"[，,、：:]")
 
