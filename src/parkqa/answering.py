@@ -964,6 +964,7 @@ POST_BONUS = 1.0  # who someone is: the sentence giving their post before their 
 PERSON_BONUS = 0.6  # who did something: a sentence naming someone after their post
 YEAR_BONUS = 0.3  # a sentence naming a year the question names
 ATTRIBUTE_BONUS = 0.3  # a sentence stating what the question asks the value of (收入)
+ATTRIBUTE_SHARE = 3  # … when at most one candidate sentence in this many states it
 CANDIDATE_PASSAGES = 3
 BEHIND_PENALTY = 1.5
 RUNNER_UP = 0.85
@@ -993,6 +994,15 @@ def choose_sentences(
     years = re.compile(rf"(?<!\d)(?:{'|'.join(question.years)})(?!\d)") if question.years else None
     attribute = asked_attribute(question)
     stated = attribute_forms(attribute, keywords, lambda row: "") if attribute else []
+    if stated:  # only an attribute that singles sentences out (收入, not the 园区 of most)
+        texts = [
+            to_simplified(hit.passage.sentence_text(sentence))
+            for hit in candidates
+            for sentence in hit.passage.sentences
+        ]
+        holding = sum(any(form in text for form in stated) for text in texts)
+        if holding * ATTRIBUTE_SHARE > len(texts):
+            stated = []
     similarities = [s for hit in candidates for s in hit.similarities]
     low, high = (min(similarities), max(similarities)) if similarities else (0.0, 0.0)
     scored: list[tuple[float, int, int]] = []
