@@ -414,7 +414,7 @@ def check_names(
             typo = likely_typo(name, keywords, texts)
             if typo:
                 corrected[name] = typo
-    for span in _split_words(asked):
+    for span in _split_words(asked)[:SPLIT_WORDS_CHECKED]:
         if span in corrected or name_in_passages(span, keywords, texts):
             continue
         word = next(
@@ -476,6 +476,9 @@ def _split_names(asked: Question) -> list[str]:
     ]
 
 
+# The most pairs of split characters checked for a homophone typo in one question: each check
+# reads the knowledge base, and a 2,000-character question of rare characters has hundreds.
+SPLIT_WORDS_CHECKED = 6
 # Parts of speech (jieba's, by first letter) of the characters a mistyped word is cut into:
 # nouns, verbs, adjectives.
 _WORD_PART_TAGS = frozenset("nva")
