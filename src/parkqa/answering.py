@@ -738,11 +738,16 @@ def missing_attribute(question: Question, keywords: KeywordIndex, texts) -> str:
 
 
 def attribute_forms(attribute: str, keywords: KeywordIndex, texts) -> list[str]:
-    """The forms a passage may state an attribute in: itself, its written forms (宿舍: 公寓),
-    its stem (投资额: 投资) and, for a compound of four characters or more or of three whose
-    last two are a word, its head (网上交易: 交易, 年收入: 收入)."""
+    """The forms a passage may state an attribute in: its variants and its written forms
+    (宿舍: 公寓) that some passage holds."""
+    return [*attribute_variants(attribute), *written_forms(attribute, keywords, texts)]
+
+
+def attribute_variants(attribute: str) -> list[str]:
+    """An attribute, its stem (投资额: 投资) and, for a compound of four characters or more or
+    of three whose last two are a word, its head (网上交易: 交易, 年收入: 收入)."""
     stem = attribute[:-1] if attribute[-1] in _ATTRIBUTE_SUFFIXES else ""
-    forms = [attribute, *written_forms(attribute, keywords, texts)]
+    forms = [attribute]
     if len(stem) >= 2:
         forms.append(stem)
     if len(attribute) >= 4 or (
@@ -996,7 +1001,7 @@ def choose_sentences(
     person_asked = asks_for_person(question)
     years = re.compile(rf"(?<!\d)(?:{'|'.join(question.years)})(?!\d)") if question.years else None
     attribute = asked_attribute(question)
-    stated = attribute_forms(attribute, keywords, lambda row: "") if attribute else []
+    stated = attribute_variants(attribute) if attribute else []
     if stated:  # only an attribute that singles sentences out (收入, not the 园区 of most)
         texts = [
             to_simplified(hit.passage.sentence_text(sentence))
@@ -1517,9 +1522,8 @@ def _english_unit_asked(text: str) -> tuple[str, ...] | None:
     if many:
         counted = _counted_words(many.group(1))
         plurals = [w for w in counted.split() if w.lower().endswith("s") and w[-2:] != "ss"]
-        if plurals:  # "how many" counts a plural: the last is the head (talent apartments)
-            head = plurals[-1] if not _AREA_NAMED.search(counted) else counted
-            counted = head
+        if plurals and not _AREA_NAMED.search(counted):
+            counted = plurals[-1]  # "how many" counts a plural, the head (talent apartments)
         for pattern, units in _ENGLISH_COUNTS:
             if pattern.search(counted):
                 return units

@@ -453,9 +453,7 @@ def resolve_follow_up(question: str, history: Sequence[str]) -> str:
         return question
     previous = history[-1]
     subject, rest = _subject(previous)
-    match = _FOLLOW_UP.match(question)
-    if match and match.group("bare") and not _noun_phrase(match.group("bare")):
-        match = None  # 园区的租金贵不贵呢？ asks on its own
+    match = _elliptic(question)
     if match and question_type(question) == "what" and len(question) <= 30:
         new = (match.group("subject") or match.group("bare")).strip(" ，,。？?")
         if new and subject:
@@ -468,6 +466,15 @@ def resolve_follow_up(question: str, history: Sequence[str]) -> str:
         if count:
             return replaced
     return question
+
+
+def _elliptic(question: str) -> re.Match | None:
+    """The match of a 「那……呢？」 or "What about …?" follow-up, or of a short 「X呢？」 whose
+    X is a noun phrase (园区的租金贵不贵呢？ asks on its own)."""
+    match = _FOLLOW_UP.match(question)
+    if match and match.group("bare") and not _noun_phrase(match.group("bare")):
+        return None
+    return match
 
 
 def _noun_phrase(text: str) -> bool:
@@ -485,9 +492,7 @@ def is_follow_up(question: str) -> bool:
     one that starts with a pronoun (它, 该公司; it, they)."""
     question = question.strip()
     pronoun = _PRONOUNS.match(question) or _ENGLISH_PRONOUNS.match(question)
-    match = _FOLLOW_UP.match(question)
-    elliptic = match and (not match.group("bare") or _noun_phrase(match.group("bare")))
-    return bool(elliptic or pronoun)
+    return bool(_elliptic(question) or pronoun)
 
 
 _SLOT = "\x00"
