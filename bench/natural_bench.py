@@ -1,6 +1,7 @@
 """Score parkqa on natural questions about the park, per embedding model and per kind of question.
 
-    python bench/natural_bench.py [--model NAME ...] [--split tune|heldout|fresh|both|all]
+    python bench/natural_bench.py [--model NAME ...]
+                                  [--split tune|heldout|fresh|unseen|both|all]
                                   [--verbose] [--workdir DIR]
 
 The knowledge base is the park article (knowledge/yongchuan-big-data-park.txt and its sidecar)
@@ -8,10 +9,10 @@ plus every file in tests/data/natural/knowledge/. Each model gets its own work f
 DIR/natural-<model> (DIR defaults to ~/.cache/parkqa-bench), kept between runs: the index is
 updated incrementally, so a rerun embeds nothing unless a document changed.
 
-The questions come in three splits, scored separately: tests/data/natural/tune.yaml, which
+The questions come in four splits, scored separately: tests/data/natural/tune.yaml, which
 answering changes may be tuned on; tests/data/natural/heldout.yaml, which they never are; and
-tests/data/natural/fresh.yaml, written later by reading the documents only, before the system
-was run on it, and never tuned on either. --verbose prints one line per TUNE question (outcome,
+tests/data/natural/fresh.yaml and unseen.yaml, each written later by reading the documents
+only, before the system was run on it, and never tuned on either. --verbose prints one line per TUNE question (outcome,
 kind, question, expected, answer); the other splits only ever show their totals, so that
 nobody tunes on them.
 """
@@ -35,6 +36,7 @@ SPLITS = {
     "tune": ("tune", NATURAL / "tune.yaml"),
     "heldout": ("held-out (never tuned on)", NATURAL / "heldout.yaml"),
     "fresh": ("fresh (never tuned on)", NATURAL / "fresh.yaml"),
+    "unseen": ("unseen (never tuned on)", NATURAL / "unseen.yaml"),
 }
 MODELS = ("builtin:use-multilingual", "builtin:e5-small")
 CACHE_ROOT = Path.home() / ".cache" / "parkqa-bench"
@@ -145,9 +147,9 @@ def main() -> int:
     )
     parser.add_argument(
         "--split",
-        choices=("tune", "heldout", "fresh", "both", "all"),
+        choices=("tune", "heldout", "fresh", "unseen", "both", "all"),
         default="all",
-        help="which question file to score: both is tune and heldout, all adds fresh "
+        help="which question file to score: both is tune and heldout, all adds fresh and unseen "
         "(default: all, each on its own)",
     )
     parser.add_argument(
