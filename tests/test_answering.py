@@ -14,6 +14,7 @@ from parkqa.answering import (
     MONEY,
     PERCENT,
     check_names,
+    counts_any,
     english_fact,
     has_unit,
     lead_fact,
@@ -42,6 +43,24 @@ def test_one_of_a_thing_is_no_count_asked_for():
     assert has_unit("单次租期最长1年。", ("年",))
     # A list item's number is no count of what the item begins with (3. 人才公寓只租不售).
     assert not has_unit("2. 具有硕士学历的人才免收租金。\n3. 人才公寓只租不售。", ("人", "名"))
+
+
+@pytest.mark.parametrize(
+    ("text", "counts"),
+    [
+        ("产业楼宇70万平方米、人才公寓2600余套。", True),  # the count after what it counts
+        ("园区已建成2600套人才公寓。", True),  # and before it
+        ("在全国集中建设5个客户体验中心。", True),  # the head alone translated: 中心
+        ("3. 人才公寓只租不售。", False),  # a list item's number
+        ("其中一个人才公寓项目。", False),  # one of a thing says "a"
+        ("人才公寓租金标准为每平方米每月10元。", False),  # a sum
+        ("人才公寓70万平方米、产业楼宇2600余套。", False),  # another thing's count
+    ],
+)
+def test_an_english_count_is_a_count_of_what_it_counts(text, counts):
+    # "How many talent apartments does the park have?" led with 120 (of 120个独立工位): any
+    # count in any measure word was taken for the answer.
+    assert counts_any(text, ("人才公寓", "中心")) is counts
 
 
 def test_a_head_count_asked_in_spoken_words_finds_the_count_of_people(make_kb):

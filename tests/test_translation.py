@@ -236,6 +236,8 @@ def test_a_question_with_a_past_participle_is_not_refused_for_it(park_kb):
             ),
         ),
         ("How many students are enrolled in Yongchuan's vocational schools?", "13万名"),
+        # What is counted, counted: 人才公寓2600余套, not the flats' rent or 120个工位.
+        ("How many talent apartments does the park have?", "2600余套"),
     ],
 )
 def test_an_english_question_for_a_count_prefers_passages_counting_in_its_unit(

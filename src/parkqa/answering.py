@@ -16,6 +16,7 @@ import numpy as np
 
 from parkqa.chinese import (
     CJK_RANGES,
+    has_cjk,
     is_cjk,
     script_forms,
     to_simplified,
@@ -34,6 +35,7 @@ from parkqa.translation import (
     name_in_passages,
     passages_holding,
     pinyin_reader,
+    translate,
     unread_share,
 )
 
@@ -1023,10 +1025,15 @@ def choose_sentences(
             text = hit.passage.sentence_text(hit.passage.sentences[s])
             bonus = TYPE_BONUS if pattern is not None and pattern.search(text) else 0.0
             counts_in_unit = bool(unit) and has_unit(text, unit)
+            if counts_in_unit and question.counted:  # how many talent apartments: of them
+                counts_in_unit = counts_any(_simplified_alike(text), question.counted)
             if counts_in_unit:
                 bonus += UNIT_BONUS
             elif (
-                counted and counted in to_simplified(text) and _quantities(_simplified_alike(text))
+                counted
+                and not question.counted  # "how many" of English: counts_in_unit said
+                and counted in to_simplified(text)
+                and _quantities(_simplified_alike(text))
             ):
                 bonus += UNIT_BONUS  # 多少算力: a quantity of 算力
             if years and years.search(text):
@@ -1192,11 +1199,35 @@ def _organisation_name(span: str) -> str:
     return rest if start and _ORGANISATION.fullmatch(rest) else span
 
 
-def _counts(sentence: str, quantity: re.Match, noun: str) -> bool:
-    """Whether the quantity counts the noun: the noun follows it within two characters, with
-    no separator of a list between (产业楼宇70万平方米、人才公寓: 70万平方米 is the buildings')."""
-    after = sentence[quantity.end() : quantity.end() + 2 + len(noun)]
-    return noun in after and not _LIST_SEPARATOR.search(after[: after.find(noun)])
+def _counts(sentence: str, quantity: re.Match, noun: str, reach: int = 2) -> bool:
+    """Whether the quantity counts the noun: the noun follows it within `reach` characters,
+    or comes right before it (人才公寓2600余套, 聚集企业330家), with no separator of a list
+    between (产业楼宇70万平方米、人才公寓: 70万平方米 is the buildings')."""
+    after = sentence[quantity.end() : quantity.end() + reach + len(noun)]
+    if noun in after and not _LIST_SEPARATOR.search(after[: after.find(noun)]):
+        return True
+    return bool(re.search(rf"{re.escape(noun)}{_LINKS}$", sentence[: quantity.start()]))
+
+
+def with_counted(question: Question, keywords: KeywordIndex, texts) -> Question:
+    """An English question for a count of things with no unit of their own (not people or
+    companies) with the knowledge base's words for what it counts: the translations of the
+    words after "how many" that hold a translation of the plural they count (talent
+    apartments: 人才公寓 and 公寓, not 人才), the longest first; none when no passage holds
+    the plural in any translation."""
+    many = _HOW_MANY.search(question.text) if question.language == "en" else None
+    if not many or not question.translations or unit_asked(question) != COUNTED:
+        return question  # people, companies: counted in their own unit
+    phrase = _counted_words(many.group(1))
+    plurals = [w for w in phrase.split() if w.lower().endswith("s") and w[-2:] != "ss"]
+    heads = translate(plurals[-1] if plurals else phrase, keywords, texts)
+    if not heads:  # server racks, racks read in no passage: 服务器 is not what is counted
+        return question
+    nouns = [w for w in translate(phrase, keywords, texts) if any(h in w for h in heads)]
+    nouns = [w for w in nouns if has_cjk(w) and len(w) > 1]
+    if not nouns:
+        return question
+    return dataclasses.replace(question, counted=tuple(sorted(nouns, key=len, reverse=True)))
 
 
 _LIST_SEPARATOR = re.compile(r"[、，,；;。]")
@@ -1204,7 +1235,11 @@ _LIST_SEPARATOR = re.compile(r"[、，,；;。]")
 
 def counted_noun(question: Question) -> str | None:
     """The noun a Chinese question counts (商家 of 要服务多少商家？): the common noun right
-    after 多少 or 几 and its measure word (原料 of 多少公斤的原料)."""
+    after 多少 or 几 and its measure word (原料 of 多少公斤的原料); for an English question,
+    the knowledge base's word for what "how many" counts (人才公寓 of "how many talent
+    apartments"), see with_counted."""
+    if question.language == "en":
+        return question.counted[0] if question.counted else None
     words = question.words
     for i, (word, _) in enumerate(words):
         if not _asks_count(word):
@@ -1574,7 +1609,28 @@ def holds_unit_asked(question: Question) -> Callable[[str], bool] | None:
     unit = unit_asked(question) if question.kind == "quantity" else None
     if not unit:
         return None
+    if question.language == "en" and question.counted:  # a count of what it counts
+        return lambda text: counts_any(_simplified_alike(text), question.counted)
     return lambda text: has_unit(text, unit)
+
+
+# How far before what an English "how many" counts its count may stand: the translation is
+# often the head alone (中心 of "customer experience centres": 5个客户体验中心).
+ENGLISH_COUNT_REACH = 6
+
+
+def counts_any(text: str, nouns: Sequence[str]) -> bool:
+    """Whether a quantity of a Simplified text counts one of the nouns. A bare number (a list
+    item's: 3. 人才公寓只租不售), one of a thing (一个重点项目 says "a"), a sum, an area or a
+    share counts nothing."""
+    return any(
+        _counts(text, m, noun, ENGLISH_COUNT_REACH)
+        for m in _quantities(text)
+        if not re.fullmatch(r"[\d,.]+", m.group())
+        and not _ONE.fullmatch(m.group())
+        and not any(has_unit(m.group(), u) for u in (MONEY, AREA, PERCENT))
+        for noun in nouns
+    )
 
 
 def has_unit(text: str, units: tuple[str, ...]) -> bool:

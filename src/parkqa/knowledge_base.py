@@ -25,6 +25,7 @@ from parkqa.answering import (
     missing_period_note,
     unheld_name_phrase,
     unstated_years,
+    with_counted,
 )
 from parkqa.chinese import has_cjk, to_simplified, to_traditional
 from parkqa.citations import Answer, Citation, SupportSignals, cite
@@ -279,6 +280,7 @@ class KnowledgeBase:
             notes.append(_typo_note(asked, corrected))
         asked = with_translations(asked, index.keywords, index.passage_text)
         asked = with_written_words(asked, index.keywords, index.passage_text)
+        asked = with_counted(asked, index.keywords, index.passage_text)
         k = k or cfg.retrieval.top_k
         embedded = in_knowledge_base_script(asked, index.keywords)[:EMBEDDED_QUESTION_CHARS]
         vector = self.encoder.query([embedded])[0]

@@ -196,6 +196,7 @@ class Question:
     translations: tuple[str, ...] = ()  # words of the knowledge base an English question means
     unread: tuple[str, ...] = ()  # its words that no passage holds in any translation
     written: tuple[str, ...] = ()  # words of the knowledge base its spoken words mean (挣: 收入)
+    counted: tuple[str, ...] = ()  # the knowledge base's words for what "how many" counts
 
     def as_written(self, word: str) -> str:
         """A word of the simplified text in the characters the question was written in
