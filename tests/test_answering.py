@@ -178,6 +178,21 @@ def test_question_types():
     assert question_type("When did it start?") == "date"
 
 
+def test_a_time_of_day_is_asked_as_a_time_not_a_count(make_kb):
+    # 「企业服务中心几点开门？」 led with "2" (of 2号楼): 几点 was read as 几, a count.
+    assert question_type("企业服务中心几点开门？") == "date"
+    assert question_type("班车早上几点发车？") == "date"
+    kb = make_kb(
+        {
+            "service.md": "# 企业服务中心\n\n企业服务中心设在园区2号楼一楼大厅，办理企业入驻等"
+            "事项。办公时间为周一至周五上午9:00—12:00、下午14:00—17:30，法定节假日休息。\n"
+        }
+    )
+    kb.update()
+    answer = kb.ask("企业服务中心几点开门？").answer
+    assert answer.startswith("办公时间为"), answer
+
+
 @pytest.mark.parametrize(
     ("question", "kind"),
     [
@@ -323,6 +338,7 @@ def test_a_colloquial_unit_is_also_read_in_its_standard_form(question, standard)
         ("永川在校学生数量是多少？", ("人", "名")),
         ("项目的就业人数是多少？", ("人", "名")),
         ("在园区上班的人有多少？", ("人", "名")),  # the people who work there: how many
+        ("在园区上班的人多不多？", ("人", "名")),  # asked "many or not": the count says
         ("员工的工资是多少？", MONEY),  # what staff are paid, not how many
     ],
 )
@@ -981,6 +997,12 @@ def test_a_mistyped_word_the_word_splitter_cut_into_characters_is_read_as_its_ho
         )
         assert meant in asked.resolved and not missing, typed
         assert typed[-2:] in corrected
+    # The word splitter may take the two characters for an unknown name (营叶 / 收入): it is
+    # the same typo, not a missing name.
+    asked, missing, corrected = check_names(
+        analyse("园区2019年的营叶收入是多少？"), keywords, passages.__getitem__
+    )
+    assert "营业收入" in asked.resolved and not missing and corrected == {"营叶": "营业"}
     # Characters the documents hold as written are not corrected (收 and 入 read alike too).
     for question in ("园区2019年营业收入多少？", "呼叫企业完成营业额多少？"):
         _, _, corrected = check_names(analyse(question), keywords, passages.__getitem__)

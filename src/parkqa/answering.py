@@ -59,6 +59,8 @@ DATE = re.compile(
     r"december)(?: \d{1,2})?",
     re.IGNORECASE,
 )
+_CLOCK = re.compile(r"\d{1,2}[:：]\d{2}")  # a time of day (9:00)
+_WHEN = re.compile(f"{DATE.pattern}|{_CLOCK.pattern}", re.IGNORECASE)  # a date or a time
 _REASON = re.compile(
     r"因为|由于|原因|之所以|为了|为此|因此|所以|一是|首先|得益于|because|due to|since",
     re.IGNORECASE,
@@ -95,7 +97,7 @@ _WHO = re.compile(rf"{_ORGANISATION.pattern}|[A-Z][A-Za-z]+|、")
 _PLACE = re.compile(r"省|市|区|县|镇|园|路|街|基地|中心|位于|地处|\bin\b", re.IGNORECASE)
 _TYPE_EVIDENCE = {
     "quantity": QUANTITY,
-    "date": DATE,
+    "date": _WHEN,
     "reason": _REASON,
     "who": _WHO,
     "place": _PLACE,
@@ -410,7 +412,11 @@ def check_names(
                 corrected[wrong] = typo
                 break
         else:
-            missing.append(name)
+            word = _meant_word(name, asked, keywords, texts)
+            if word:
+                corrected[name] = word
+            else:
+                missing.append(name)
     for name in _split_names(asked):
         if name not in corrected and not name_in_passages(name, keywords, texts):
             typo = likely_typo(name, keywords, texts)
@@ -419,14 +425,7 @@ def check_names(
     for span in _split_words(asked)[:SPLIT_WORDS_CHECKED]:
         if span in corrected or name_in_passages(span, keywords, texts):
             continue
-        word = next(
-            (
-                w
-                for w in homophones(span, keywords, texts)
-                if _is_word(w, span) and _said_with(w, asked, span, keywords, texts)
-            ),
-            None,
-        )
+        word = _meant_word(span, asked, keywords, texts)
         if word:
             corrected[span] = word
     for span in _unheld_thing_asked(asked, keywords, texts):
@@ -501,6 +500,22 @@ def _split_words(asked: Question) -> list[str]:
         and not {to_simplified(word), to_simplified(after)} & LIGHT_VERBS
         and lexicon().lookup(to_simplified(word + after)) is None
     ]
+
+
+def _meant_word(typed: str, asked: Question, keywords: KeywordIndex, texts) -> str | None:
+    """The word of the knowledge base that characters the dictionary does not hold as one
+    word were typed for with a homophone (收如, or 营叶 taken for a name, for 收入 and 营业),
+    when it fits what the question asks about; else None."""
+    if lexicon().lookup(to_simplified(typed)) is not None:
+        return None  # a word of the dictionary is no typo of another
+    return next(
+        (
+            w
+            for w in homophones(typed, keywords, texts)
+            if _is_word(w, typed) and _said_with(w, asked, typed, keywords, texts)
+        ),
+        None,
+    )
 
 
 def _is_word(word: str, typed: str) -> bool:
@@ -1271,9 +1286,6 @@ def _simplified_alike(text: str) -> str:
     return simplified if len(simplified) == len(text) else text
 
 
-_CLOCK = re.compile(r"\d{1,2}[:：]\d{2}")
-
-
 def _quantities(text: str) -> list[re.Match]:
     """The quantities of a Simplified text, those inside a date or a time of day left out (6月
     of 6月1日 is no number of months, 00 of 18:00 no count), and ordinals (第三年 is no span
@@ -1597,9 +1609,11 @@ def unit_asked(question: Question) -> tuple[str, ...] | None:
     return {"钱": MONEY, "人": PEOPLE, "名": PEOPLE}.get(unit, (unit,))
 
 
-# A count of people asked without its unit (员工总数是多少？ 学生有多少？ 就业人数是多少？).
+# A count of people asked without its unit (员工总数是多少？ 学生有多少？ 就业人数是多少？
+# 上班的人多不多？).
 _HEAD_COUNT_ASKED = re.compile(
-    r"(?:人数|的人|(?:员工|职工|工人|人员|学生|人口)(?:的)?(?:总数|数量|总量)?)[^，。,.]{0,4}多少"
+    r"(?:人数|的人|(?:员工|职工|工人|人员|学生|人口)(?:的)?(?:总数|数量|总量)?)[^，。,.]{0,4}"
+    r"(?:多少|多不多)"
 )
 
 

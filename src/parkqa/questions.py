@@ -21,12 +21,12 @@ _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 QUESTION_TYPES = ("date", "quantity", "who", "reason", "place", "what")
 _TYPE_PATTERNS = {
     "date": re.compile(
-        r"什么时候|何时|哪年|哪一年|哪个月|哪天|哪一天|几月|几号|几日|什么时间|何年|"
+        r"什么时候|何时|哪年|哪一年|哪个月|哪天|哪一天|几月|几号|几日|什么时间|何年|几点|几时|"
         r"\bwhen\b|what (?:year|date|day|month|time)|which (?:year|date|day|month)",
         re.IGNORECASE,
     ),
     "quantity": re.compile(
-        r"多少|几[个家所名条台项亿万千百年次位种座层套倍款]?|多大|多高|多长|多远|多久|多重|"
+        r"多少|几[个家所名条台项亿万千百年次位种座层套倍款]?|多大|多高|多长|多远|多久|多重|多不多|"
         r"how (?:many|much|large|big|long|far|high|old)|what (?:amount|number|percentage|size)|"
         r"what (?:is|are|was|were|will be) the (?:[\w'’]+ ){0,3}(?:rent|price|cost|fee|salary|wage|"
         r"budget|revenue|income|output|population|area|distance)s?\b",
@@ -61,6 +61,7 @@ QUESTION_WORDS = frozenset(
         "哪位",
         "哪种",
         "多少",
+        "多不多",
         "几",
         "几个",
         "几年",
