@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import running_server
-from parkqa import KnowledgeBase
+from parkqa import KnowledgeBase, answering
 
 QUESTION = "阿里巴巴在永川投资了多少钱？"
 ANSWER = "3亿元"
@@ -45,6 +45,25 @@ def test_a_2000_character_question_of_rare_characters_is_answered_in_about_a_sec
         assert answer.abstained and not answer.notes
     print(f"2,000 rare characters: {seconds}")
     assert statistics.median(seconds) < 5.0, seconds
+
+
+def test_a_question_naming_hundreds_of_unknown_names_checks_few_of_them_for_typos(
+    park_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each typo check reads the knowledge base (homophones, one-slip spans): checking every
+    one of the hundreds of names a 2,000-character question of rare characters holds took a
+    second of its time. They are all missing names all the same."""
+    checked = []
+    real = answering.likely_typo
+
+    def counting(name, keywords, texts):
+        checked.append(name)
+        return real(name, keywords, texts)
+
+    monkeypatch.setattr(answering, "likely_typo", counting)
+    answer = park_kb.ask(rare_question(1))
+    assert answer.abstained and len(answer.missing_terms) > 100
+    assert len(checked) <= 4 * answering.NAMES_CHECKED, len(checked)
 
 
 @pytest.fixture

@@ -402,10 +402,15 @@ def check_names(
     if asked.language == "en":
         return asked, list(missing_names(asked.resolved, keywords, texts)), {}
     missing, corrected = [], {}
+    checked = 0
     for name in asked.names:
         written = dict.fromkeys((name, asked.as_written(name), *_place_stem(name)))
         if any(name_in_passages(n, keywords, texts) for n in written):
             continue
+        if checked >= NAMES_CHECKED:
+            missing.append(name)
+            continue
+        checked += 1
         for wrong in reversed(_with_neighbours(asked, name)):  # the longest span first
             typo = likely_typo(wrong, keywords, texts)
             if typo:
@@ -417,7 +422,7 @@ def check_names(
                 corrected[name] = word
             else:
                 missing.append(name)
-    for name in _split_names(asked):
+    for name in _split_names(asked)[:NAMES_CHECKED]:
         if name not in corrected and not name_in_passages(name, keywords, texts):
             typo = likely_typo(name, keywords, texts)
             if typo:
@@ -477,9 +482,11 @@ def _split_names(asked: Question) -> list[str]:
     ]
 
 
-# The most pairs of split characters checked for a homophone typo in one question: each check
-# reads the knowledge base, and a 2,000-character question of rare characters has hundreds.
+# The most pairs of split characters checked for a homophone typo in one question, and the
+# most names no passage holds checked for a typo (the rest are missing): each check reads the
+# knowledge base, and a 2,000-character question of rare characters has hundreds of both.
 SPLIT_WORDS_CHECKED = 6
+NAMES_CHECKED = 8
 # Parts of speech (jieba's, by first letter) of the characters a mistyped word is cut into:
 # nouns, verbs, adjectives.
 _WORD_PART_TAGS = frozenset("nva")
