@@ -57,7 +57,8 @@ def main() -> int:
     half = len(questions) // 2
     splits = {"fit": questions[:half], "held-out (never tuned on)": questions[half:]}
     kb = open_knowledge_base(args.workdir / f"natural-{model_slug(args.model)}", args.model)
-    kb.ask("How much did the park earn?")  # warm up, so latency is of warm questions
+    kb.warm_up()  # as `parkqa serve` does before its first question
+    kb.ask("How much did the park earn?")  # so that latency is of warm questions
     answers: dict[str, Answer] = {}
 
     def ask(question: str, history) -> Answer:

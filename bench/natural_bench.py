@@ -190,7 +190,8 @@ def main() -> int:
             print(f"  skipped: {exc}")
             continue
         print(f"  answer.abstain_below: {abstain_below}")
-        kb.ask("阿里巴巴在永川投资了多少钱？")  # warm up, so latency is of warm questions
+        kb.warm_up()  # as `parkqa serve` does before its first question
+        kb.ask("阿里巴巴在永川投资了多少钱？")  # so that latency is of warm questions
         for split in splits:
             label = SPLITS[split][0]
             report = evaluate(questions[split], lambda q, history, kb=kb: kb.ask(q, history, k=5))
