@@ -359,6 +359,14 @@ def test_no_sum_or_area_leads_a_count():
     assert lead_fact(flats, "园区已建成产业楼宇70万平方米、人才公寓2600余套。") == "2600余套"
 
 
+def test_no_count_leads_when_an_area_is_asked():
+    # 「园区的数字影棚有多大？」 led with 40多家 (the companies of the sentence naming the studio).
+    sentence = "引进航天科工、达瓦科技等数字内容企业40多家，建成国内一流的数字影棚。"
+    assert lead_fact(analyse("园区的数字影棚有多大？"), sentence) is None
+    studio = "园区建成3000平方米的数字影棚，引进企业40多家。"
+    assert lead_fact(analyse("园区的数字影棚有多大？"), studio) == "3000平方米"
+
+
 def test_no_count_of_something_else_leads_when_a_sum_or_a_rate_is_asked():
     # 「注册资本是多少？」 led with "7个" (of 考察了7个城市), the tax rate with "130多家".
     assert lead_fact(analyse("公司的注册资本是多少？"), "公司考察了7个城市。") is None

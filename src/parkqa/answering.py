@@ -1139,11 +1139,11 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         unit = unit_asked(question)
         if unit:
             in_unit = [m for m in found if has_unit(m.group(), unit)]
-            strict = unit in (MONEY, DURATION, PERCENT) or (
+            strict = unit in (MONEY, DURATION, PERCENT, AREA) or (
                 question.language == "en" and unit != COUNTED  # named: people, companies
             )
             if not in_unit and strict:
-                return None  # a count of something else is no sum, time, share or head count
+                return None  # a count of another thing is no sum, time, share, area or head count
             if not in_unit:  # nor is a sum, an area or a share a count by any measure word
                 found = [
                     m
