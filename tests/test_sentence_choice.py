@@ -279,3 +279,17 @@ def test_a_sentence_stating_what_is_asked_the_value_of_is_preferred() -> None:
         (0.868, 0.83, 0.80),
     )
     assert choose("云启智算预计年收入多少？", [hit]) == {0: [1]}
+
+
+def test_asked_what_is_required_a_sentence_stating_a_requirement_wins() -> None:
+    # 「申请人才公寓需要什么条件？」 led with the flats' sizes, the sentence with 须 close behind.
+    text = (
+        "人才公寓分为单间、一室一厅和两室一厅三种户型，员工可直接入住。"
+        "申请人须为入驻企业员工，并在该企业缴纳社会保险。"
+        "园区环境优美。"
+    )
+    hit = make_hit(passage(text), (0.9, 0.86, 0.5))
+    assert choose("申请人才公寓需要什么条件？", [hit]) == {0: [1]}
+    assert choose("人才公寓申请要交什么材料？", [hit]) == {0: [1]}
+    # Any other question is left to its words and meaning.
+    assert choose("人才公寓有哪些户型？", [hit]) == {0: [0]}

@@ -102,6 +102,18 @@ _TYPE_EVIDENCE = {
     "who": _WHO,
     "place": _PLACE,
 }
+# What a thing requires, asked (申请需要什么条件？ 要交什么材料？), and a sentence stating a
+# requirement (申请人须为入驻企业员工).
+_REQUIREMENT_ASKED = re.compile(
+    r"(?:什么|哪些|啥|何种)(?:样的)?(?:条件|要求|资格|材料|手续)|"
+    r"(?:要|需要?|应)(?:满足|具备|符合)|"
+    r"\bwhat (?:are the )?(?:requirements|conditions)\b|\bwho (?:can|may) apply\b|\beligib",
+    re.IGNORECASE,
+)
+_REQUIREMENT = re.compile(
+    r"须|必须|应当|要求|条件|资格|符合|提交|凭|\bmust\b|\brequired\b|\beligible\b",
+    re.IGNORECASE,
+)
 _ENUMERATION = re.compile(
     r"^(?:[二三四五六七八九十]是|其[二三四五]|其次|再次|另外|此外|最后|第[二三四五六七八九十]|"
     r"[（(]?[二三四五六七八九2-9][)）、.]|second|third|also|finally)",
@@ -1018,6 +1030,8 @@ def choose_sentences(
     tokens = query_tokens(question, keywords)
     weights = query_weights(tokens, keywords)
     pattern = _TYPE_EVIDENCE.get(question.kind)
+    if question.kind == "what" and _REQUIREMENT_ASKED.search(question.simplified):
+        pattern = _REQUIREMENT  # what a thing requires: a sentence stating a requirement
     candidates = hits[:CANDIDATE_PASSAGES]
     unit = unit_asked(question) if question.kind == "quantity" else None
     counted = counted_noun(question) if question.kind == "quantity" else None
