@@ -12,9 +12,9 @@ updated incrementally, so a rerun embeds nothing unless a document changed.
 The questions come in four splits, scored separately: tests/data/natural/tune.yaml, which
 answering changes may be tuned on; tests/data/natural/heldout.yaml, which they never are; and
 tests/data/natural/fresh.yaml and unseen.yaml, each written later by reading the documents
-only, before the system was run on it, and never tuned on either. --verbose prints one line per TUNE question (outcome,
-kind, question, expected, answer); the other splits only ever show their totals, so that
-nobody tunes on them.
+only, before the system was run on it, and never tuned on either. --verbose prints one line
+per TUNE question (outcome, kind, question, expected, answer); the other splits only ever show
+their totals, so that nobody tunes on them.
 """
 
 from __future__ import annotations

@@ -1157,13 +1157,9 @@ def lead_fact(question: Question, sentence: str) -> str | None:
                 question.language == "en" and unit != COUNTED  # named: people, companies
             )
             if not in_unit and strict:
-                return None  # a count of another thing is no sum, time, share, area or head count
+                return None  # another thing's count: no sum, time, share, area or head count
             if not in_unit:  # nor is a sum, an area or a share a count by any measure word
-                found = [
-                    m
-                    for m in found
-                    if not any(has_unit(m.group(), u) for u in (MONEY, AREA, PERCENT))
-                ]
+                found = [m for m in found if not _is_measure(m)]
             # one of a thing in another unit mostly says "a" (配有一名管家 for 多少家)
             found = in_unit or [
                 m
@@ -1255,7 +1251,7 @@ def with_counted(question: Question, keywords: KeywordIndex, texts) -> Question:
     if not many or not question.translations or unit_asked(question) != COUNTED:
         return question  # people, companies: counted in their own unit
     phrase = _counted_words(many.group(1))
-    plurals = [w for w in phrase.split() if w.lower().endswith("s") and w[-2:] != "ss"]
+    plurals = _plurals(phrase)
     heads = translate(plurals[-1] if plurals else phrase, keywords, texts)
     if not heads:  # server racks, racks read in no passage: 服务器 is not what is counted
         return question
@@ -1581,6 +1577,11 @@ def _counted_words(after: str) -> str:
     return " ".join(words)
 
 
+def _plurals(phrase: str) -> list[str]:
+    """The plural words of an English phrase (apartments, not business)."""
+    return [w for w in phrase.split() if w.lower().endswith("s") and w[-2:] != "ss"]
+
+
 def _english_unit_asked(text: str) -> tuple[str, ...] | None:
     """The unit of what an English question counts (how many staff: 人名; how many racks: any
     measure word, not a sum or a date) or prices (how much does a meal cost: 元): what follows
@@ -1589,7 +1590,7 @@ def _english_unit_asked(text: str) -> tuple[str, ...] | None:
     many = _HOW_MANY.search(text)
     if many:
         counted = _counted_words(many.group(1))
-        plurals = [w for w in counted.split() if w.lower().endswith("s") and w[-2:] != "ss"]
+        plurals = _plurals(counted)
         if plurals and not _AREA_NAMED.search(counted):
             counted = plurals[-1]  # "how many" counts a plural, the head (talent apartments)
         for pattern, units in _ENGLISH_COUNTS:
@@ -1661,11 +1662,20 @@ def counts_any(text: str, nouns: Sequence[str]) -> bool:
     return any(
         _counts(text, m, noun, ENGLISH_COUNT_REACH)
         for m in _quantities(text)
-        if not re.fullmatch(r"[\d,.]+", m.group())
-        and not _ONE.fullmatch(m.group())
-        and not any(has_unit(m.group(), u) for u in (MONEY, AREA, PERCENT))
+        if _counts_something(m) and not _is_measure(m)
         for noun in nouns
     )
+
+
+def _counts_something(quantity: re.Match) -> bool:
+    """Whether a quantity has a unit and is more than one of a thing (a bare number is a list
+    item's or a code; 一名 mostly says "a")."""
+    return not re.fullmatch(r"[\d,.]+", quantity.group()) and not _ONE.fullmatch(quantity.group())
+
+
+def _is_measure(quantity: re.Match) -> bool:
+    """Whether a quantity is a sum, an area or a share: no count by any measure word."""
+    return any(has_unit(quantity.group(), u) for u in (MONEY, AREA, PERCENT))
 
 
 def has_unit(text: str, units: tuple[str, ...]) -> bool:
@@ -1674,7 +1684,7 @@ def has_unit(text: str, units: tuple[str, ...]) -> bool:
     return any(
         any(unit in m.group() for unit in units)
         for m in _quantities(_simplified_alike(text))
-        if not re.fullmatch(r"[\d,.]+", m.group()) and not _ONE.fullmatch(m.group())
+        if _counts_something(m)
     )
 
 
