@@ -17,9 +17,11 @@ from parkqa.answering import (
     counts_any,
     english_fact,
     has_unit,
+    holds_unit_asked,
     lead_fact,
     likely_typo,
     posts_asked,
+    shortened_in_passages,
     unheld_name_phrase,
     unit_asked,
 )
@@ -31,6 +33,7 @@ from parkqa.retrieval import in_knowledge_base_script
 from parkqa.translation import name_in_passages
 
 QUESTIONS = Path(__file__).parent / "data" / "park_questions.yaml"
+NATURAL = Path(__file__).parent / "data" / "natural" / "knowledge"
 
 
 def test_one_of_a_thing_is_no_count_asked_for():
@@ -200,6 +203,9 @@ def test_a_time_of_day_is_asked_as_a_time_not_a_count(make_kb):
         ("苻坚热爱汉文化的原因和谁有关？", "who"),
         ("李白因为得罪了谁而离开长安？", "who"),
         ("为什么谁都不愿意去？", "reason"),  # 谁都: anyone, not who
+        ("企业服务中心几点开门？", "date"),  # 几点: a time of day
+        ("董事长看中了永川哪几点？", "what"),  # 哪几点: which points, neither a time nor a count
+        ("园区有哪几个片区？", "what"),
         ("Who explained why Alibaba came?", "who"),
     ],
 )
@@ -224,6 +230,28 @@ def test_follow_up_rewriting_without_an_index():
     # A question of its own that ends in 呢 is no 「X呢？」: X is a name or a noun alone.
     for question in ("园区的租金贵不贵呢？", "班车几点发车呢？", "园区在哪呢？"):
         assert resolve_follow_up(question, ["百度在永川投资了多少？"]) == question
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "previous", "resolved"),
+    [
+        (
+            "二期呢？",
+            "云启智算的计算中心一期什么时候建成？",
+            "云启智算的计算中心二期什么时候建成？",
+        ),
+        ("那2020年呢？", "园区2019年营业收入多少？", "园区2020年营业收入多少？"),
+        ("第三届呢？", "第二届智博会签约了多少项目？", "第三届智博会签约了多少项目？"),
+        ("下半年呢？", "园区上半年签约了多少项目？", "园区下半年签约了多少项目？"),
+        ("二期呢？", "阿里巴巴在永川投资了多少？", "二期 阿里巴巴在永川投资了多少？"),
+    ],
+)
+def test_a_follow_up_naming_another_phase_or_period_asks_the_same_of_it(
+    follow_up, previous, resolved
+):
+    """「二期呢？」 after a question about 一期 asks the same of the second phase: the phase,
+    period, edition or year the earlier question names is replaced, not its subject."""
+    assert resolve_follow_up(follow_up, [previous]) == resolved
 
 
 def test_question_analysis_keeps_words_whole_and_finds_names():
@@ -1026,3 +1054,53 @@ def test_an_organisation_leads_by_its_whole_name_without_the_verb_before_it():
     assert lead_fact(analyse("哪家公司在园区做数据处理？"), sentence) == "博彦科技"
     signed = "6月17日，重庆云启智算科技有限公司与园区管委会正式签约，建设计算中心。"
     assert lead_fact(analyse("哪家公司在园区建设计算中心？"), signed) == "重庆云启智算科技有限公司"
+
+
+@pytest.mark.parametrize(
+    ("name", "held"),
+    [
+        ("本科生", True),  # 本科毕业生: the documents' longer form
+        ("本科业生", True),  # 本科毕业生 without 毕
+        ("本科學生", False),  # 学 is in no passage after 本科
+        ("本毕生", False),  # the first two characters must be written together
+        ("本科生员", False),  # 员 is not within reach of 生
+        ("科生", False),  # two characters match too much by chance to tell
+    ],
+)
+def test_a_name_shortened_from_a_term_of_the_documents_is_held(name, held):
+    """Chinese shortens a term by dropping characters (本科生 for 本科毕业生): a question
+    naming the short form is about something the documents hold, not a name they lack."""
+    text = "安家補貼：本科畢業生1萬元，碩士研究生5萬元，在園區工作滿3年。"
+    keywords = KeywordIndex.build([tokenize(text)])
+    assert shortened_in_passages(name, keywords, lambda row: text) == held
+
+
+def test_a_short_form_of_a_documents_term_is_answered_not_refused(make_kb):
+    """「本科生来园区工作能拿多少补贴？」: the policy says 本科毕业生 (jieba tags 本科生 a
+    proper noun); with a second subsidy notice indexed beside it, the question was refused
+    naming 本科生."""
+    documents = [*NATURAL.iterdir(), *(NATURAL.parent / "added").iterdir()]
+    kb = make_kb({path.name: path.read_text(encoding="utf-8") for path in documents})
+    kb.update()
+    answer = kb.ask("本科生来园区工作能拿多少补贴？")
+    assert not answer.abstained and "本科生" not in answer.missing_terms
+    assert "1万元" in answer.answer
+
+
+def test_a_quantity_asked_for_a_year_is_looked_for_where_the_year_is_named():
+    """Asked 「园区2019年营业收入多少？」, a passage with a sum and no 2019 (上年度营业收入不低于
+    200万元) holds no answer of the kind asked: the sum must be for the year."""
+    holds = holds_unit_asked(analyse("园区2019年营业收入多少？"))
+    assert not holds("上年度营业收入不低于200万元。")
+    assert holds("目前园区已聚集企业330家，2019年实现营业收入244.7亿元。")
+    assert not holds("2019年实现营业收入两百多亿。")  # no sum in a unit
+    assert holds_unit_asked(analyse("园区营业收入多少？"))("上年度营业收入不低于200万元。")
+
+
+def test_a_year_asked_about_leads_to_that_year_s_figure_beside_another_subsidy_notice(make_kb):
+    """With a notice whose 上年度营业收入不低于200万元 is close to any question about revenue
+    indexed beside the article, 「园区2019年营业收入多少？」 led with 200万元."""
+    documents = [*NATURAL.iterdir(), *(NATURAL.parent / "added").iterdir()]
+    kb = make_kb({path.name: path.read_text(encoding="utf-8") for path in documents})
+    kb.update()
+    assert kb.ask("园区2019年营业收入多少？").answer.startswith("244.7亿元")

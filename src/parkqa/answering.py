@@ -311,6 +311,31 @@ def likely_typo(name: str, keywords: KeywordIndex, texts) -> str | None:
     return None
 
 
+# How many characters a name's shortened form may drop between two it keeps (本科生 for
+# 本科毕业生), and the passages a short form is looked for in.
+SHORTENED_GAP = 2
+SHORTENED_PASSAGES = 200
+
+
+def shortened_in_passages(name: str, keywords: KeywordIndex, texts) -> bool:
+    """Whether some passage holds a longer term the name is a short form of, Chinese dropping
+    characters to shorten a term (本科生 for 本科毕业生): its first two characters as written,
+    then each other one within SHORTENED_GAP characters of the one before, at most
+    SHORTENED_GAP dropped in all. Names of three or more characters only: two match too much
+    by chance."""
+    if len(name) < 3 or not all(is_cjk(c) for c in name):
+        return False
+    wanted = to_simplified(name)
+    gap = f"[{CJK_RANGES}]{{0,{SHORTENED_GAP}}}?"
+    pattern = re.compile(re.escape(wanted[:2]) + "".join(gap + re.escape(c) for c in wanted[2:]))
+    for start in dict.fromkeys((name[:2], wanted[:2], to_traditional(wanted[:2]))):
+        for row in keywords.rows_with_all([start])[:SHORTENED_PASSAGES]:
+            text = to_simplified(texts(int(row)))
+            if any(len(m.group()) <= len(name) + SHORTENED_GAP for m in pattern.finditer(text)):
+                return True
+    return False
+
+
 # Parts of speech of words no name holds (jieba's tags, by first letter): particles,
 # prepositions, conjunctions, modal particles, interjections, onomatopoeia, adverbs. Latin
 # words ("eng") are none of them.
@@ -423,6 +448,8 @@ def check_names(
             missing.append(name)
             continue
         checked += 1
+        if shortened_in_passages(name, keywords, texts):
+            continue  # 本科生, of 本科毕业生: a term the documents hold in full
         for wrong in reversed(_with_neighbours(asked, name)):  # the longest span first
             typo = likely_typo(wrong, keywords, texts)
             if typo:
@@ -1641,13 +1668,22 @@ _HEAD_COUNT_ASKED = re.compile(
 
 def holds_unit_asked(question: Question) -> Callable[[str], bool] | None:
     """For a question that asks for a quantity in a unit (多少人: 人; how many companies: 家),
-    whether a text holds a quantity in it; None for any other question."""
+    whether a text holds a quantity in it, and, when the question names years, one of them
+    (a figure of 2019 is in a passage that says 2019); None for any other question."""
     unit = unit_asked(question) if question.kind == "quantity" else None
     if not unit:
         return None
-    if question.language == "en" and question.counted:  # a count of what it counts
-        return lambda text: counts_any(_simplified_alike(text), question.counted)
-    return lambda text: has_unit(text, unit)
+    counted = question.counted if question.language == "en" else ()
+
+    def holds(text: str) -> bool:
+        if counted:  # a count of what it counts
+            return counts_any(_simplified_alike(text), counted)
+        return has_unit(text, unit)
+
+    if not question.years:
+        return holds
+    year = re.compile(rf"(?<!\d)(?:{'|'.join(question.years)})(?!\d)")
+    return lambda text: bool(year.search(text)) and holds(text)
 
 
 # How far before what an English "how many" counts its count may stand: the translation is

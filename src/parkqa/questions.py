@@ -21,12 +21,12 @@ _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 QUESTION_TYPES = ("date", "quantity", "who", "reason", "place", "what")
 _TYPE_PATTERNS = {
     "date": re.compile(
-        r"什么时候|何时|哪年|哪一年|哪个月|哪天|哪一天|几月|几号|几日|什么时间|何年|几点|几时|"
+        r"什么时候|何时|哪年|哪一年|哪个月|哪天|哪一天|几月|几号|几日|什么时间|何年|(?<!哪)几点|几时|"
         r"\bwhen\b|what (?:year|date|day|month|time)|which (?:year|date|day|month)",
         re.IGNORECASE,
     ),
     "quantity": re.compile(
-        r"多少|几[个家所名条台项亿万千百年次位种座层套倍款]?|多大|多高|多长|多远|多久|多重|多不多|"
+        r"多少|(?<!哪)几[个家所名条台项亿万千百年次位种座层套倍款]?|多大|多高|多长|多远|多久|多重|多不多|"
         r"how (?:many|much|large|big|long|far|high|old)|what (?:amount|number|percentage|size)|"
         r"what (?:is|are|was|were|will be) the (?:[\w'’]+ ){0,3}(?:rent|price|cost|fee|salary|wage|"
         r"budget|revenue|income|output|population|area|distance)s?\b",
@@ -454,6 +454,9 @@ def resolve_follow_up(question: str, history: Sequence[str]) -> str:
     if not history or not history[-1] or len(question) > 60:
         return question
     previous = history[-1]
+    phase = _other_phase(question, previous)
+    if phase:
+        return phase
     subject, rest = _subject(previous)
     match = _elliptic(question)
     if match and question_type(question) == "what" and len(question) <= 30:
@@ -468,6 +471,28 @@ def resolve_follow_up(question: str, history: Sequence[str]) -> str:
         if count:
             return replaced
     return question
+
+
+# A phase, period, edition or year (二期, 第三届, 一季度, 2020年, 下半年): what a 「X呢？」 of one
+# asks the same of in place of the earlier question's own (一期), not of its subject.
+_PHASE = re.compile(
+    r"(?P<order>第?[一二三四五六七八九十两首0-9]+|[上下前后])"
+    r"(?P<unit>期|届|批|季度|阶段|年度|年|半年)"
+)
+
+
+def _other_phase(question: str, previous: str) -> str | None:
+    """The earlier question asked of the phase a 「二期呢？」 names (一期 replaced by 二期), or
+    with the phase before it when it names none of its kind; None for any other question."""
+    match = _FOLLOW_UP.match(question)
+    new = (match.group("subject") or match.group("bare") or "").strip(" ，,。？?") if match else ""
+    asked = _PHASE.fullmatch(new)
+    if not asked:
+        return None
+    for own in _PHASE.finditer(previous):
+        if own.group("unit") == asked.group("unit") and own.group() != new:
+            return previous[: own.start()] + new + previous[own.end() :]
+    return f"{new} {previous}"
 
 
 def _elliptic(question: str) -> re.Match | None:
