@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BACKENDS, PARK_DOC, REPO
-from parkqa import Filters, load_config
+from conftest import BACKENDS, PARK_DOC, REPO, write_knowledge_base
+from parkqa import Filters, KnowledgeBase, load_config
 from parkqa.answering import (
     AREA,
     COUNTED,
@@ -1075,14 +1075,23 @@ def test_a_name_shortened_from_a_term_of_the_documents_is_held(name, held):
     assert shortened_in_passages(name, keywords, lambda row: text) == held
 
 
-def test_a_short_form_of_a_documents_term_is_answered_not_refused(make_kb):
+@pytest.fixture(scope="module")
+def notice_kb(tmp_path_factory, encoder) -> KnowledgeBase:
+    """The park article, its guide and policies, and a later subsidy notice (added/) whose
+    words are close to many questions about the others."""
+    documents = [*NATURAL.iterdir(), *(NATURAL.parent / "added").iterdir()]
+    extra = {path.name: path.read_text(encoding="utf-8") for path in documents}
+    root = tmp_path_factory.mktemp("notice")
+    kb = KnowledgeBase(load_config(write_knowledge_base(root, extra)), encoder=encoder)
+    kb.update()
+    return kb
+
+
+def test_a_short_form_of_a_documents_term_is_answered_not_refused(notice_kb):
     """「本科生来园区工作能拿多少补贴？」: the policy says 本科毕业生 (jieba tags 本科生 a
     proper noun); with a second subsidy notice indexed beside it, the question was refused
     naming 本科生."""
-    documents = [*NATURAL.iterdir(), *(NATURAL.parent / "added").iterdir()]
-    kb = make_kb({path.name: path.read_text(encoding="utf-8") for path in documents})
-    kb.update()
-    answer = kb.ask("本科生来园区工作能拿多少补贴？")
+    answer = notice_kb.ask("本科生来园区工作能拿多少补贴？")
     assert not answer.abstained and "本科生" not in answer.missing_terms
     assert "1万元" in answer.answer
 
@@ -1097,10 +1106,17 @@ def test_a_quantity_asked_for_a_year_is_looked_for_where_the_year_is_named():
     assert holds_unit_asked(analyse("园区营业收入多少？"))("上年度营业收入不低于200万元。")
 
 
-def test_a_year_asked_about_leads_to_that_year_s_figure_beside_another_subsidy_notice(make_kb):
+def test_a_year_asked_about_leads_to_that_year_s_figure_beside_another_subsidy_notice(
+    notice_kb,
+):
     """With a notice whose 上年度营业收入不低于200万元 is close to any question about revenue
     indexed beside the article, 「园区2019年营业收入多少？」 led with 200万元."""
-    documents = [*NATURAL.iterdir(), *(NATURAL.parent / "added").iterdir()]
-    kb = make_kb({path.name: path.read_text(encoding="utf-8") for path in documents})
-    kb.update()
-    assert kb.ask("园区2019年营业收入多少？").answer.startswith("244.7亿元")
+    assert notice_kb.ask("园区2019年营业收入多少？").answer.startswith("244.7亿元")
+
+
+def test_the_materials_an_application_needs_are_listed_whole(notice_kb):
+    """「申报补贴要交哪些材料？」 was answered with 在线提交申报材料 of another section; the
+    section headed 三、申报材料 lists them, never saying 材料."""
+    answer = notice_kb.ask("申报补贴要交哪些材料？").answer
+    for item in ("补贴申请表", "营业执照复印件", "云服务合同", "立项文件", "财务报表"):
+        assert item in answer, answer

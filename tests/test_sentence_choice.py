@@ -4,6 +4,8 @@ weighed as documented."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from conftest import make_hit, make_passage
@@ -293,3 +295,56 @@ def test_asked_what_is_required_a_sentence_stating_a_requirement_wins() -> None:
     assert choose("人才公寓申请要交什么材料？", [hit]) == {0: [1]}
     # Any other question is left to its words and meaning.
     assert choose("人才公寓有哪些户型？", [hit]) == {0: [0]}
+
+
+def _section(text: str, section: str, doc: str = "knowledge/notice.md") -> Passage:
+    return dataclasses.replace(make_passage(text, title="申报通知", doc=doc), section=section)
+
+
+MATERIALS = "补贴申请表；营业执照复印件；上年度财务报表。所有复印件须加盖企业公章。"
+TIMES = "申报时间为7月1日至7月31日。企业在线提交申报材料，纸质材料送至服务窗口。"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["申报补贴要交哪些材料？", "申报材料有哪些？", "申報材料有哪些？"],
+)
+def test_a_list_asked_for_by_its_section_s_name_is_answered_whole(question: str) -> None:
+    """Asked which materials an application needs, the section headed 三、申报材料 is the
+    answer, every item of it, though the items never say 材料 and a sentence of another
+    section does (提交申报材料)."""
+    hits = [
+        make_hit(_section(TIMES, "四、申报时间和方式"), (0.5, 0.9), 1.0),
+        make_hit(_section(MATERIALS, "三、申报材料"), (0.6, 0.5, 0.4, 0.3), 0.9),
+    ]
+    assert choose(question, hits, max_sentences=2) == {1: [0, 1, 2, 3]}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "复印件要盖什么章？",  # asks one thing the section says, not its list
+        "申报材料交到哪里？",  # asks a place: the section's name is only what it is about
+        "申报材料有多少页？",
+    ],
+)
+def test_a_question_naming_a_section_without_asking_its_list_gets_its_sentence(question):
+    hits = [
+        make_hit(_section(TIMES, "四、申报时间和方式"), (0.5, 0.9), 1.0),
+        make_hit(_section(MATERIALS, "三、申报材料"), (0.6, 0.5, 0.4, 0.3), 0.9),
+    ]
+    chosen = choose(question, hits, max_sentences=2)
+    assert sum(map(len, chosen.values())) <= 2
+
+
+def test_a_section_about_the_subject_is_not_the_list_of_what_is_asked():
+    """「申请人才公寓需要什么条件？」 holds the heading 三、人才公寓, but asks for conditions,
+    which that section does not list."""
+    hits = [
+        make_hit(
+            _section("入驻企业员工可申请人才公寓。人才公寓只租不售。租期最长1年。", "三、人才公寓"),
+            (0.9, 0.3, 0.2),
+        ),
+        make_hit(_section("申请人须为入驻企业员工。", "3. 怎么申请？"), (0.8,), 0.5),
+    ]
+    assert sum(map(len, choose("申请人才公寓需要什么条件？", hits, 2).values())) <= 2

@@ -26,7 +26,14 @@ from parkqa.chinese import (
 from parkqa.colloquial import written_forms
 from parkqa.keywords import ENGLISH_STOPWORDS, KeywordIndex, normalize, tokenize
 from parkqa.lexicon import lexicon
-from parkqa.questions import LIGHT_VERBS, NAME_TAGS, Question, analyse, written_units
+from parkqa.questions import (
+    LIGHT_VERBS,
+    NAME_TAGS,
+    QUESTION_WORDS,
+    Question,
+    analyse,
+    written_units,
+)
 from parkqa.retrieval import Hit, query_tokens, query_weights, sentence_evidence
 from parkqa.translation import (
     homophones,
@@ -1054,12 +1061,15 @@ def choose_sentences(
     far their passage's score falls behind the best passage's; a close runner-up is kept too,
     so is the best sentence in the unit asked for (多少钱: a sum) when the best holds none,
     and a list is answered whole."""
+    candidates = hits[:CANDIDATE_PASSAGES]
+    listed = section_listed(question, candidates)
+    if listed is not None:
+        return {listed: list(range(min(len(candidates[listed].passage.sentences), LISTED_MOST)))}
     tokens = query_tokens(question, keywords)
     weights = query_weights(tokens, keywords)
     pattern = _TYPE_EVIDENCE.get(question.kind)
     if question.kind == "what" and _REQUIREMENT_ASKED.search(question.simplified):
         pattern = _REQUIREMENT  # what a thing requires: a sentence stating a requirement
-    candidates = hits[:CANDIDATE_PASSAGES]
     unit = unit_asked(question) if question.kind == "quantity" else None
     counted = counted_noun(question) if question.kind == "quantity" else None
     person = identity_subjects(question)
@@ -1155,6 +1165,83 @@ def choose_sentences(
         else sorted(indexes)
         for i, indexes in chosen.items()
     }
+
+
+# A question asking for a list of things (哪些材料, 有什么要求), and the most sentences of a
+# section named by it that answer it.
+_LIST_ASKED = re.compile(
+    r"哪些|哪几|有什么|什么(?:样的)?(?:条件|要求|资格|材料|手续|内容|措施|服务|政策|标准|规定)"
+)
+LISTED_MOST = 8
+# A section heading's number (三、, 2., 第二章): not what the section is about.
+_HEADING_NUMBER = re.compile(
+    r"^\s*(?:第[一二三四五六七八九十百\d]+[章节条部分]|[一二三四五六七八九十]+[、.．]|"
+    r"[(（][一二三四五六七八九十\d]+[)）]|\d+(?:\.\d+)*[、.．]?)\s*"
+)
+_HEADING_WORD_TAGS = ("n", "v", "a")
+
+
+def section_listed(question: Question, hits: Sequence[Hit]) -> int | None:
+    """The first of the hits whose section the question asks the list of (申报补贴要交哪些
+    材料？ of 三、申报材料): a question asking for a list of the things the heading names that
+    holds every content word of the heading. The section is the answer, item by item, though its items
+    never name what they are (补贴申请表；营业执照复印件). None when there is no such section."""
+    if question.language != "zh" or not _LIST_ASKED.search(question.simplified):
+        return None
+    thing = _listed_thing(question)
+    if not thing:
+        return None
+    for i, hit in enumerate(hits):
+        words = heading_words(hit.passage.section)
+        if (
+            words
+            and _holds_word(to_simplified(hit.passage.section), thing)
+            and all(_holds_word(question.simplified, word) for word in words)
+        ):
+            return i
+    return None
+
+
+_LIST_WORDS = frozenset(("哪些", "哪几", "什么", "什么样", "啥"))
+_LISTING_VERBS = frozenset(("有", "是", "包括", "包含", "都", "都有"))
+
+
+def _listed_thing(question: Question) -> str | None:
+    """What a question asks the list of: the noun after its asking word (材料 of 要交哪些
+    材料？) or, when none follows, the noun before it (申报材料 of 申报材料有哪些？)."""
+    words = question.words
+    for i, (word, _) in enumerate(words):
+        if word not in _LIST_WORDS:
+            continue
+        if i + 1 < len(words) and words[i + 1][1].startswith("n"):
+            return words[i + 1][0]
+        j = i - 1
+        while j >= 0 and words[j][0] in _LISTING_VERBS:
+            j -= 1
+        if j >= 0 and words[j][1].startswith("n"):
+            return words[j][0]
+    return None
+
+
+def _holds_word(text: str, word: str) -> bool:
+    """Whether text holds the word, or each of two parts of it (申报 and 材料 of 申报材料, which
+    the dictionary holds as one word)."""
+    return word in text or any(
+        word[:cut] in text and word[cut:] in text for cut in range(2, len(word) - 1)
+    )
+
+
+def heading_words(section: str) -> list[str]:
+    """The content words of a section heading, without its number: 申报 and 材料 of 三、申报
+    材料; none of the question words or light verbs of a heading asked as a question."""
+    heading = to_simplified(_HEADING_NUMBER.sub("", section))
+    return [
+        word
+        for word, tag in lexicon().cut(heading)
+        if tag.startswith(_HEADING_WORD_TAGS)
+        and word not in QUESTION_WORDS
+        and word not in LIGHT_VERBS
+    ]
 
 
 _COUNT = re.compile(r"([两二三四五六七八九2-9])\s*(?:个|大|项|条|点|方面)")
