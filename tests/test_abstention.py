@@ -150,6 +150,10 @@ def test_a_question_whose_asked_attribute_no_passage_holds_is_refused_however_cl
         ("这是什么？", None),
         ("园区的主导产业是什么？", None),  # 产业 is asked as a kind, its value is named
         ("园区从业人数有多少？", None),  # 人数: a count in people, of those 从业
+        # A bound or an amount, which documents state as 最高20万元 or 在100万元以上.
+        ("数字化改造补贴的门槛是投资多少？", None),
+        ("上云补贴的上限是多少？", "补贴"),  # 上限 (tagged a verb): of the subsidy
+        ("补贴额度是多少？", None),
         ("园区的企业户数是多少？", None),
         ("园区的就业人数是多少？", "就业"),  # a count of people 就业: what is counted
         # Whether there is a thing: the noun after 有没有 (有无, 是否有).

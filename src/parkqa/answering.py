@@ -628,12 +628,14 @@ def _with_neighbours(asked: Question, name: str) -> list[str]:
 
 
 # Nouns that name nothing in particular a question asks the value of (企业数量是多少？), or a
-# kind of value that documents state without naming it (邓文担任什么职务？ 书记).
+# kind of value that documents state without naming it (邓文担任什么职务？ 书记; 补贴的上限是
+# 多少？ 最高20万元).
 _GENERIC_ATTRIBUTES = frozenset(
     "数量 数目 总数 个数 情况 时间 地点 地方 东西 问题 方面 内容 程度 水平 标准 名字 名称 原因 "  # noqa: SIM905
     "目的 意义 作用 特点 方式 办法 结果 关系 区别 类型 种类 部分 事情 事件 人物 意思 职务 职位 "
     "身份 头衔 职业 角色 地位 性质 形状 外形 外貌 样子 颜色 风格 特征 特色 功能 用途 年份 日期 "
-    "时候 理由 条件 要求 政策 措施 比例 比重 占比 百分比 百分点 数值 约值".split()
+    "时候 理由 条件 要求 政策 措施 比例 比重 占比 百分比 百分点 数值 约值 门槛 上限 下限 额度 "
+    "金额 幅度".split()
 )
 # Words that ask for a thing's amount, or whether there is one (可以养宠物吗？). 什么 and 哪 ask
 # for kinds of value documents state without naming them (有什么成绩？); a size or a span (多长,
