@@ -1297,10 +1297,11 @@ def lead_fact(question: Question, sentence: str) -> str | None:
             for w in question.content_words + question.translations
             if len(w) > 1 and not _ORGANISATION_KIND.fullmatch(w)
         ]
+        starts = _word_starts(sentence)  # not 南区域…… out of 西南区域……
         found = [
             m
             for m in _ORGANISATION.finditer(sentence)
-            if not any(word in m.group() for word in asked_words)
+            if m.start() in starts and not any(word in m.group() for word in asked_words)
         ]
         if asks_for_person(question):
             found = people_named(question, sentence) or found
@@ -1328,6 +1329,15 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     group = "name" if best.re is _NAME_AFTER_POST else 0
     fact = original[best.start(group) : best.end(group)].strip()
     return _organisation_name(fact) if best.re is _ORGANISATION else fact
+
+
+def _word_starts(text: str) -> set[int]:
+    """Where the words of a Simplified text begin."""
+    starts, at = set(), 0
+    for word, _ in lexicon().cut(text):
+        starts.add(at)
+        at += len(word)
+    return starts
 
 
 # Parts of speech (jieba's, by first letter) of the words an organisation's name does not begin
