@@ -629,6 +629,14 @@ def test_a_span_of_dates_leads_whole():
     assert lead_fact(analyse("补贴每年在什么时间申报？"), sentence) == "6月1日至6月30日"
 
 
+def test_a_part_of_a_month_leads_with_the_month():
+    """「補貼什麼時候撥付？」 led with 2022年10月 of 于2022年10月底前拨付: by the end of
+    October, not in it."""
+    sentence = "补贴资金预计于2022年10月底前拨付到企业对公账户。"
+    assert lead_fact(analyse("补贴什么时候拨付？"), sentence) == "2022年10月底"
+    assert lead_fact(analyse("项目几月开工？"), "项目计划于9月中旬开工。") == "9月中旬"
+
+
 @pytest.mark.parametrize(
     ("fact", "english"),
     [
@@ -644,6 +652,9 @@ def test_a_span_of_dates_leads_whole():
         ("5千元", "5,000 yuan"),
         ("2022年底", "the end of 2022"),  # was "2,022"
         ("2024年初", "early 2024"),
+        ("2022年10月底", "the end of October, 2022"),
+        ("9月中旬", "mid-September"),
+        ("3月初", "early March"),
         ("2019年", "2019"),
         ("6月1日至6月30日", "June 1 to June 30"),  # was "6"
         ("9:00—12:00", "9:00—12:00"),

@@ -58,7 +58,7 @@ _DIGIT_RUN = r"\d(?:[\d,.]*\d)?"
 _NUMBER = rf"(?:{_DIGIT_RUN}|[一二三四五六七八九十百千万两]+)"
 QUANTITY = re.compile(rf"{_NUMBER}\s*(?:多|余|几)?\s*{_UNIT}(?:项目|企业)?|{_DIGIT_RUN}")
 DATE = re.compile(
-    r"(?:(?:19|20)\d{2}\s*年)?\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?"
+    r"(?:(?:19|20)\d{2}\s*年)?\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号]|底|末|初|[上中下]旬)?"
     r"(?:[至到-]\s*(?:\d{1,2}\s*月\s*)?\d{1,2}\s*[日号])?"
     r"|(?:19|20)\d{2}\s*年(?:底|初|内|年底|上半年|下半年)?|今年|去年|明年|年初|年底|"
     r"第?[一二三四]季度|[一二三四五六七八九十]+月|\b(?:19|20)\d{2}\b|"
@@ -1947,17 +1947,21 @@ _SINGULAR = {"people": "person", "companies": "company"}
 
 def english_fact(fact: str) -> str:
     """A quantity or date as an English reader writes it: 5亿元 → 500 million yuan,
-    6月1日 → June 1, 2019年6月1日 → June 1, 2019; a span of two, each (6月1日至6月30日 →
+    6月1日 → June 1, 2019年6月1日 → June 1, 2019, 10月底 → the end of October; a span of two, each (6月1日至6月30日 →
     June 1 to June 30); anything else as it is stated."""
     text = fact.replace(" ", "")
     span = _SPAN.fullmatch(text)
     if span:
         return f"{english_fact(span.group(1))} to {english_fact(span.group(2))}"
-    date = re.fullmatch(r"(?:(\d{4})年)?(\d{1,2})月(?:(\d{1,2})[日号])?", text)
+    date = re.fullmatch(
+        r"(?:(\d{4})年)?(\d{1,2})月(?:(\d{1,2})[日号]|(底|末|初|[上中下]旬))?", text
+    )
     if date:
-        year, month, day = date.groups()
+        year, month, day, part = date.groups()
         name = _MONTHS[int(month) - 1] if 1 <= int(month) <= 12 else month
         out = f"{name} {int(day)}" if day else name
+        if part:  # 10月底: the end of October
+            out = _PART_OF_MONTH[part].format(out)
         return f"{out}, {year}" if year else out
     year = re.fullmatch(r"(\d{4})年(底|末|初|中)?", text)
     if year:
@@ -1988,6 +1992,14 @@ def english_fact(fact: str) -> str:
 
 _SPAN = re.compile(r"([^至到~～]+?)(?:至|到|~|～)([^至到~～]+)")
 _PART_OF_YEAR = {"底": "the end of {}", "末": "the end of {}", "初": "early {}", "中": "mid-{}"}
+_PART_OF_MONTH = {
+    "底": "the end of {}",
+    "末": "the end of {}",
+    "初": "early {}",
+    "上旬": "early {}",
+    "中旬": "mid-{}",
+    "下旬": "late {}",
+}
 
 
 def _english_number(value: float) -> str:
