@@ -1139,6 +1139,17 @@ def test_a_name_led_with_begins_where_a_word_begins():
     sentence = "同时，云启智算还将在园区设立西南区域运营总部和算力调度中心，负责川渝地区客户的算力资源调度。"
     fact = lead_fact(analyse("云启智算的技术负责人是谁？"), sentence)
     assert fact is None or not fact.startswith("南区域")
-    assert lead_fact(analyse("哪家企业在永川建了客服中心？"), "阿里巴巴集团在永川建设客户体验中心。") == (
-        "阿里巴巴集团"
-    )
+    assert lead_fact(
+        analyse("哪家企业在永川建了客服中心？"), "阿里巴巴集团在永川建设客户体验中心。"
+    ) == ("阿里巴巴集团")
+
+
+def test_no_organisation_leads_when_the_holder_of_a_post_is_asked():
+    """「云启智算的技术负责人是谁？」 asks for a person: a sentence naming an operations centre
+    and no one holds no answer to lead with."""
+    sentence = "同时，该公司还将设立算力调度中心，负责川渝地区的算力资源调度。"
+    assert lead_fact(analyse("云启智算的技术负责人是谁？"), sentence) is None
+    named = "云启智算董事长周明远在签约仪式上表示，公司考察了7个城市。"
+    assert lead_fact(analyse("云启智算的董事长是谁？"), named) == "周明远"
+    company = "阿里巴巴集团在永川建设客户体验中心。"
+    assert lead_fact(analyse("谁在永川建设客户体验中心？"), company) == "阿里巴巴集团"

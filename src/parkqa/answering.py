@@ -1303,8 +1303,9 @@ def lead_fact(question: Question, sentence: str) -> str | None:
             for m in _ORGANISATION.finditer(sentence)
             if m.start() in starts and not any(word in m.group() for word in asked_words)
         ]
-        if asks_for_person(question):
-            found = people_named(question, sentence) or found
+        if asks_for_person(question):  # the holder of a post asked is a person, no company
+            people = people_named(question, sentence)
+            found = people if people or posts_asked(question) else found
     else:
         return None
     if not found:
