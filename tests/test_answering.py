@@ -15,6 +15,7 @@ from parkqa.answering import (
     PERCENT,
     check_names,
     counts_any,
+    counts_kinds_only,
     english_fact,
     has_unit,
     holds_unit_asked,
@@ -1153,3 +1154,38 @@ def test_no_organisation_leads_when_the_holder_of_a_post_is_asked():
     assert lead_fact(analyse("云启智算的董事长是谁？"), named) == "周明远"
     company = "阿里巴巴集团在永川建设客户体验中心。"
     assert lead_fact(analyse("谁在永川建设客户体验中心？"), company) == "阿里巴巴集团"
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds_only"),
+    [
+        ("引进博彦科技等数据处理企业30多家，年处理数据12.6亿条。", True),  # 数据处理 企业
+        ("园区已引进阿里巴巴等呼叫服务企业50多家。", True),
+        ("引进中国普天等软件信息相关企业130多家。", True),  # 软件信息 相关 企业
+        ("目前，永川大数据产业园已聚集企业330家，从业人员1.4万人。", False),  # 聚集 企业
+        ("园区共有入驻企业120家。", False),
+        ("园区有各类企业300余家。", False),
+        ("园区今年新建厂房5栋。", False),  # counts no 企业 at all
+    ],
+)
+def test_a_count_of_a_kind_of_the_thing_asked_is_told_apart(text, kinds_only):
+    """「园区有多少家企业？」 asks how many companies, not how many of one kind: a count whose
+    noun a noun qualifies (数据处理企业30多家) is of a kind."""
+    assert counts_kinds_only(text, "企业", ("家",)) == kinds_only
+
+
+def test_how_many_companies_leads_with_the_count_of_all_of_them(notice_kb):
+    """「园区有多少家企业？」 led with 30多家 of 数据处理企业30多家; the article counts them all
+    (已聚集企业330家)."""
+    assert notice_kb.ask("园区有多少家企业？").answer.startswith("330家")
+
+
+def test_a_count_asked_without_its_measure_word_leads_with_a_count_of_the_thing():
+    """「园区有多少企业？」 led with 2 of 园区2号楼, and 「园区一共有多少企业？」 with 1800个 of
+    1800个车位: a count asked of a noun (多少企业) is a count of that noun, in any measure
+    word."""
+    assert lead_fact(analyse("园区有多少企业？"), "企业服务中心设在园区2号楼一楼大厅。") is None
+    parking = "园区地下停车场共有1800个车位，入驻企业员工办理月卡每月150元。"
+    assert lead_fact(analyse("园区一共有多少企业？"), parking) is None
+    total = "目前，永川大数据产业园已聚集企业330家，从业人员1.4万人。"
+    assert lead_fact(analyse("园区有多少企业？"), total) == "330家"

@@ -98,10 +98,22 @@ def test_only_the_top_passages_are_read() -> None:
         make_hit(passage(f"第{n}段没有相关内容。", doc=f"knowledge/{n}.txt"), (0.0,))
         for n in range(3)
     ]
-    answer = make_hit(passage("智能工厂的产值达到五十亿元。", doc="knowledge/answer.txt"), (1.0,))
+    answer = make_hit(passage("智能工厂的产值很高。", doc="knowledge/answer.txt"), (1.0,))
     assert CANDIDATE_PASSAGES == 3
     assert choose(OUTPUT, [*hits, answer]) == {0: [0]}
     assert choose(OUTPUT, [*hits[:2], answer]) == {2: [0]}
+
+
+def test_a_passage_further_down_is_read_when_no_top_one_holds_the_kind_asked() -> None:
+    """A quantity asked, and none of the top passages states one: the first passage further
+    down that does is read too (多少家企业, the top ones counting only kinds of them)."""
+    hits = [
+        make_hit(passage(f"第{n}段没有相关内容。", doc=f"knowledge/{n}.txt"), (0.0,))
+        for n in range(4)
+    ]
+    answer = make_hit(passage("智能工厂的产值达到五十亿元。", doc="knowledge/answer.txt"), (1.0,))
+    assert choose(OUTPUT, [*hits, answer]) == {4: [0]}
+    assert choose("智能工厂在哪里？", [*hits, answer]) == {0: [0]}
 
 
 @pytest.mark.parametrize(

@@ -667,7 +667,7 @@ def asked_attribute(question: Question) -> str | None:
         return _defined_thing(words)
     if any(word[0] == "多" and word != "多少" for word, _ in words):
         return None
-    counted = counted_noun(question)
+    counted = counted_noun(question, first_only=True)
     if counted:  # 多少人为学生: 人 is what is counted; 多少银两: counted in 两
         if _MEASURE_WORD.fullmatch(counted) or _UNIT_NOUN.search(counted):
             return None
@@ -1063,7 +1063,7 @@ def choose_sentences(
     far their passage's score falls behind the best passage's; a close runner-up is kept too,
     so is the best sentence in the unit asked for (多少钱: a sum) when the best holds none,
     and a list is answered whole."""
-    candidates = hits[:CANDIDATE_PASSAGES]
+    candidates = _with_answer_kind(question, hits)
     listed = section_listed(question, candidates)
     if listed is not None:
         return {listed: list(range(min(len(candidates[listed].passage.sentences), LISTED_MOST)))}
@@ -1102,10 +1102,16 @@ def choose_sentences(
             counts_in_unit = bool(unit) and has_unit(text, unit)
             if counts_in_unit and question.counted:  # how many talent apartments: of them
                 counts_in_unit = counts_any(_simplified_alike(text), question.counted)
-            if counts_in_unit:
+            elif counts_in_unit and counted and unit == COUNTED and question.language == "zh":
+                counts_in_unit = counts_any(_simplified_alike(text), (counted,))  # 多少企业
+            # 多少家企业: 数据处理企业30多家 counts a kind of them, no answer of the kind asked
+            kinds_only = bool(unit) and bool(counted) and question.language == "zh"
+            kinds_only = kinds_only and counts_kinds_only(_simplified_alike(text), counted, unit)
+            if counts_in_unit and not kinds_only:
                 bonus += UNIT_BONUS
             elif (
                 counted
+                and not kinds_only
                 and not question.counted  # "how many" of English: counts_in_unit said
                 and counted in to_simplified(text)
                 and _quantities(_simplified_alike(text))
@@ -1125,7 +1131,7 @@ def choose_sentences(
             scored.append(
                 (share + SEMANTIC_WEIGHT * meaning + bonus - BEHIND_PENALTY * behind, i, s)
             )
-            if counts_in_unit and _names_any(question, text):
+            if counts_in_unit and not kinds_only and _names_any(question, text):
                 in_unit.add((i, s))
     if not scored:
         return {}
@@ -1167,6 +1173,20 @@ def choose_sentences(
         else sorted(indexes)
         for i, indexes in chosen.items()
     }
+
+
+def _with_answer_kind(question: Question, hits: list[Hit]) -> list[Hit]:
+    """The passages an answer is chosen from: the first CANDIDATE_PASSAGES, and, when none of
+    them holds a quantity of what is asked (多少家企业 with only 数据处理企业30多家 among them),
+    those down to the first passage further down that does."""
+    candidates = hits[:CANDIDATE_PASSAGES]
+    holds = holds_unit_asked(question)
+    if holds is None or any(holds(hit.passage.text) for hit in candidates):
+        return candidates
+    further = next(
+        (n for n in range(CANDIDATE_PASSAGES, len(hits)) if holds(hits[n].passage.text)), None
+    )
+    return hits[: further + 1] if further is not None else candidates
 
 
 # A question asking for a list of things (哪些材料, 有什么要求), and the most sentences of a
@@ -1267,6 +1287,13 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     if question.kind == "quantity":
         found = _quantities(sentence)
         unit = unit_asked(question)
+        counted = counted_noun(question)
+        if unit == COUNTED and counted and question.language == "zh":
+            # 多少企业: a count of 企业, in any measure word or none (20亿消费者)
+            found = [m for m in found if _counts(sentence, m, counted)]
+            if not found:
+                return None  # not 2 of 2号楼, nor 1800个 of 车位
+            unit = None
         if unit:
             in_unit = [m for m in found if has_unit(m.group(), unit)]
             strict = unit in (MONEY, DURATION, PERCENT, AREA) or (
@@ -1286,9 +1313,16 @@ def lead_fact(question: Question, sentence: str) -> str | None:
                 return None
         with_unit = [m for m in found if not re.fullmatch(r"[\d,.]+", m.group())]
         found = with_unit or found
-        counted = counted_noun(question)
         if counted:  # 多少商家: the quantity right before 商家 (1000万户商家), not 20亿消费者
             found = [m for m in found if _counts(sentence, m, counted)] or found
+            if question.language == "zh":  # 多少家企业: not 30多家 of 数据处理企业30多家
+                found = [
+                    m
+                    for m in found
+                    if not (_counts(sentence, m, counted) and _counts_a_kind(sentence, m, counted))
+                ]
+                if not found:
+                    return None
     elif question.kind == "date":
         found = list(DATE.finditer(sentence))
     elif question.kind == "who" and not asks_who_someone_is(question):
@@ -1368,6 +1402,40 @@ def _counts(sentence: str, quantity: re.Match, noun: str, reach: int = 2) -> boo
     return bool(re.search(rf"{re.escape(noun)}{_LINKS}$", sentence[: quantity.start()]))
 
 
+# Parts of speech (jieba's, by prefix) of a word that makes the noun after it a kind of it
+# (数据处理企业, 大型企业): nouns, verbs used as nouns, adjectives, distinguishing words,
+# abbreviations, Latin words.
+_QUALIFYING_TAGS = ("n", "vn", "a", "b", "j", "eng")
+
+
+def counts_kinds_only(text: str, noun: str, unit: tuple[str, ...]) -> bool:
+    """Whether every quantity in the unit that counts the noun in a Simplified text counts a
+    kind of it (数据处理企业30多家; 软件信息相关企业130多家), none the noun itself (已聚集企业
+    330家, 各类企业300余家); False when none counts the noun."""
+    counts = [
+        m
+        for m in _quantities(text)
+        if has_unit(m.group(), unit) and _counts(text, m, noun) and not _ONE.fullmatch(m.group())
+    ]
+    return bool(counts) and all(_counts_a_kind(text, m, noun) for m in counts)
+
+
+def _counts_a_kind(text: str, quantity: re.Match, noun: str) -> bool:
+    """Whether a quantity that counts the noun before it counts a kind of it, as reports list
+    things by kind (数据处理企业30多家): a noun, an adjective or a verb after a noun qualifies
+    the noun (数据处理企业, 大型企业, 软件信息相关企业); a verb alone does not (聚集企业330家,
+    入驻企业120家)."""
+    at = text.rfind(noun, 0, quantity.start() + 1)
+    if noun in quantity.group() or at < 0 or not _counts(text, quantity, noun, reach=0):
+        return False  # 1200个标准机柜, 83个项目: a count before its noun counts them all
+    words = lexicon().cut(text[max(0, at - 12) : at])
+    before = [tag for word, tag in words if word.strip()][-2:]
+    return bool(before) and (
+        before[-1].startswith(_QUALIFYING_TAGS)
+        or (len(before) == 2 and before[-1][:1] == "v" and before[0].startswith("n"))
+    )
+
+
 def with_counted(question: Question, keywords: KeywordIndex, texts) -> Question:
     """An English question for a count of things with no unit of their own (not people or
     companies) with the knowledge base's words for what it counts: the translations of the
@@ -1392,9 +1460,10 @@ def with_counted(question: Question, keywords: KeywordIndex, texts) -> Question:
 _LIST_SEPARATOR = re.compile(r"[、，,；;。]")
 
 
-def counted_noun(question: Question) -> str | None:
+def counted_noun(question: Question, first_only: bool = False) -> str | None:
     """The noun a Chinese question counts (商家 of 要服务多少商家？): the common noun right
-    after 多少 or 几 and its measure word (原料 of 多少公斤的原料); for an English question,
+    after 多少 or 几 and its measure word (原料 of 多少公斤的原料), with the nouns after it
+    (人才公寓 of 多少人才公寓) unless first_only; for an English question,
     the knowledge base's word for what "how many" counts (人才公寓 of "how many talent
     apartments"), see with_counted."""
     if question.language == "en":
@@ -1405,7 +1474,12 @@ def counted_noun(question: Question) -> str | None:
             continue
         for j, (after, tag) in enumerate(words[i + 1 : i + 4], start=i + 1):
             if _attribute_noun(after, tag):
-                return after
+                run = [after]  # 多少人才公寓: the nouns together (人才公寓2600余套)
+                for word, word_tag in [] if first_only else words[j + 1 :]:
+                    if not word_tag.startswith("n") or word_tag in NAME_TAGS:
+                        break
+                    run.append(word)
+                return "".join(run)
             if tag not in ("m", "q") and not (after == "的" and words[j - 1][1] == "q"):
                 break
     return None
@@ -1419,7 +1493,8 @@ def lead_of(question: Question, sentences: Sequence[str]) -> str | None:
     unit = unit_asked(question) if question.kind == "quantity" else None
     if fact or not unit:
         return fact
-    return next((lead_fact(question, s) for s in sentences[1:] if has_unit(s, unit)), None)
+    facts = (lead_fact(question, s) for s in sentences[1:] if has_unit(s, unit))
+    return next((fact for fact in facts if fact), None)
 
 
 def _simplified_alike(text: str) -> str:
@@ -1753,9 +1828,21 @@ def unit_asked(question: Question) -> tuple[str, ...] | None:
             return PERCENT
         if _MONEY_ASKED.search(written):
             return MONEY
-        return PEOPLE if _HEAD_COUNT_ASKED.search(written) else None
+        if _HEAD_COUNT_ASKED.search(written):
+            return PEOPLE
+        return COUNTED if _asked_without_measure(question) else None
     unit = match.group(1)
     return {"钱": MONEY, "人": PEOPLE, "名": PEOPLE}.get(unit, (unit,))
+
+
+def _asked_without_measure(question: Question) -> bool:
+    """Whether a Chinese question asks how many of a thing with no measure word (多少企业):
+    the noun right after 多少."""
+    words = question.words
+    return question.language == "zh" and any(
+        word == "多少" and i + 1 < len(words) and _attribute_noun(*words[i + 1])
+        for i, (word, _) in enumerate(words)
+    )
 
 
 # A count of people asked without its unit (员工总数是多少？ 学生有多少？ 就业人数是多少？
@@ -1774,10 +1861,19 @@ def holds_unit_asked(question: Question) -> Callable[[str], bool] | None:
     if not unit:
         return None
     counted = question.counted if question.language == "en" else ()
+    noun = counted_noun(question) if question.language == "zh" else None
+    if noun and unit == COUNTED:  # 多少企业: a count of 企业, in any measure word
+        counted = (noun,)
 
     def holds(text: str) -> bool:
         if counted:  # a count of what it counts
-            return counts_any(_simplified_alike(text), counted)
+            return counts_any(_simplified_alike(text), counted) and not (
+                noun and counts_kinds_only(_simplified_alike(text), noun, unit)
+            )
+        if noun:  # 多少家企业: not only counts of a kind of them (数据处理企业30多家)
+            return has_unit(text, unit) and not counts_kinds_only(
+                _simplified_alike(text), noun, unit
+            )
         return has_unit(text, unit)
 
     if not question.years:
