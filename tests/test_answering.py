@@ -20,6 +20,7 @@ from parkqa.answering import (
     has_unit,
     holds_unit_asked,
     lead_fact,
+    lead_of,
     likely_typo,
     posts_asked,
     shortened_in_passages,
@@ -1189,3 +1190,17 @@ def test_a_count_asked_without_its_measure_word_leads_with_a_count_of_the_thing(
     assert lead_fact(analyse("园区一共有多少企业？"), parking) is None
     total = "目前，永川大数据产业园已聚集企业330家，从业人员1.4万人。"
     assert lead_fact(analyse("园区有多少企业？"), total) == "330家"
+
+
+def test_how_many_companies_leads_with_their_count_from_the_park_article_alone(park_kb):
+    """With the park article alone, 「园区有多少家企业？」 led with 24条 (of 职教发展24条, the
+    best sentence once 数据处理企业30多家 no longer counted as the kind asked for): a later
+    sentence's count in the unit asked for leads instead."""
+    assert park_kb.ask("园区有多少家企业？").answer.startswith("330家")
+    assert (
+        lead_of(
+            analyse("园区有多少家企业？"),
+            ["政策包括“大数据发展20条”“职教发展24条”。", "园区已聚集企业330家。"],
+        )
+        == "330家"
+    )

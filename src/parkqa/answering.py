@@ -1487,14 +1487,14 @@ def counted_noun(question: Question, first_only: bool = False) -> str | None:
 
 def lead_of(question: Question, sentences: Sequence[str]) -> str | None:
     """The fact that leads an answer of these sentences: the first sentence's; or, when it
-    states no quantity in the unit asked for (多少钱: no sum), the first later sentence's
-    that does."""
+    states no quantity in the unit asked for (多少钱: no sum; 多少家企业: 24条), the first later
+    sentence's that does."""
     fact = lead_fact(question, sentences[0]) if sentences else None
     unit = unit_asked(question) if question.kind == "quantity" else None
-    if fact or not unit:
+    if not unit or (fact and has_unit(fact, unit)):
         return fact
     facts = (lead_fact(question, s) for s in sentences[1:] if has_unit(s, unit))
-    return next((fact for fact in facts if fact), None)
+    return next((later for later in facts if later and has_unit(later, unit)), fact)
 
 
 def _simplified_alike(text: str) -> str:
