@@ -155,9 +155,8 @@ def main() -> int:
         "--split",
         choices=("tune", "heldout", "fresh", "unseen", "newdoc", "both", "all"),
         default="all",
-        help="which question file to score: both is tune and heldout, all adds fresh, unseen and "
-        "newdoc "
-        "(default: all, each on its own)",
+        help="which question file to score: both is tune and heldout, all adds fresh, unseen "
+        "and newdoc (default: all, each on its own)",
     )
     parser.add_argument(
         "--workdir",

@@ -1074,6 +1074,7 @@ def choose_sentences(
         pattern = _REQUIREMENT  # what a thing requires: a sentence stating a requirement
     unit = unit_asked(question) if question.kind == "quantity" else None
     counted = counted_noun(question) if question.kind == "quantity" else None
+    holds_count = count_asked(question)  # 多少家企业: 企业330家, not 数据处理企业30多家
     person = identity_subjects(question)
     person_asked = asks_for_person(question)
     years = re.compile(rf"(?<!\d)(?:{'|'.join(question.years)})(?!\d)") if question.years else None
@@ -1099,22 +1100,15 @@ def choose_sentences(
         for s, share in enumerate(shares):
             text = hit.passage.sentence_text(hit.passage.sentences[s])
             bonus = TYPE_BONUS if pattern is not None and pattern.search(text) else 0.0
-            counts_in_unit = bool(unit) and has_unit(text, unit)
-            if counts_in_unit and question.counted:  # how many talent apartments: of them
-                counts_in_unit = counts_any(_simplified_alike(text), question.counted)
-            elif counts_in_unit and counted and unit == COUNTED and question.language == "zh":
-                counts_in_unit = counts_any(_simplified_alike(text), (counted,))  # 多少企业
-            # 多少家企业: 数据处理企业30多家 counts a kind of them, no answer of the kind asked
-            kinds_only = bool(unit) and bool(counted) and question.language == "zh"
-            kinds_only = kinds_only and counts_kinds_only(_simplified_alike(text), counted, unit)
-            if counts_in_unit and not kinds_only:
+            counts_in_unit = holds_count is not None and holds_count(text)
+            if counts_in_unit:
                 bonus += UNIT_BONUS
             elif (
                 counted
-                and not kinds_only
                 and not question.counted  # "how many" of English: counts_in_unit said
                 and counted in to_simplified(text)
                 and _quantities(_simplified_alike(text))
+                and not (unit and counts_kinds_only(_simplified_alike(text), counted, unit))
             ):
                 bonus += UNIT_BONUS  # 多少算力: a quantity of 算力
             if years and years.search(text):
@@ -1131,7 +1125,7 @@ def choose_sentences(
             scored.append(
                 (share + SEMANTIC_WEIGHT * meaning + bonus - BEHIND_PENALTY * behind, i, s)
             )
-            if counts_in_unit and not kinds_only and _names_any(question, text):
+            if counts_in_unit and _names_any(question, text):
                 in_unit.add((i, s))
     if not scored:
         return {}
@@ -1855,31 +1849,35 @@ _HEAD_COUNT_ASKED = re.compile(
 
 def holds_unit_asked(question: Question) -> Callable[[str], bool] | None:
     """For a question that asks for a quantity in a unit (多少人: 人; how many companies: 家),
-    whether a text holds a quantity in it, and, when the question names years, one of them
+    whether a text holds one (count_asked), and, when the question names years, one of them
     (a figure of 2019 is in a passage that says 2019); None for any other question."""
-    unit = unit_asked(question) if question.kind == "quantity" else None
-    if not unit:
-        return None
-    counted = question.counted if question.language == "en" else ()
-    noun = counted_noun(question) if question.language == "zh" else None
-    if noun and unit == COUNTED:  # 多少企业: a count of 企业, in any measure word
-        counted = (noun,)
-
-    def holds(text: str) -> bool:
-        if counted:  # a count of what it counts
-            return counts_any(_simplified_alike(text), counted) and not (
-                noun and counts_kinds_only(_simplified_alike(text), noun, unit)
-            )
-        if noun:  # 多少家企业: not only counts of a kind of them (数据处理企业30多家)
-            return has_unit(text, unit) and not counts_kinds_only(
-                _simplified_alike(text), noun, unit
-            )
-        return has_unit(text, unit)
-
-    if not question.years:
+    holds = count_asked(question)
+    if holds is None or not question.years:
         return holds
     year = re.compile(rf"(?<!\d)(?:{'|'.join(question.years)})(?!\d)")
     return lambda text: bool(year.search(text)) and holds(text)
+
+
+def count_asked(question: Question) -> Callable[[str], bool] | None:
+    """For a question that asks for a quantity in a unit, whether a text states one: in the
+    unit; of what it counts, when that has no unit of its own (how many talent apartments;
+    多少企业: a count of 企业 in any measure word); and not only counts of a kind of it
+    (多少家企业: 数据处理企业30多家). None for any other question."""
+    unit = unit_asked(question) if question.kind == "quantity" else None
+    if not unit:
+        return None
+    noun = counted_noun(question) if question.language == "zh" else None
+    counted = question.counted if question.language == "en" else ()
+    if noun and unit == COUNTED:
+        counted = (noun,)
+
+    def holds(text: str) -> bool:
+        text = _simplified_alike(text)
+        if not has_unit(text, unit) or (counted and not counts_any(text, counted)):
+            return False
+        return not (noun and counts_kinds_only(text, noun, unit))
+
+    return holds
 
 
 # How far before what an English "how many" counts its count may stand: the translation is
