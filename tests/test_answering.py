@@ -445,7 +445,7 @@ def test_the_count_of_the_thing_asked_for_leads():
     # 「客服中心要服务多少商家？」 led with 20亿 (the consumers), not 1000万户 (the merchants).
     sentence = "中心将为阿里平台上20亿消费者、1000万户商家提供客服服务。"
     assert lead_fact(analyse("客服中心要服务多少商家？"), sentence) == "1000万户"
-    assert lead_fact(analyse("客服中心要服务多少消费者？"), sentence) == "20亿"
+    assert lead_fact(analyse("客服中心要服务多少消费者？"), sentence) == "20亿消费者"
     assert lead_fact(analyse("中心有几个席位、几家商家？"), "中心有5000个席位。") == "5000个"
 
 
@@ -1204,3 +1204,85 @@ def test_how_many_companies_leads_with_their_count_from_the_park_article_alone(p
         )
         == "330家"
     )
+
+
+def test_an_english_question_for_a_percentage_asks_a_share():
+    # "What percentage of cloud service fees does the park subsidise?" led with 5,000 yuan.
+    asked = analyse("What percentage of cloud service fees does the park subsidise?")
+    assert unit_asked(asked) == PERCENT
+    sentence = "企业购买公有云服务的，按实际支付费用的30%给予补贴，每家企业最高20万元。"
+    assert lead_fact(asked, sentence) == "30%"
+
+
+@pytest.mark.parametrize(
+    ("question", "counted", "sentence", "fact"),
+    [
+        # "How many consumers…" led with 1000万户 (the merchants): the only count with a
+        # measure word, though 20亿 counts the consumers.
+        (
+            "How many consumers will the service centre serve?",
+            ("消费者",),
+            "为平台上20亿消费者、1000万户商家提供客服服务。",
+            "20亿",
+        ),
+        # The longest translation need not be the word the sentence uses (院校, not 大学).
+        (
+            "How many vocational colleges does Yongchuan have?",
+            ("大学", "院校", "学院"),
+            "一是永川区是西部职教名城，有15所职业院校、13万名在校学生，人才资源丰富；",
+            "15所",
+        ),
+        (
+            "How many orders did the call centres handle in 2019?",
+            ("订单", "程序"),
+            "园区引进呼叫服务企业50多家，2019年受理各类订单9.8亿单。",
+            "9.8亿单",
+        ),
+    ],
+)
+def test_an_english_count_leads_with_the_count_of_what_it_counts(question, counted, sentence, fact):
+    import dataclasses
+
+    asked = dataclasses.replace(analyse(question), counted=counted)
+    assert lead_fact(asked, sentence) == fact
+
+
+def test_a_count_without_a_measure_word_leads_with_the_noun_it_counts(notice_kb):
+    # 「多少卡时能换一张算力券？」 led with a bare 1000; 「能为多少消费者提供服务？」 with 20亿.
+    assert notice_kb.ask("多少卡时能换一张算力券？").answer.startswith("1000卡时。")
+    served = "为平台上20亿消费者、1000万户商家提供客服服务。"
+    assert lead_fact(analyse("它能为多少消费者提供服务？"), served) == "20亿消费者"
+
+
+def test_a_count_of_a_kind_named_by_the_noun_asked_counts_no_amount_of_it():
+    # 「计算中心一期能有多少算力？」 led with 3家 of 3家算力配套企业: the companies are counted,
+    # 算力 only says which kind.
+    sentence = "当天，园区还与3家数据服务企业签订了合作协议。"
+    assert lead_fact(analyse("中心每年能处理多少数据？"), sentence) is None
+    assert lead_fact(analyse("中心每年能处理多少数据？"), "中心年处理12.6亿条数据。") == "12.6亿条"
+
+
+def test_a_phone_number_leads_whole():
+    # 「王停的电话是多少？」 led with 023, the area code alone.
+    sentence = "政策咨询：园区经济发展局 王婷，电话 023-49881236。"
+    assert lead_fact(analyse("王婷的电话是多少？"), sentence) == "023-49881236"
+    assert lead_fact(analyse("What is Wang Ting's phone number?"), sentence) == "023-49881236"
+    assert lead_fact(analyse("王婷的电话是多少？"), "王婷负责政策咨询，共3人。") is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["大学生来园区找工作能拿多少安家费？", "企业每录用一个能补多少？", "人才最多奖多少？"],
+)
+def test_a_sum_asked_after_how_much_or_by_what_is_paid_is_a_sum(question):
+    # 「大学生来园区找工作能拿多少安家费？」 led with 3年 (of 签订3年以上劳动合同).
+    assert unit_asked(analyse(question)) == MONEY
+    assert unit_asked(analyse("园区有多少补贴项目？")) != MONEY
+
+
+def test_a_quantity_that_sets_a_condition_does_not_lead_before_the_one_granted():
+    # 「年薪高的人才园区每年最多奖多少？」 led with 30万元 (of 年薪30万元以上的人才).
+    sentence = "入驻企业引进年薪30万元以上的高级管理人才，每人每年给予最高8万元的奖励。"
+    assert lead_fact(analyse("年薪高的人才园区每年最多奖多少钱？"), sentence) == "8万元"
+    # … unless the condition is what is asked.
+    assert lead_fact(analyse("年薪至少要多少钱才能拿奖励？"), sentence) == "30万元"

@@ -1278,7 +1278,11 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     closest to the question's words in the sentence."""
     original = sentence
     sentence = _simplified_alike(sentence)
-    if question.kind == "quantity":
+    if question.kind in ("quantity", "what") and _PHONE_ASKED.search(question.simplified):
+        found = list(_PHONE.finditer(sentence))  # 023-49881236, not 023
+        if not found:
+            return None
+    elif question.kind == "quantity":
         found = _quantities(sentence)
         unit = unit_asked(question)
         counted = counted_noun(question)
@@ -1288,6 +1292,13 @@ def lead_fact(question: Question, sentence: str) -> str | None:
             if not found:
                 return None  # not 2 of 2号楼, nor 1800个 of 车位
             unit = None
+        elif unit == COUNTED and question.counted:  # how many consumers: 20亿消费者
+            nouns = question.counted
+            counting = [
+                m for m in found if any(_counts(sentence, m, n, ENGLISH_COUNT_REACH) for n in nouns)
+            ]
+            if counting:
+                found, unit, counted = counting, None, None
         if unit:
             in_unit = [m for m in found if has_unit(m.group(), unit)]
             strict = unit in (MONEY, DURATION, PERCENT, AREA) or (
@@ -1341,6 +1352,8 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     if question.kind == "quantity":  # 每录用一个能补多少: not the 1名 it states
         stated = {_number(m.group()) for m in _quantities(question.simplified)} - {None}
         found = [m for m in found if _number(m.group()) not in stated] or found
+        if not _CONDITION_ASKED.search(question.simplified):  # not 30万元 of 年薪30万元以上的
+            found = [m for m in found if not _CONDITION.match(sentence, m.end())] or found
     words = dict.fromkeys(w for w in question.content_words + question.translations if len(w) > 1)
     anchors = [[m.start() for m in _find(sentence, word)] for word in words]
     directed = question.kind == "quantity"
@@ -1357,7 +1370,41 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     best = max(found, key=lambda m: (closeness(m), -m.start()))
     group = "name" if best.re is _NAME_AFTER_POST else 0
     fact = original[best.start(group) : best.end(group)].strip()
-    return _organisation_name(fact) if best.re is _ORGANISATION else fact
+    if best.re is _ORGANISATION:
+        return _organisation_name(fact)
+    noun = counted_noun(question) if question.kind == "quantity" else None
+    if noun and question.language == "zh" and _bare_count_of(sentence, best, noun):
+        return fact + original[best.end() : best.end() + len(noun)]  # 1000卡时, not 1000
+    return fact
+
+
+def _bare_count_of(sentence: str, quantity: re.Match, noun: str) -> bool:
+    """Whether a quantity with no measure word or unit of its own (1000, 20亿) is followed
+    right away by the noun it counts (1000卡时, 20亿消费者)."""
+    return (
+        not _MEASURED.search(quantity.group())
+        and sentence.startswith(noun, quantity.end())
+        and not _qualifies_next(sentence, quantity.end() + len(noun))
+    )
+
+
+# The end of a quantity in a unit or measure word of its own (5万元, 330家, 30%).
+_MEASURED = re.compile(r"[^\d,.\s多余几零一二两三四五六七八九十百千万亿]$")
+
+
+# A telephone number (023-49881236, 13812345678), and a question asking for one.
+_PHONE = re.compile(r"(?<![\d-])(?:\d{3,4}[-－]\d{7,8}|1[3-9]\d{9}|400-?\d{3}-?\d{4})(?![\d-])")
+_PHONE_ASKED = re.compile(
+    r"电话|手机|号码|热线|\b(?:tele)?phone\b|\bhotline\b|\bcontact number\b", re.I
+)
+# A quantity that sets a condition (年薪30万元以上的人才, 投资额在100万元以上的), and a question
+# asking for such a condition rather than what is granted under it.
+_CONDITION = re.compile(r"\s*(?:及|或)?(?:以上|以下|以内|及以上|起)")
+_CONDITION_ASKED = re.compile(
+    r"以上|以下|至少|最少|最低|门槛|条件|不低于|不少于|起步|达到|满足|\bat least\b|\bminimum\b|"
+    r"\bthreshold\b",
+    re.I,
+)
 
 
 def _word_starts(text: str) -> set[int]:
@@ -1392,8 +1439,23 @@ def _counts(sentence: str, quantity: re.Match, noun: str, reach: int = 2) -> boo
     between (产业楼宇70万平方米、人才公寓: 70万平方米 is the buildings')."""
     after = sentence[quantity.end() : quantity.end() + reach + len(noun)]
     if noun in after and not _LIST_SEPARATOR.search(after[: after.find(noun)]):
-        return True
+        # 3家算力配套企业 counts companies: 算力 only says which kind
+        return not _qualifies_next(sentence, quantity.end() + after.find(noun) + len(noun))
     return bool(re.search(rf"{re.escape(noun)}{_LINKS}$", sentence[: quantity.start()]))
+
+
+def _qualifies_next(text: str, end: int) -> bool:
+    """Whether the noun of a Simplified text that ends at `end` qualifies the noun after it
+    (算力 of 算力配套企业, 算力中心): a noun follows, or an adjective and then a noun."""
+    words = [(w, t) for w, t in lexicon().cut(text[end : end + 8]) if w.strip()][:2]
+    if not words:
+        return False
+    tag = words[0][1]
+    return (
+        (tag.startswith("n") and tag not in NAME_TAGS)
+        or tag == "vn"
+        or (tag[:1] in "ab" and len(words) == 2 and words[1][1].startswith("n"))
+    )
 
 
 # Parts of speech (jieba's, by prefix) of a word that makes the noun after it a kind of it
@@ -1645,13 +1707,18 @@ _RATE_ASKED = re.compile(
     r"入学率|出生率|死亡率|通过率|合格率|失业率|贡献率|利润率|毛利率)"
     rf"{_LINKS}(?:多少|几)"
 )
-_MONEY_ASKED = re.compile(
+_MONEY_NOUNS = (
     r"(?:资本|资金|投资|价格|价钱|售价|单价|房价|租金|房租|月租|押金|费用|工资|薪资|薪酬|"
     r"月薪|年薪|收入|营收|营业额|销售额|交易额|产值|税收|成本|预算|补贴|奖励|奖金|罚款|贷款|融资|"
     rf"市值|估值|利润|花费|开销|造价|总额|[{CJK_RANGES}]费)"  # 水电费, 物业费: any fee
-    rf"(?:[每一]个?[年月天周次])?{_LINKS}(?:多少|几)"  # 管理费一年多少
-    # what is paid or invested (投了多少, 要花多少), a price per period (停车一个月要多少)
-    r"|(?:投了|投入了?|投资了|花了|要花|得花|花|砸了|掏了|付|交|缴)多少|"
+)
+_MONEY_ASKED = re.compile(
+    rf"{_MONEY_NOUNS}(?:[每一]个?[年月天周次])?{_LINKS}(?:多少|几)"  # 管理费一年多少
+    # the sum named after 多少, ending the question (能拿多少安家费？), not 多少补贴项目
+    rf"|多少(?:钱的?)?[{CJK_RANGES}]{{0,3}}?{_MONEY_NOUNS}(?=[？?。，,！!]|呢|吗|啊|$)"
+    # what is paid or invested (投了多少, 要花多少), granted (能补多少, 奖多少), a price per
+    # period (停车一个月要多少)
+    r"|(?:投了|投入了?|投资了|花了|要花|得花|花|砸了|掏了|付|交|缴|补|奖|赔|罚)多少|"
     rf"[每一]个?[年月天周次]要?(?:多少|几)(?![{CJK_RANGES}])"
 )
 DURATION = ("年", "月", "周", "天", "日", "小时", "分钟", "秒")
@@ -1716,9 +1783,11 @@ _ENGLISH_COUNTS = (
     (re.compile(r"\b(?:years?)\b", re.I), ("年",)),
     (re.compile(r"\b(?:projects?)\b", re.I), ("项",)),
 )
+# A share asked for ("what percentage of the fees"), before the sum it is a share of.
+_PERCENT_NAMED = re.compile(r"\b(?:percentage|percent|per cent|proportion)\b", re.I)
 # The order a unit is looked for when a question says neither "how many" nor "how much": a
-# sum first (the salary of the staff is a sum, not a head count).
-_ENGLISH_UNITS_ASKED = ((_MONEY_NAMED, MONEY), *_ENGLISH_COUNTS)
+# share, then a sum (the salary of the staff is a sum, not a head count).
+_ENGLISH_UNITS_ASKED = ((_PERCENT_NAMED, PERCENT), (_MONEY_NAMED, MONEY), *_ENGLISH_COUNTS)
 _HOW_MANY = re.compile(r"\b(?:how many|(?:the )?number of)\s+(.*)", re.I)
 # "How much is …", "how much will they invest": a price or a sum; "how much land": an area;
 # "how much power": an amount of something counted in no set unit.
