@@ -1286,3 +1286,49 @@ def test_a_quantity_that_sets_a_condition_does_not_lead_before_the_one_granted()
     assert lead_fact(analyse("年薪高的人才园区每年最多奖多少钱？"), sentence) == "8万元"
     # … unless the condition is what is asked.
     assert lead_fact(analyse("年薪至少要多少钱才能拿奖励？"), sentence) == "30万元"
+
+
+def test_the_item_of_a_list_the_question_names_leads():
+    # 「刚毕业的硕士来园区能拿多少钱补贴？」 led with 1万元 (本科毕业生's): 毕业 is said of every
+    # graduate in the sentence, 硕士 of one item only.
+    sentence = (
+        "入驻企业新引进的全日制大学毕业生，给予一次性安家补贴：本科毕业生1万元，"
+        "硕士研究生5万元，博士研究生12万元。"
+    )
+    assert lead_fact(analyse("刚毕业的硕士来园区能拿多少钱补贴？"), sentence) == "5万元"
+    assert lead_fact(analyse("刚毕业的博士能拿多少钱？"), sentence) == "12万元"
+    # 「企业每录用一个能补多少？」 led with the yearly cap (每家企业每年最高100万元).
+    training = (
+        "入驻企业与职业院校合作开展订单式人才培养的，按每录用1名毕业生2000元的标准给予企业"
+        "培训补贴，每家企业每年最高100万元。"
+    )
+    assert (
+        lead_fact(analyse("和职业院校合作培养学生，企业每录用一个能补多少？"), training) == "2000元"
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        # "How big is the largest office unit in the park?" led with 80平方米, the smallest.
+        ("How big is the largest office unit in the park?", "1500平方米"),
+        ("最大的办公单元有多大？", "1500平方米"),
+        ("How big is the smallest office unit?", "80平方米"),
+        ("面积最小的办公单元多大？", "80平方米"),
+    ],
+)
+def test_a_superlative_asked_of_a_range_leads_with_its_end(question, fact):
+    sentence = "园区产业楼宇提供标准办公单元，面积从80平方米到1500平方米不等，均为精装修交付。"
+    assert lead_fact(analyse(question), sentence) == fact
+
+
+def test_a_superlative_the_sentence_states_is_read_where_it_stands():
+    # A cap the sentence states itself (最长1年) is not the largest of its figures.
+    sentence = "单次租期最长1年，期满可续租，累计租住不超过5年。"
+    assert lead_fact(analyse("单次租期最长多久？"), sentence) == "1年"
+
+
+def test_an_english_count_leads_with_what_it_counts(notice_kb):
+    # "How many cities did Yunqi look at before choosing Yongchuan?" led with a bare "7."
+    answer = notice_kb.ask("How many cities did Yunqi look at before choosing Yongchuan?")
+    assert answer.answer.startswith("7 cities.")

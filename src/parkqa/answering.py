@@ -1354,6 +1354,9 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         found = [m for m in found if _number(m.group()) not in stated] or found
         if not _CONDITION_ASKED.search(question.simplified):  # not 30万元 of 年薪30万元以上的
             found = [m for m in found if not _CONDITION.match(sentence, m.end())] or found
+        extreme = _extreme_of(question, sentence, found)
+        if extreme:
+            found = [extreme]
     words = dict.fromkeys(w for w in question.content_words + question.translations if len(w) > 1)
     anchors = [[m.start() for m in _find(sentence, word)] for word in words]
     directed = question.kind == "quantity"
@@ -1367,7 +1370,19 @@ def lead_fact(question: Question, sentence: str) -> str | None:
             if places
         )
 
-    best = max(found, key=lambda m: (closeness(m), -m.start()))
+    clauses = _clauses(sentence)
+
+    def distinctive(fact: re.Match) -> float:
+        """How much of the question the fact's own clause says, each word counting less the
+        more clauses say it (硕士 of 硕士研究生5万元, not 毕业, said of every graduate)."""
+        own = next((c for c in clauses if c[0] <= fact.start() < c[1]), (0, 0))
+        return sum(
+            1 / sum(1 for c in clauses if any(c[0] <= a < c[1] for a in places))
+            for places in anchors
+            if any(own[0] <= a < own[1] for a in places)
+        )
+
+    best = max(found, key=lambda m: (distinctive(m) + closeness(m), -m.start()))
     group = "name" if best.re is _NAME_AFTER_POST else 0
     fact = original[best.start(group) : best.end(group)].strip()
     if best.re is _ORGANISATION:
@@ -1376,6 +1391,47 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     if noun and question.language == "zh" and _bare_count_of(sentence, best, noun):
         return fact + original[best.end() : best.end() + len(noun)]  # 1000卡时, not 1000
     return fact
+
+
+# A question for the largest or the smallest of something, and a sentence that states a
+# limit itself (最长1年, 不超过5年), whose figures are no range to take an end of.
+_MOST_ASKED = re.compile(
+    r"最大|最多|最高|最长|最贵|\b(?:largest|biggest|highest|most|maximum|longest|greatest)\b",
+    re.I,
+)
+_LEAST_ASKED = re.compile(
+    r"最小|最少|最低|最短|最便宜|\b(?:smallest|lowest|least|minimum|shortest|cheapest)\b", re.I
+)
+_STATES_LIMIT = re.compile(r"最|不超过|不低于|不少于|上限|下限|至多|至少|以内|以上|以下")
+_FIGURE = re.compile(r"^[\d,.\s多余几约近零一二两三四五六七八九十百千万亿]+")
+
+
+def _extreme_of(question: Question, sentence: str, found: list[re.Match]) -> re.Match | None:
+    """For a question asking the largest (smallest) of something, the largest (smallest) of
+    two or more figures in one unit that a sentence gives as a range or a list (面积从80平方米
+    到1500平方米不等), unless the sentence states a limit of its own; None otherwise."""
+    most, least = _MOST_ASKED.search(question.text), _LEAST_ASKED.search(question.text)
+    if bool(most) == bool(least) or len(found) < 2 or _STATES_LIMIT.search(sentence):
+        return None
+    if len({_FIGURE.sub("", m.group()) for m in found}) > 1:
+        return None  # not one unit: 3年 and 5万元 are no range
+    valued = [(_number(m.group()), m) for m in found]
+    valued = [(value, m) for value, m in valued if value is not None]
+    if len(valued) < 2:
+        return None
+    pick = max if most else min
+    return pick(valued, key=lambda pair: pair[0])[1]
+
+
+_CLAUSE_END = re.compile(r"[，,；;：:、（）()。！？!?]")
+
+
+def _clauses(text: str) -> list[tuple[int, int]]:
+    """Where the clauses of a sentence begin and end: between commas, semicolons, colons,
+    enumeration commas and brackets."""
+    ends = [m.start() for m in _CLAUSE_END.finditer(text)]
+    starts = [0, *(e + 1 for e in ends)]
+    return list(zip(starts, [*ends, len(text)], strict=True))
 
 
 def _bare_count_of(sentence: str, quantity: re.Match, noun: str) -> bool:
@@ -2107,6 +2163,21 @@ _ENGLISH_UNITS = {
 }
 # The singular of a unit, for a quantity of one; any other loses its plural s.
 _SINGULAR = {"people": "person", "companies": "company"}
+
+
+def english_lead(question: Question, fact: str) -> str:
+    """The fact in English form, and a bare count with what "how many" counts (7 cities,
+    5 customer experience centres)."""
+    english = english_fact(fact)
+    many = _HOW_MANY.search(question.text)
+    if not many or not _BARE_COUNT.fullmatch(english) or unit_asked(question) != COUNTED:
+        return english
+    phrase = _counted_words(many.group(1)).split()
+    plurals = [i for i, w in enumerate(phrase) if w in _plurals(" ".join(phrase))]
+    return f"{english} {' '.join(phrase[: plurals[-1] + 1])}" if plurals else english
+
+
+_BARE_COUNT = re.compile(r"(?:more than |about )?[\d,.]+(?: (?:thousand|million|billion))?")
 
 
 def english_fact(fact: str) -> str:

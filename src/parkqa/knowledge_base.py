@@ -18,7 +18,7 @@ from parkqa.answering import (
     assess_support,
     check_names,
     choose_sentences,
-    english_fact,
+    english_lead,
     holds_unit_asked,
     lead_of,
     missing_attribute,
@@ -467,7 +467,7 @@ def _compose(
         return subject + " " + parts
     fact = lead_of(asked, [sentence, *(text for text, _ in highlighted if text != sentence)])
     if fact:
-        lead = f"{english_fact(fact)}." if asked.language == "en" else f"{fact}。"
+        lead = f"{english_lead(asked, fact)}." if asked.language == "en" else f"{fact}。"
         return _in_script(asked, lead) + " " + parts
     return parts
 
