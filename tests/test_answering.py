@@ -1297,14 +1297,10 @@ def test_the_item_of_a_list_the_question_names_leads():
     )
     assert lead_fact(analyse("刚毕业的硕士来园区能拿多少钱补贴？"), sentence) == "5万元"
     assert lead_fact(analyse("刚毕业的博士能拿多少钱？"), sentence) == "12万元"
-    # 「企业每录用一个能补多少？」 led with the yearly cap (每家企业每年最高100万元).
-    training = (
-        "入驻企业与职业院校合作开展订单式人才培养的，按每录用1名毕业生2000元的标准给予企业"
-        "培训补贴，每家企业每年最高100万元。"
-    )
-    assert (
-        lead_fact(analyse("和职业院校合作培养学生，企业每录用一个能补多少？"), training) == "2000元"
-    )
+    # The words before the first figure say what every item is (安家补贴分3年发放): 每年发
+    # names the second.
+    paid = "安家补贴分3年发放，每年发放三分之一。"
+    assert lead_fact(analyse("安家补贴每年发多少？"), paid) == "三分之一"
 
 
 @pytest.mark.parametrize(
@@ -1332,3 +1328,19 @@ def test_an_english_count_leads_with_what_it_counts(notice_kb):
     # "How many cities did Yunqi look at before choosing Yongchuan?" led with a bare "7."
     answer = notice_kb.ask("How many cities did Yunqi look at before choosing Yongchuan?")
     assert answer.answer.startswith("7 cities.")
+
+
+def test_a_bracketed_figure_belongs_to_the_item_before_it(notice_kb):
+    # 「两室一厅的人才公寓多大？」 led with 30平方米 (the 单间's): the brackets cut each figure
+    # off from the item it measures.
+    assert notice_kb.ask("两室一厅的人才公寓多大？").answer.startswith("75平方米。")
+    assert notice_kb.ask("一室一厅的人才公寓多大？").answer.startswith("50平方米。")
+
+
+def test_a_share_is_asked_by_its_proportion_and_stated_as_a_fraction():
+    # 「数字化改造补贴按投资额的多少比例补？」 led with nothing; 「安家补贴每年发多少？」 with 3年.
+    asked = analyse("数字化改造补贴按投资额的多少比例补？")
+    assert unit_asked(asked) == PERCENT
+    sentence = "项目投资额在100万元以上的，按投资额的15%给予补贴，单个项目最高150万元。"
+    assert lead_fact(asked, sentence) == "15%"
+    assert lead_fact(analyse("比例是多少？"), "每年发放三分之一。") == "三分之一"

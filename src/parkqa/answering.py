@@ -56,7 +56,9 @@ _UNIT = rf"(?:[亿万千百]?{_MEASURE}|[亿万千百])"
 # list item, 2019, of a list of years).
 _DIGIT_RUN = r"\d(?:[\d,.]*\d)?"
 _NUMBER = rf"(?:{_DIGIT_RUN}|[一二三四五六七八九十百千万两]+)"
-QUANTITY = re.compile(rf"{_NUMBER}\s*(?:多|余|几)?\s*{_UNIT}(?:项目|企业)?|{_DIGIT_RUN}")
+QUANTITY = re.compile(
+    rf"{_NUMBER}分之{_NUMBER}|{_NUMBER}\s*(?:多|余|几)?\s*{_UNIT}(?:项目|企业)?|{_DIGIT_RUN}"
+)  # a fraction (三分之一), a quantity in its unit, a number
 DATE = re.compile(
     r"(?:(?:19|20)\d{2}\s*年)?\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号]|底|末|初|[上中下]旬)?"
     r"(?:[至到-]\s*(?:\d{1,2}\s*月\s*)?\d{1,2}\s*[日号])?"
@@ -1358,6 +1360,9 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         if extreme:
             found = [extreme]
     words = dict.fromkeys(w for w in question.content_words + question.translations if len(w) > 1)
+    runs = _shared_runs(question.simplified, sentence)  # 两室一厅, none holding a word
+    words.update(dict.fromkeys(r for r in runs if not any(w in r for w in words)))
+    words = list(words)
     anchors = [[m.start() for m in _find(sentence, word)] for word in words]
     directed = question.kind == "quantity"
 
@@ -1373,14 +1378,20 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     clauses = _clauses(sentence)
 
     def distinctive(fact: re.Match) -> float:
-        """How much of the question the fact's own clause says, each word counting less the
-        more clauses say it (硕士 of 硕士研究生5万元, not 毕业, said of every graduate)."""
+        """How much of the question the words right before the fact in its own clause say
+        (the item of a list it measures), each word counting less the more clauses say it
+        (硕士 of 硕士研究生5万元, not 毕业, said of every graduate)."""
         own = next((c for c in clauses if c[0] <= fact.start() < c[1]), (0, 0))
+        start = max(own[0], fact.start() - ITEM_REACH)
         return sum(
             1 / sum(1 for c in clauses if any(c[0] <= a < c[1] for a in places))
-            for places in anchors
-            if any(own[0] <= a < own[1] for a in places)
+            for places, word in zip(anchors, words, strict=True)
+            if any(start <= a and a + len(word) <= fact.start() for a in places)
+            and not any(a + len(word) <= topic_end for a in places)
         )
+
+    # The words before the first figure name what all of them are about (人才公寓分为单间…).
+    topic_end = min(m.start() for m in found)
 
     best = max(found, key=lambda m: (distinctive(m) + closeness(m), -m.start()))
     group = "name" if best.re is _NAME_AFTER_POST else 0
@@ -1423,12 +1434,35 @@ def _extreme_of(question: Question, sentence: str, found: list[re.Match]) -> re.
     return pick(valued, key=lambda pair: pair[0])[1]
 
 
-_CLAUSE_END = re.compile(r"[，,；;：:、（）()。！？!?]")
+ITEM_REACH = 8  # how far before a figure the item of a list it measures is named
+SHARED_RUN = 3  # characters a question and a sentence share that anchor a fact as a word
+SHARED_RUNS_QUESTION = 100  # … looked for in questions up to this long
+
+
+def _shared_runs(question: str, sentence: str) -> list[str]:
+    """The longest runs of SHARED_RUN or more Chinese characters a question and a sentence
+    share, which the word splitter may have cut into single characters (两室一厅)."""
+    if len(question) > SHARED_RUNS_QUESTION:
+        return []
+    runs, i = [], 0
+    while i < len(question):
+        j = i
+        while j < len(question) and has_cjk(question[j]) and question[i : j + 1] in sentence:
+            j += 1
+        if j - i >= SHARED_RUN:
+            runs.append(question[i:j])
+            i = j
+        else:
+            i += 1
+    return runs
+
+
+_CLAUSE_END = re.compile(r"[，,；;：:、）)。！？!?]")  # 单间（约30平方米）is one clause
 
 
 def _clauses(text: str) -> list[tuple[int, int]]:
-    """Where the clauses of a sentence begin and end: between commas, semicolons, colons,
-    enumeration commas and brackets."""
+    """Where the clauses of a sentence begin and end: between commas, semicolons, colons and
+    enumeration commas, and after a closing bracket."""
     ends = [m.start() for m in _CLAUSE_END.finditer(text)]
     starts = [0, *(e + 1 for e in ends)]
     return list(zip(starts, [*ends, len(text)], strict=True))
@@ -1749,7 +1783,7 @@ def _find(text: str, word: str):
 
 
 MONEY = ("元",)
-PERCENT = ("%", "％")
+PERCENT = ("%", "％", "分之")  # 15%, 三分之一
 PEOPLE = ("人", "名")
 # Any count of things, by the measure word it is counted with (1200个, 330家, 1.4万人): what
 # "how many" asks of a thing the dictionary does not translate.
@@ -1761,7 +1795,7 @@ _LINKS = r"(?:是|为|有|达|共|约|大约|一共|总共|总计|合计|大概)
 _RATE_ASKED = re.compile(
     r"(?:税率|利率|比例|比重|占比|百分比|增长率|增速|增幅|涨幅|降幅|覆盖率|就业率|升学率|"
     r"入学率|出生率|死亡率|通过率|合格率|失业率|贡献率|利润率|毛利率)"
-    rf"{_LINKS}(?:多少|几)"
+    rf"{_LINKS}(?:多少|几)|(?:多少|几)的?(?:比例|百分比|比重|占比)|百分之几"
 )
 _MONEY_NOUNS = (
     r"(?:资本|资金|投资|价格|价钱|售价|单价|房价|租金|房租|月租|押金|费用|工资|薪资|薪酬|"
