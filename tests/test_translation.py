@@ -383,3 +383,22 @@ def test_a_possessive_the_dictionary_holds_as_such_is_read_so(make_kb):
     assert kb.ask(question).answer.startswith("50,000 yuan")
     # a name's possessive is still the name
     assert translation.english_words("Alibaba's centre") == ["Alibaba", "centre"]
+
+
+def test_a_word_whose_translations_no_passage_holds_is_read_as_a_synonym_they_mean(make_kb):
+    # "canteens" is 饭堂 (and 小饭馆, 水壶, 灶), none of which the documents say: they say
+    # 食堂, which the dictionary gives for "cafeteria", a meaning 饭堂 shares. "How many
+    # canteens does the park have?" was refused, and "parking spaces" (停车位; the documents
+    # say 车位) led with a count of desks.
+    kb = make_kb(
+        {
+            "life.md": "# 生活配套\n\n园区内设有3个职工食堂，工作餐每餐12元。\n\n"
+            "园区地下停车场共有1800个车位。初创团队可以选择共享办公区，共有120个独立工位。\n"
+        }
+    )
+    kb.update()
+    index = kb.index()
+    found = translate("How many canteens does the park have?", index.keywords, index.passage_text)
+    assert "食堂" in found
+    assert kb.ask("How many canteens does the park have?").answer.startswith("3 canteens.")
+    assert kb.ask("How many parking spaces are there?").answer.startswith("1,800")

@@ -419,6 +419,10 @@ def _gloss_at(
                 chinese = _inner_held(f"to {key}", keywords, texts) or chinese
             if chinese:
                 return size, _most_specific(chinese)
+        if size > 1 and not as_verb:  # parking space: 停车位, parking spot: 车位
+            synonyms = _synonyms_of(" ".join(phrase), keywords, texts)
+            if synonyms:
+                return size, synonyms
         if size == 2:
             joined = _joined(phrase, keywords, texts)
             if joined:
@@ -430,7 +434,50 @@ def _gloss_at(
         held = _inner_held(key, keywords, texts) or _inner_held(f"to {key}", keywords, texts)
         if held:
             return 1, _most_specific(held)
-    return 0, []
+    synonyms = _synonyms_of(word, keywords, texts)  # canteen: 饭堂, cafeteria: 食堂
+    return (1, synonyms) if synonyms else (0, [])
+
+
+def _synonyms_of(phrase: str, keywords: KeywordIndex, texts: Texts) -> list[str]:
+    """The held synonyms (_synonyms_held) of the phrase's first form that has any."""
+    for key in _lemmas(phrase):
+        synonyms = _synonyms_held(key, keywords, texts)
+        if synonyms:
+            return _most_specific(synonyms)
+    return []
+
+
+SYNONYM_SOURCES = 4  # the most specific translations whose other meanings are read
+SYNONYMS_PER_MEANING = 6  # … and the most specific words of each such meaning
+
+
+def _synonyms_held(key: str, keywords: KeywordIndex, texts: Texts) -> list[str]:
+    """For a meaning none of whose words any passage holds, the words of two characters or
+    more that passages hold among those of another meaning its words have: canteen is 饭堂,
+    which is also "cafeteria", as 食堂 is; "parking space" is 停车位, also "parking spot",
+    as 车位 is."""
+    words = glossary().get(key, ())
+    found: dict[str, None] = {}
+    for word in words[:SYNONYM_SOURCES]:
+        for other in _meanings().get(word, ()):
+            if other == key:
+                continue
+            for synonym in glossary().get(other, ())[:SYNONYMS_PER_MEANING]:
+                new = len(synonym) > 1 and synonym not in words and synonym not in found
+                if new and in_knowledge_base(synonym, keywords, texts):
+                    found[synonym] = None
+    return list(found)
+
+
+@functools.cache
+def _meanings() -> dict[str, tuple[str, ...]]:
+    """Simplified headword → its meanings in the glossary (built on first use, about half a
+    second; read only for English words the knowledge base holds in no translation)."""
+    meanings: dict[str, list[str]] = {}
+    for key, words in glossary().items():
+        for word in words:
+            meanings.setdefault(word, []).append(key)
+    return _tuples(meanings)
 
 
 def _inner_held(key: str, keywords: KeywordIndex, texts: Texts) -> list[str]:
