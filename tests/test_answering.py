@@ -228,7 +228,8 @@ def test_follow_up_rewriting_without_an_index():
     # 「X呢？」 alone, without 那 before it, asks the same of X.
     assert resolve_follow_up("阿里呢？", ["百度在永川投资了多少？"]) == "阿里在永川投资了多少？"
     assert resolve_follow_up("硕士的呢？", ["博士的安家补贴是多少？"]) == "硕士的安家补贴是多少？"
-    assert resolve_follow_up("为什么呢？", ["百度在永川投资了多少？"]) == "为什么呢？"
+    # A follow-up that names nothing asks about the earlier question's topic.
+    assert resolve_follow_up("为什么呢？", ["百度在永川投资了多少？"]) == "百度为什么呢？"
     # A question of its own that ends in 呢 is no 「X呢？」: X is a name or a noun alone.
     for question in ("园区的租金贵不贵呢？", "班车几点发车呢？", "园区在哪呢？"):
         assert resolve_follow_up(question, ["百度在永川投资了多少？"]) == question
@@ -1344,3 +1345,33 @@ def test_a_share_is_asked_by_its_proportion_and_stated_as_a_fraction():
     sentence = "项目投资额在100万元以上的，按投资额的15%给予补贴，单个项目最高150万元。"
     assert lead_fact(asked, sentence) == "15%"
     assert lead_fact(analyse("比例是多少？"), "每年发放三分之一。") == "三分之一"
+
+
+@pytest.mark.parametrize(
+    ("question", "previous", "resolved"),
+    [
+        # 「每家最多多少？」 after 「上云补贴按多少比例补？」 was asked on its own (and led with
+        # a talent apartment's lease, 1年).
+        ("每家最多多少？", "上云补贴按多少比例补？", "上云补贴每家最多多少？"),
+        ("几点下班？", "企业服务中心在哪里？", "企业服务中心几点下班？"),
+        ("一年最多领几张？", "算力券一张能抵多少钱？", "算力券一年最多领几张？"),
+    ],
+)
+def test_a_follow_up_that_names_nothing_asks_about_the_earlier_questions_topic(
+    question, previous, resolved
+):
+    assert resolve_follow_up(question, [previous]) == resolved
+
+
+def test_a_short_question_that_names_something_stands_on_its_own():
+    assert resolve_follow_up("停车费多少？", ["上云补贴按多少比例补？"]) == "停车费多少？"
+
+
+def test_a_share_asked_in_tenths_and_a_sum_asked_with_its_limit_between():
+    # 「买云服务的费用能补贴几成？」 led with 20万元, 「申报企业上年度营收最低要求是多少？」
+    # with 两年 (of 成立未满两年).
+    assert unit_asked(analyse("买云服务的费用能补贴几成？")) == PERCENT
+    asked = analyse("申报企业上年度营收最低要求是多少？")
+    assert unit_asked(asked) == MONEY
+    sentence = "上年度营业收入不低于200万元（初创企业成立未满两年的不受此限）。"
+    assert lead_fact(asked, sentence) == "200万元"

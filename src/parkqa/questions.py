@@ -470,7 +470,35 @@ def resolve_follow_up(question: str, history: Sequence[str]) -> str:
         replaced, count = pronouns.subn(subject, question, count=1)
         if count:
             return replaced
-    return question
+    topic = _topic(previous) if _names_nothing(question) else ""
+    return topic + question if topic else question
+
+
+# The words that end what an earlier question is about and begin what it asks (上云补贴 | 按
+# 多少比例补, 企业服务中心 | 在哪里, 算力券 | 一张能抵多少钱).
+_ASKING_BEGINS = re.compile(
+    r"按|在|的?是|有|能|可以|可|要|需要|多少|多久|几|什么|啥|哪|怎么|怎样|如何|为什么|吗|呢|"
+    r"[一二两三四五六七八九十0-9]+[期个张年家位名次份]"
+)
+FOLLOW_UP_CHARS = 15  # the longest question read as a follow-up that names nothing
+
+
+def _names_nothing(question: str) -> bool:
+    """Whether a short Chinese question names no thing, person or place of its own (每家最多
+    多少？ 几点下班？), so that it can only ask about what the conversation was about."""
+    if not has_cjk(question) or len(question) > FOLLOW_UP_CHARS:
+        return False
+    words = lexicon().cut(to_simplified(question))
+    return not any(tag.startswith(("n", "eng", "vn", "j")) for _, tag in words)
+
+
+def _topic(question: str) -> str:
+    """What a Chinese question is about: its text before what it asks (上云补贴 of
+    上云补贴按多少比例补？); "" when it begins by asking."""
+    if not has_cjk(question):
+        return ""
+    begins = _ASKING_BEGINS.search(question)
+    return question[: begins.start()] if begins else ""
 
 
 # A phase, period, edition or year (二期, 第三届, 一季度, 2020年, 下半年): what a 「X呢？」 of one
