@@ -1375,3 +1375,27 @@ def test_a_share_asked_in_tenths_and_a_sum_asked_with_its_limit_between():
     assert unit_asked(asked) == MONEY
     sentence = "上年度营业收入不低于200万元（初创企业成立未满两年的不受此限）。"
     assert lead_fact(asked, sentence) == "200万元"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "上云补贴的通知是哪天发的？",
+        "这个补贴通知什么时候发布的？",
+        "When was the cloud subsidy notice issued?",
+    ],
+)
+def test_when_a_document_was_issued_is_read_from_its_signature(notice_kb, question):
+    # 「上云补贴的通知是哪天发的？」 led with 2021年7月1日 (when the cloud services bought may
+    # begin); a notice gives its date of issue on its last line, under the issuer's name.
+    answer = notice_kb.ask(question).answer
+    assert answer.startswith(("2022年4月15日", "April 15, 2022")), answer
+
+
+def test_a_date_in_a_sentence_is_no_signature():
+    from parkqa.answering import signature_date
+
+    assert signature_date("永川大数据产业园管理委员会经济发展局2022年4月15日") == "2022年4月15日"
+    assert signature_date("2022年4月15日") == "2022年4月15日"
+    assert signature_date("本办法自2021年4月1日起施行，有效期3年。") is None
+    assert signature_date("申报时间为2022年7月1日至7月31日") is None

@@ -1079,6 +1079,7 @@ def choose_sentences(
     holds_count = count_asked(question)  # 多少家企业: 企业330家, not 数据处理企业30多家
     person = identity_subjects(question)
     person_asked = asks_for_person(question)
+    issue = asks_issue_date(question)
     years = re.compile(rf"(?<!\d)(?:{'|'.join(question.years)})(?!\d)") if question.years else None
     attribute = asked_attribute(question)
     stated = attribute_variants(attribute) if attribute else []
@@ -1115,6 +1116,8 @@ def choose_sentences(
                 bonus += UNIT_BONUS  # 多少算力: a quantity of 算力
             if years and years.search(text):
                 bonus += YEAR_BONUS
+            if issue and signature_date(text):
+                bonus += ISSUE_BONUS
             if any(form in to_simplified(text) for form in stated):
                 bonus += ATTRIBUTE_BONUS
             if person and introduces(text, person):
@@ -1173,10 +1176,11 @@ def choose_sentences(
 
 def _with_answer_kind(question: Question, hits: list[Hit]) -> list[Hit]:
     """The passages an answer is chosen from: the first CANDIDATE_PASSAGES, and, when none of
-    them holds a quantity of what is asked (多少家企业 with only 数据处理企业30多家 among them),
-    those down to the first passage further down that does."""
+    them holds a quantity of what is asked (多少家企业 with only 数据处理企业30多家 among them)
+    or the signature a date of issue asked is read from, those down to the first passage
+    further down that does."""
     candidates = hits[:CANDIDATE_PASSAGES]
-    holds = holds_unit_asked(question)
+    holds = holds_answer_kind(question)
     if holds is None or any(holds(hit.passage.text) for hit in candidates):
         return candidates
     further = next(
@@ -2006,6 +2010,47 @@ _HEAD_COUNT_ASKED = re.compile(
     r"(?:人数|的人|(?:员工|职工|工人|人员|学生|人口)(?:的)?(?:总数|数量|总量)?)[^，。,.]{0,4}"
     r"(?:多少|多不多)"
 )
+
+
+def holds_answer_kind(question: Question) -> Callable[[str], bool] | None:
+    """Whether a text holds the kind of answer the question asks for: a signature's date when
+    it asks when a document was issued; a quantity in the unit asked (holds_unit_asked); None
+    for any other question."""
+    if asks_issue_date(question):
+        return lambda text: any(signature_date(line) for line in text.splitlines())
+    return holds_unit_asked(question)
+
+
+# A question asking when a notice, a policy or any document was issued or published, and the
+# signature that dates a document: a line of the issuer's name, or none, ending in the date.
+_DOCUMENT_NAMED = r"(?:通知|办法|文件|公告|通告|意见|方案|规定|细则|政策|决定|批复|函|文)"
+_ISSUED = r"(?:发|发布|印发|下发|出台|颁布|公布|签发|发出|发文)"
+_WHEN = r"(?:哪天|哪一天|什么时候|什么时间|何时|几号|几月几[日号]|哪年|日期|时间)"
+_ISSUE_ASKED = re.compile(
+    rf"{_DOCUMENT_NAMED}.{{0,6}}?(?:是|在|于)?{_WHEN}.{{0,3}}?{_ISSUED}|"
+    rf"{_DOCUMENT_NAMED}.{{0,6}}?{_ISSUED}(?:的|布)?(?:日期|时间)|"
+    rf"{_ISSUED}.{{0,3}}?{_DOCUMENT_NAMED}.{{0,6}}?{_WHEN}|"
+    r"\bwhen\b.*\b(?:notice|policy|document|measures|announcement|circular|rules)\b.*"
+    r"\b(?:issued|published|released|announced|signed|dated)\b",
+    re.I,
+)
+_SIGNATURE = re.compile(
+    r"[^，,；;。：:！？!?]{0,40}?(?P<date>\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*[日号])"
+)
+ISSUE_BONUS = 1.0  # the signature's sentence, for a question asking a date of issue
+
+
+def asks_issue_date(question: Question) -> bool:
+    """Whether the question asks when a document was issued (通知是哪天发的, 办法什么时候出台,
+    "when was the notice issued")."""
+    return question.kind == "date" and bool(_ISSUE_ASKED.search(question.simplified))
+
+
+def signature_date(text: str) -> str | None:
+    """The date of a signature line (永川……经济发展局2022年4月15日: 2022年4月15日): a line that
+    ends in a full date after no more than a name; None for a sentence that dates something."""
+    match = _SIGNATURE.fullmatch(text.strip())
+    return match.group("date") if match else None
 
 
 def holds_unit_asked(question: Question) -> Callable[[str], bool] | None:

@@ -19,7 +19,7 @@ from parkqa.answering import (
     check_names,
     choose_sentences,
     english_lead,
-    holds_unit_asked,
+    holds_answer_kind,
     lead_of,
     missing_attribute,
     missing_period_note,
@@ -285,7 +285,7 @@ class KnowledgeBase:
         embedded = in_knowledge_base_script(asked, index.keywords)[:EMBEDDED_QUESTION_CHARS]
         vector = self.encoder.query([embedded])[0]
         hits = search(
-            index, vector, asked, cfg.retrieval, max(k, 3), filters, None, holds_unit_asked(asked)
+            index, vector, asked, cfg.retrieval, max(k, 3), filters, None, holds_answer_kind(asked)
         )
         unheld = missing_attribute(asked, index.keywords, index.passage_text)
         phrase = unheld_name_phrase(asked, index.keywords, index.passage_text)
