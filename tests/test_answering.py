@@ -1399,3 +1399,16 @@ def test_a_date_in_a_sentence_is_no_signature():
     assert signature_date("2022年4月15日") == "2022年4月15日"
     assert signature_date("本办法自2021年4月1日起施行，有效期3年。") is None
     assert signature_date("申报时间为2022年7月1日至7月31日") is None
+
+
+def test_another_direction_or_number_in_a_name_is_no_typo(notice_kb):
+    # 「从重庆北站坐高铁到永川要多久？」 was read as 重庆西站 (“重庆北站”按知识库中的“重庆西站”理解)
+    # and answered with its 30分钟: 北 and 西 name different stations, as 一 and 二 name
+    # different phases; a slip of the keys does not turn one into the other.
+    from parkqa.answering import one_slip
+
+    assert not one_slip("重庆北站", "重庆西站")
+    assert not one_slip("第二中学", "第一中学")
+    assert one_slip("博彦科枝", "博彦科技")
+    answer = notice_kb.ask("从重庆北站坐高铁到永川要多久？")
+    assert not any("重庆西站" in note for note in answer.notes)

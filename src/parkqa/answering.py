@@ -402,11 +402,19 @@ def one_slip(typed: str, meant: str, near: bool = False) -> bool:
     if not differ:
         return True
     if len(differ) == 1:
-        return not near or near_reading(typed[differ[0]], meant[differ[0]])
+        a, b = typed[differ[0]], meant[differ[0]]
+        if a in _DISTINCT and b in _DISTINCT:
+            return False  # 重庆北站 is not 重庆西站, nor 二期 一期
+        return not near or near_reading(a, b)
     if len(differ) != 2 or differ[1] != differ[0] + 1:
         return False
     i = differ[0]
     return same_reading(typed[i], meant[i + 1]) and same_reading(typed[i + 1], meant[i])
+
+
+# Characters that tell apart things of one kind (directions, numbers): one of them in the place
+# of another names something else, it is no slip.
+_DISTINCT = frozenset("东西南北中上下前后左右内外一二两三四五六七八九十百千万")
 
 
 # The readings pinyin input methods let a typist confuse ("fuzzy pinyin"): initials, then
