@@ -1355,6 +1355,8 @@ def test_a_share_is_asked_by_its_proportion_and_stated_as_a_fraction():
         ("每家最多多少？", "上云补贴按多少比例补？", "上云补贴每家最多多少？"),
         ("几点下班？", "企业服务中心在哪里？", "企业服务中心几点下班？"),
         ("一年最多领几张？", "算力券一张能抵多少钱？", "算力券一年最多领几张？"),
+        # The earlier question's subject, not the attribute it asked (租金) of it.
+        ("能住多久？", "人才公寓的租金是多少？", "人才公寓能住多久？"),
     ],
 )
 def test_a_follow_up_that_names_nothing_asks_about_the_earlier_questions_topic(
@@ -1412,3 +1414,14 @@ def test_another_direction_or_number_in_a_name_is_no_typo(notice_kb):
     assert one_slip("博彦科枝", "博彦科技")
     answer = notice_kb.ask("从重庆北站坐高铁到永川要多久？")
     assert not any("重庆西站" in note for note in answer.notes)
+
+
+def test_a_follow_up_replaces_its_counterpart_when_the_earlier_question_has_no_noun_subject():
+    # 「那两室一厅呢？」 after 「一室一厅的人才公寓多大？」 was read as 「两室一厅 一室一厅的人才公寓
+    # 多大？」 and led with 一室一厅's 50平方米: the word splitter reads 一室一厅 as numerals, so
+    # the earlier question had no subject to replace; the span it shares most characters
+    # with, in their places, is what the follow-up asks in its stead.
+    assert (
+        resolve_follow_up("那两室一厅呢？", ["一室一厅的人才公寓多大？"])
+        == "两室一厅的人才公寓多大？"
+    )

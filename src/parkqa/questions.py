@@ -464,13 +464,13 @@ def resolve_follow_up(question: str, history: Sequence[str]) -> str:
         if new and subject:
             return rest.replace(_SLOT, new, 1)
         if new:
-            return f"{new} {previous}"
+            return _with_counterpart(new, previous) or f"{new} {previous}"
     if subject:
         pronouns = _PRONOUNS if has_cjk(question) else _ENGLISH_PRONOUNS
         replaced, count = pronouns.subn(subject, question, count=1)
         if count:
             return replaced
-    topic = _topic(previous) if _names_nothing(question) else ""
+    topic = (subject or _topic(previous)) if _names_nothing(question) else ""
     return topic + question if topic else question
 
 
@@ -507,6 +507,25 @@ _PHASE = re.compile(
     r"(?P<order>第?[一二三四五六七八九十两首0-9]+|[上下前后])"
     r"(?P<unit>期|届|批|季度|阶段|年度|年|半年)"
 )
+
+
+def _with_counterpart(new: str, previous: str) -> str | None:
+    """The earlier question with the span of it that new stands in for replaced by new: of
+    new's length, Chinese, sharing at least half of new's characters in their places, the one
+    sharing most (一室一厅 of 一室一厅的人才公寓多大？ for 两室一厅); None when there is none."""
+    if len(new) < 2 or not all(is_cjk(c) for c in new):
+        return None
+    best, shared_most = -1, 0
+    for start in range(len(previous) - len(new) + 1):
+        span = previous[start : start + len(new)]
+        if span == new or not all(is_cjk(c) for c in span):
+            continue
+        shared = sum(a == b for a, b in zip(span, new, strict=True))
+        if shared * 2 >= len(new) and shared > shared_most:
+            best, shared_most = start, shared
+    if best < 0:
+        return None
+    return previous[:best] + new + previous[best + len(new) :]
 
 
 def _other_phase(question: str, previous: str) -> str | None:
