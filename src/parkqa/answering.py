@@ -1292,6 +1292,7 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     closest to the question's words in the sentence."""
     original = sentence
     sentence = _simplified_alike(sentence)
+    noun = counted_noun(question) if question.kind == "quantity" else None
     if question.kind in ("quantity", "what") and _PHONE_ASKED.search(question.simplified):
         found = list(_PHONE.finditer(sentence))  # 023-49881236, not 023
         if not found:
@@ -1299,7 +1300,7 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     elif question.kind == "quantity":
         found = _quantities(sentence)
         unit = unit_asked(question)
-        counted = counted_noun(question)
+        counted = noun
         if unit == COUNTED and counted and question.language == "zh":
             # 多少企业: a count of 企业, in any measure word or none (20亿消费者)
             found = [m for m in found if _counts(sentence, m, counted)]
@@ -1410,7 +1411,6 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     fact = original[best.start(group) : best.end(group)].strip()
     if best.re is _ORGANISATION:
         return _organisation_name(fact)
-    noun = counted_noun(question) if question.kind == "quantity" else None
     if noun and question.language == "zh" and _bare_count_of(sentence, best, noun):
         return fact + original[best.end() : best.end() + len(noun)]  # 1000卡时, not 1000
     return fact
@@ -1426,7 +1426,9 @@ _LEAST_ASKED = re.compile(
     r"最小|最少|最低|最短|最便宜|\b(?:smallest|lowest|least|minimum|shortest|cheapest)\b", re.I
 )
 _STATES_LIMIT = re.compile(r"最|不超过|不低于|不少于|上限|下限|至多|至少|以内|以上|以下")
-_FIGURE = re.compile(r"^[\d,.\s多余几约近零一二两三四五六七八九十百千万亿]+")
+# The characters of a figure's number (3.2亿, 三十多, 约80), before its unit or measure word.
+_NUMBER_CHARS = r"\d,.\s多余几约近零一二两三四五六七八九十百千万亿"
+_FIGURE = re.compile(rf"^[{_NUMBER_CHARS}]+")
 
 
 def _extreme_of(question: Question, sentence: str, found: list[re.Match]) -> re.Match | None:
@@ -1491,7 +1493,7 @@ def _bare_count_of(sentence: str, quantity: re.Match, noun: str) -> bool:
 
 
 # The end of a quantity in a unit or measure word of its own (5万元, 330家, 30%).
-_MEASURED = re.compile(r"[^\d,.\s多余几零一二两三四五六七八九十百千万亿]$")
+_MEASURED = re.compile(rf"[^{_NUMBER_CHARS}]$")
 
 
 # A telephone number (023-49881236, 13812345678), and a question asking for one.
