@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from parkqa.config import EmbeddingConfig
-from parkqa.encoders import E5Encoder, SentenceTransformerEncoder, UseEncoder, make_encoder
+from parkqa.encoders import (
+    CALIBRATION_CHARS,
+    CALIBRATION_ROUNDS,
+    E5Encoder,
+    SentenceTransformerEncoder,
+    UseEncoder,
+    make_encoder,
+)
 from parkqa.errors import EncoderError
 from parkqa.store import load_index
 
@@ -124,6 +131,25 @@ def test_e5_uses_every_core_for_a_short_question_where_that_was_measured_faster(
     faster = e5_encoder.calibrate_threads(short)
     assert faster == e5_encoder._every_core_faster
     assert e5_encoder._get_threads() == threads  # the engine's count is left as it was
+
+
+def test_e5_calibrates_on_a_question_of_full_length_even_from_a_short_title(
+    e5_encoder, monkeypatch
+):
+    """A two-character title embeds in about the same time on one thread and on two, so
+    timing it says nothing about the questions to come; the title is repeated to the length
+    of a short question, and both thread counts are timed in turns, several times."""
+    timed = []
+    query = e5_encoder._model.query
+
+    def spy(texts):
+        timed.append(texts[0])
+        return query(texts)
+
+    monkeypatch.setattr(e5_encoder._model, "query", spy)
+    e5_encoder.calibrate_threads("园区")
+    assert timed and all(len(text) == CALIBRATION_CHARS for text in timed)
+    assert len(timed) >= 2 * CALIBRATION_ROUNDS
 
 
 def test_e5_empty_input_gives_no_vectors(e5_encoder):

@@ -28,6 +28,7 @@ SMALL_BATCH = 8
 # every core than on one.
 PARALLEL_QUERY = 28
 CALIBRATION_CHARS = 16  # a short question, as calibrate_threads times it
+CALIBRATION_ROUNDS = 5
 
 
 class Encoder(Protocol):
@@ -341,24 +342,29 @@ class E5Encoder:
             return None
         return 1
 
-    def calibrate_threads(self, question: str) -> bool:
-        """Time a short question (the text's first characters) on one thread and on every
-        core, median of three each, and remember whether every core was faster here."""
+    def calibrate_threads(self, text: str) -> bool:
+        """Time a short question on one thread and on every core, CALIBRATION_ROUNDS rounds
+        taking turns so that a slow moment of the machine falls on both, and remember whether
+        every core was faster here. The question is the text repeated to CALIBRATION_CHARS
+        characters: a title of two words is far shorter than a question, and so short that the
+        engine's fixed costs hide the difference."""
         if not (self._get_threads and self._set_threads) or self._get_threads() <= 1:
             return False
+        question = (text.strip() or "?") * CALIBRATION_CHARS
         question = question[:CALIBRATION_CHARS]
         previous = self._get_threads()
-        timings = {}
-        for threads in (1, previous):
-            self._set_threads(threads)
-            try:
-                self._model.query([question])
-                timings[threads] = statistics.median(
-                    _seconds(self._model.query, [question]) for _ in range(3)
-                )
-            finally:
-                self._set_threads(previous)
-        self._every_core_faster = timings[previous] < timings[1]
+        timings: dict[int, list[float]] = {1: [], previous: []}
+        try:
+            for round_ in range(CALIBRATION_ROUNDS + 1):
+                for threads in timings:
+                    self._set_threads(threads)
+                    seconds = _seconds(self._model.query, [question])
+                    if round_:  # the first round only wakes the threads
+                        timings[threads].append(seconds)
+        finally:
+            self._set_threads(previous)
+        medians = {threads: statistics.median(spent) for threads, spent in timings.items()}
+        self._every_core_faster = medians[previous] < medians[1]
         return self._every_core_faster
 
     def query(self, texts: Sequence[str]) -> np.ndarray:
