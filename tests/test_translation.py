@@ -402,3 +402,20 @@ def test_a_word_whose_translations_no_passage_holds_is_read_as_a_synonym_they_me
     assert "食堂" in found
     assert kb.ask("How many canteens does the park have?").answer.startswith("3 canteens.")
     assert kb.ask("How many parking spaces are there?").answer.startswith("1,800")
+
+
+def test_the_measure_after_how_asks_and_is_not_searched(make_kb):
+    # "How long is the rent subsidy policy valid?" read "long" as 长, which 最长1年 holds, and
+    # answered "1 year." from the flats' lease instead of the policy's 有效期3年.
+    kb = make_kb(
+        {
+            "policy.md": "# 房租补贴办法\n\n本办法自2021年4月1日起施行，有效期3年。\n\n"
+            "# 人才公寓\n\n人才公寓单次租期最长1年，期满可续租。\n"
+        }
+    )
+    kb.update()
+    index = kb.index()
+    for question in ("How long is the rent subsidy policy valid?", "How far is the station?"):
+        found = translate(question, index.keywords, index.passage_text)
+        assert "长" not in found and "远" not in found
+    assert kb.ask("How long is the rent subsidy policy valid?").answer.startswith("3 years")

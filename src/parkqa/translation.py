@@ -193,6 +193,12 @@ _ASKING = frozenset(
     ]
 )
 
+# The measure a question asks after "how" (how long, how far): it asks, and is no word of the
+# answer (最长1年 is not the policy's 有效期3年).
+_MEASURES_ASKED = frozenset(
+    ["long", "far", "big", "large", "high", "old", "often", "soon", "tall", "wide", "deep"]
+)
+
 Texts = Callable[[int], str]
 
 
@@ -289,6 +295,13 @@ def read_english(
     unread: list[str] = []
     i = 0
     while i < len(words):
+        if (
+            words[i].lower() == "how"
+            and words[i + 1 : i + 2]
+            and words[i + 1].lower() in _MEASURES_ASKED
+        ):
+            i += 2
+            continue
         taken, chinese = _date_at(words, i, keywords, texts)
         if taken:  # a date is searched as the documents write dates, never called unread
             found.extend(chinese)
