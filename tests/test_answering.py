@@ -195,7 +195,7 @@ def test_a_time_of_day_is_asked_as_a_time_not_a_count(make_kb):
     )
     kb.update()
     answer = kb.ask("企业服务中心几点开门？").answer
-    assert answer.startswith("办公时间为"), answer
+    assert answer.startswith("9:00。 办公时间为"), answer  # the time it opens, then its sentence
 
 
 @pytest.mark.parametrize(
@@ -1425,3 +1425,24 @@ def test_a_follow_up_replaces_its_counterpart_when_the_earlier_question_has_no_n
         resolve_follow_up("那两室一厅呢？", ["一室一厅的人才公寓多大？"])
         == "两室一厅的人才公寓多大？"
     )
+
+
+def test_a_time_of_day_asked_leads_with_a_clock_time_not_a_date():
+    # 「招聘会几点结束？」 led with 2022年9月20日, the date the notice was signed.
+    held = "招聘会于2022年10月15日9:00—15:00在园区会展中心一楼举行。"
+    assert lead_fact(analyse("招聘会几点结束？"), held) == "15:00"
+    assert lead_fact(analyse("招聘会几点开始？"), held) == "9:00"
+    assert lead_fact(analyse("What time does the job fair end?"), held) == "15:00"
+    assert lead_fact(analyse("招聘会几点结束？"), "人力资源服务中心2022年9月20日") is None
+    assert lead_fact(analyse("招聘会是哪天？"), held) == "2022年10月15日"
+
+
+def test_asked_a_time_of_day_the_sentence_stating_one_is_chosen(make_kb):
+    kb = make_kb(
+        {
+            "fair.md": "# 招聘会通知\n\n招聘会于2022年10月15日9:00—15:00在会展中心举行。"
+            "会展中心设有展位80个。\n\n永川大数据产业园人力资源服务中心\n\n2022年9月20日\n"
+        }
+    )
+    kb.update()
+    assert kb.ask("招聘会几点结束？").answer.startswith("15:00。")

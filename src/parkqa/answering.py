@@ -70,6 +70,14 @@ DATE = re.compile(
 )
 _CLOCK = re.compile(r"\d{1,2}[:：]\d{2}")  # a time of day (9:00)
 _WHEN = re.compile(f"{DATE.pattern}|{_CLOCK.pattern}", re.IGNORECASE)  # a date or a time
+# A question asking a time of day (几点结束？ "what time does it end?"), and one asking when
+# something ends or closes, which a range of times (9:00—15:00) states last.
+_CLOCK_ASKED = re.compile(r"(?<!哪)几点|\bwhat time\b|\bat what hour\b", re.IGNORECASE)
+_END_ASKED = re.compile(
+    r"(?:结束|截止|关门|下班|闭馆|散场|停止)|\b(?:end|ends|close|closes|finish|finishes)\b",
+    re.IGNORECASE,
+)
+_RANGE_DASH = re.compile(r"[—–\-~～至到]\s*$")
 _REASON = re.compile(
     r"因为|由于|原因|之所以|为了|为此|因此|所以|一是|首先|得益于|because|due to|since",
     re.IGNORECASE,
@@ -645,7 +653,7 @@ _GENERIC_ATTRIBUTES = frozenset(
     "目的 意义 作用 特点 方式 办法 结果 关系 区别 类型 种类 部分 事情 事件 人物 意思 职务 职位 "
     "身份 头衔 职业 角色 地位 性质 形状 外形 外貌 样子 颜色 风格 特征 特色 功能 用途 年份 日期 "
     "时候 理由 条件 要求 政策 措施 比例 比重 占比 百分比 百分点 数值 约值 门槛 上限 下限 额度 "
-    "金额 幅度".split()
+    "金额 幅度 范围 区间".split()
 )
 # Words that ask for a thing's amount, or whether there is one (可以养宠物吗？). 什么 and 哪 ask
 # for kinds of value documents state without naming them (有什么成绩？); a size or a span (多长,
@@ -1080,6 +1088,8 @@ def choose_sentences(
     tokens = query_tokens(question, keywords)
     weights = query_weights(tokens, keywords)
     pattern = _TYPE_EVIDENCE.get(question.kind)
+    if question.kind == "date" and asks_time_of_day(question):
+        pattern = _CLOCK  # 几点结束: a sentence stating a time of day, not only a date
     if question.kind == "what" and _REQUIREMENT_ASKED.search(question.simplified):
         pattern = _REQUIREMENT  # what a thing requires: a sentence stating a requirement
     unit = unit_asked(question) if question.kind == "quantity" else None
@@ -1343,6 +1353,8 @@ def lead_fact(question: Question, sentence: str) -> str | None:
                 ]
                 if not found:
                     return None
+    elif question.kind == "date" and asks_time_of_day(question):
+        found = _clock_times(question, sentence)
     elif question.kind == "date":
         found = list(DATE.finditer(sentence))
     elif question.kind == "who" and not asks_who_someone_is(question):
@@ -2054,6 +2066,21 @@ def asks_issue_date(question: Question) -> bool:
     """Whether the question asks when a document was issued (通知是哪天发的, 办法什么时候出台,
     "when was the notice issued")."""
     return question.kind == "date" and bool(_ISSUE_ASKED.search(question.simplified))
+
+
+def asks_time_of_day(question: Question) -> bool:
+    """Whether a question asks a time of day (几点开门, "what time does it end")."""
+    return question.kind == "date" and bool(_CLOCK_ASKED.search(question.simplified))
+
+
+def _clock_times(question: Question, sentence: str) -> list[re.Match]:
+    """The times of day of a sentence that can answer the question: the end of a range
+    (15:00 of 9:00—15:00) when it asks when something ends, else the others."""
+    found = list(_CLOCK.finditer(sentence))
+    ends = [m for m in found if _RANGE_DASH.search(sentence[: m.start()])]
+    if _END_ASKED.search(question.simplified):
+        return ends or found
+    return [m for m in found if m not in ends] or found
 
 
 def signature_date(text: str) -> str | None:
