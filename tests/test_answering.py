@@ -1446,3 +1446,11 @@ def test_asked_a_time_of_day_the_sentence_stating_one_is_chosen(make_kb):
     )
     kb.update()
     assert kb.ask("招聘会几点结束？").answer.startswith("15:00。")
+
+
+def test_the_time_of_day_of_the_run_asked_by_its_order_leads():
+    # 「班车早上第二班几点发？」 led with 7:40, the first of 7:40和8:10.
+    held = "园区通勤班车：工作日早上7:40和8:10从永川东站发车，下午18:00从园区返回。"
+    assert lead_fact(analyse("班车早上第二班几点发？"), held) == "8:10"
+    assert lead_fact(analyse("班车早上第一班几点发？"), held) == "7:40"
+    assert lead_fact(analyse("下午班车几点从园区返回？"), held) == "18:00"

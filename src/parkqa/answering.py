@@ -77,6 +77,7 @@ _END_ASKED = re.compile(
     r"(?:结束|截止|关门|下班|闭馆|散场|停止)|\b(?:end|ends|close|closes|finish|finishes)\b",
     re.IGNORECASE,
 )
+_RUN_ORDER = re.compile(r"第(?P<n>[一二三四五六七八九1-9])(?:班|趟|场|次|轮|批)")  # 第二班: the 2nd
 _RANGE_DASH = re.compile(r"[—–\-~～至到]\s*$")
 _REASON = re.compile(
     r"因为|由于|原因|之所以|为了|为此|因此|所以|一是|首先|得益于|because|due to|since",
@@ -2075,12 +2076,18 @@ def asks_time_of_day(question: Question) -> bool:
 
 def _clock_times(question: Question, sentence: str) -> list[re.Match]:
     """The times of day of a sentence that can answer the question: the end of a range
-    (15:00 of 9:00—15:00) when it asks when something ends, else the others."""
+    (15:00 of 9:00—15:00) when it asks when something ends, else the others, and of those
+    the one in the order asked (第二班: 8:10 of 7:40和8:10)."""
     found = list(_CLOCK.finditer(sentence))
     ends = [m for m in found if _RANGE_DASH.search(sentence[: m.start()])]
     if _END_ASKED.search(question.simplified):
         return ends or found
-    return [m for m in found if m not in ends] or found
+    found = [m for m in found if m not in ends] or found
+    order = _RUN_ORDER.search(question.simplified)  # 第二班几点发: the second time stated
+    nth = int(_number(order.group("n")) or 0) if order else 0
+    if 0 < nth <= len(found):
+        return [found[nth - 1]]
+    return found
 
 
 def signature_date(text: str) -> str | None:
