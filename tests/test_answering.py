@@ -371,6 +371,8 @@ def test_a_colloquial_unit_is_also_read_in_its_standard_form(question, standard)
         ("在园区上班的人有多少？", ("人", "名")),  # the people who work there: how many
         ("在园区上班的人多不多？", ("人", "名")),  # asked "many or not": the count says
         ("员工的工资是多少？", MONEY),  # what staff are paid, not how many
+        ("做数据标注一个月能挣多少？", MONEY),  # what one earns: led with 350个 (jobs)
+        ("开网店一年能赚多少？", MONEY),
     ],
 )
 def test_a_sum_or_a_rate_is_asked_for_by_what_is_asked_about(question, unit):
@@ -467,7 +469,18 @@ def test_a_size_asked_for_leads_with_an_area(question):
     asked = analyse(question)
     assert asked.kind == "quantity"
     assert lead_fact(asked, "公司考察了7个城市，项目占地约80亩。") == "80亩"
-    assert lead_fact(asked, "共有120个工位，面积从80平方米到1500平方米不等。") == "80平方米"
+    # a range leads whole, unless the question asks one end of it
+    whole = "80平方米" if "最小" in question else "80平方米到1500平方米"
+    assert lead_fact(asked, "共有120个工位，面积从80平方米到1500平方米不等。") == whole
+
+
+def test_a_range_leads_whole():
+    # 「软件开发及测试类岗位的月薪范围是多少？」 led with 15000元, the range's end.
+    pay = "软件开发及测试类岗位约200个，月薪8000—15000元；"
+    assert lead_fact(analyse("软件开发及测试类岗位的月薪范围是多少？"), pay) == "8000—15000元"
+    assert lead_fact(analyse("做软件开发一个月能拿多少钱？"), pay) == "8000—15000元"
+    assert lead_fact(analyse("软件开发岗位月薪最高多少？"), pay) == "15000元"
+    assert lead_fact(analyse("软件开发岗位招多少人？"), pay) == "200个"
 
 
 def test_a_size_of_something_not_measured_in_area_is_not_asked_as_one():
@@ -1454,3 +1467,33 @@ def test_the_time_of_day_of_the_run_asked_by_its_order_leads():
     assert lead_fact(analyse("班车早上第二班几点发？"), held) == "8:10"
     assert lead_fact(analyse("班车早上第一班几点发？"), held) == "7:40"
     assert lead_fact(analyse("下午班车几点从园区返回？"), held) == "18:00"
+
+
+def test_a_count_in_another_measure_word_of_another_noun_does_not_lead():
+    # 「招聘会有多少家企业参加？」 led with 3人, the people each company may send.
+    fair = "每家企业限报1个展位、参会人员不超过3人。"
+    assert lead_fact(analyse("招聘会有多少家企业参加？"), fair) is None
+    assert (
+        lead_fact(analyse("园区有多少家企业？"), "园区已聚集企业330家，从业人员1.4万人。")
+        == "330家"
+    )
+    signed = "上半年园区新签约项目27项，协议总投资46.5亿元。"
+    assert lead_fact(analyse("园区上半年签约了多少个项目？"), signed) == "27项"
+
+
+def test_a_deadline_asked_leads_with_the_date_things_must_be_done_by(make_kb):
+    # 「企业报名截止到什么时候？」 led with 6月, of 每年6月集中申报期间……值班.
+    assert lead_fact(
+        analyse("报名截止到什么时候？"), "申报时间为2022年7月1日至7月31日，逾期不予受理。"
+    ) == ("7月31日")
+    assert lead_fact(
+        analyse("回执最晚哪天交？"), "9月1日起接受报名，请于10月8日17:00前提交回执。"
+    ) == ("10月8日")
+    kb = make_kb(
+        {
+            "fair.md": "# 招聘会\n\n每年6月集中申报期间，周六上午也安排专人值班。\n\n"
+            "# 报名\n\n参会企业请于10月8日17:00前登录平台填写参会回执。\n"
+        }
+    )
+    kb.update()
+    assert kb.ask("企业报名截止到什么时候？").answer.startswith("10月8日。")

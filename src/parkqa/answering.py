@@ -77,6 +77,13 @@ _END_ASKED = re.compile(
     r"(?:结束|截止|关门|下班|闭馆|散场|停止)|\b(?:end|ends|close|closes|finish|finishes)\b",
     re.IGNORECASE,
 )
+# A question asking by when, and what says a date is one: 前 or 为止 after it, 截止 before it.
+_DEADLINE_ASKED = re.compile(
+    r"截止|截至|最晚|最迟|\bdeadline\b|\bby when\b|\blast day\b", re.IGNORECASE
+)
+_BY_DATE = re.compile(r"[\d:：\s]*(?:前|之前|以前|为止|截止)")
+_DEADLINE_BEFORE = re.compile(r"(?:截止|截至)(?:到|于|日期为|时间为)?\s*$")
+_DATE_SPAN_END = re.compile(r"[至到-]\s*(?P<end>\d)")
 _RUN_ORDER = re.compile(r"第(?P<n>[一二三四五六七八九1-9])(?:班|趟|场|次|轮|批)")  # 第二班: the 2nd
 _RANGE_DASH = re.compile(r"[—–\-~～至到]\s*$")
 _REASON = re.compile(
@@ -1062,6 +1069,7 @@ UNIT_BONUS = 0.6
 POST_BONUS = 1.0  # who someone is: the sentence giving their post before their name
 PERSON_BONUS = 0.6  # who did something: a sentence naming someone after their post
 YEAR_BONUS = 0.3  # a sentence naming a year the question names
+DEADLINE_BONUS = 0.3  # asked by when: a sentence saying by when (10月8日前, 截止到9月30日)
 ATTRIBUTE_BONUS = 0.3  # a sentence stating what the question asks the value of (收入)
 ATTRIBUTE_SHARE = 3  # … when at most one candidate sentence in this many states it
 CANDIDATE_PASSAGES = 3
@@ -1099,6 +1107,7 @@ def choose_sentences(
     person = identity_subjects(question)
     person_asked = asks_for_person(question)
     issue = asks_issue_date(question)
+    deadline = asks_deadline(question)
     years = re.compile(rf"(?<!\d)(?:{'|'.join(question.years)})(?!\d)") if question.years else None
     attribute = asked_attribute(question)
     stated = attribute_variants(attribute) if attribute else []
@@ -1137,6 +1146,8 @@ def choose_sentences(
                 bonus += YEAR_BONUS
             if issue and signature_date(text):
                 bonus += ISSUE_BONUS
+            if deadline and _deadlines(text, list(DATE.finditer(text))):
+                bonus += DEADLINE_BONUS
             if any(form in to_simplified(text) for form in stated):
                 bonus += ATTRIBUTE_BONUS
             if person and introduces(text, person):
@@ -1334,6 +1345,9 @@ def lead_fact(question: Question, sentence: str) -> str | None:
                 return None  # another thing's count: no sum, time, share, area or head count
             if not in_unit:  # nor is a sum, an area or a share a count by any measure word
                 found = [m for m in found if not _is_measure(m)]
+                if counted and question.language == "zh" and counted in sentence:
+                    # 多少家企业: not 3人 of 每家企业……参会人员不超过3人; 签约83项 says no noun
+                    found = [m for m in found if _counts(sentence, m, counted)]
             # one of a thing in another unit mostly says "a" (配有一名管家 for 多少家)
             found = in_unit or [
                 m
@@ -1358,6 +1372,8 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         found = _clock_times(question, sentence)
     elif question.kind == "date":
         found = list(DATE.finditer(sentence))
+        if asks_deadline(question):
+            found = _deadlines(sentence, found) or found
     elif question.kind == "who" and not asks_who_someone_is(question):
         asked_words = [  # 哪家公司: 公司 is the kind asked for, no part of the answer
             w
@@ -1426,7 +1442,29 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         return _organisation_name(fact)
     if noun and question.language == "zh" and _bare_count_of(sentence, best, noun):
         return fact + original[best.end() : best.end() + len(noun)]  # 1000卡时, not 1000
+    if question.kind == "quantity" and question.language == "zh" and not _ends_asked(question):
+        span = _range_around(sentence, best)
+        if span:
+            return original[span[0] : span[1]]
     return fact
+
+
+_RANGE_JOIN = re.compile(r"\s*(?:—|–|-|~|～|至|到)\s*")  # 8000—15000元, 80平方米到1500平方米
+
+
+def _ends_asked(question: Question) -> bool:
+    """Whether a question asks the largest or the smallest of something (one end of a range)."""
+    return bool(_MOST_ASKED.search(question.text) or _LEAST_ASKED.search(question.text))
+
+
+def _range_around(sentence: str, fact: re.Match) -> tuple[int, int] | None:
+    """The span of the range a quantity is one end of (8000—15000元 for 15000元), if any."""
+    quantities = _quantities(sentence)
+    for low, high in itertools.pairwise(quantities):
+        joined = _RANGE_JOIN.fullmatch(sentence, low.end(), high.start())
+        if joined and fact.span() in (low.span(), high.span()):
+            return low.start(), high.end()
+    return None
 
 
 # A question for the largest or the smallest of something, and a sentence that states a
@@ -1835,9 +1873,10 @@ _MONEY_ASKED = re.compile(
     rf"{_MONEY_NOUNS}(?:[每一]个?[年月天周次])?{_SUM_LIMITS}{_LINKS}(?:多少|几)"  # 管理费一年多少
     # the sum named after 多少, ending the question (能拿多少安家费？), not 多少补贴项目
     rf"|多少(?:钱的?)?[{CJK_RANGES}]{{0,3}}?{_MONEY_NOUNS}(?=[？?。，,！!]|呢|吗|啊|$)"
-    # what is paid or invested (投了多少, 要花多少), granted (能补多少, 奖多少), a price per
+    # what is paid or invested (投了多少, 要花多少), granted (能补多少, 奖多少) or earned (能挣
+    # 多少), a price per
     # period (停车一个月要多少)
-    r"|(?:投了|投入了?|投资了|花了|要花|得花|花|砸了|掏了|付|交|缴|补|奖|赔|罚)多少|"
+    r"|(?:投了|投入了?|投资了|花了|要花|得花|花|砸了|掏了|付|交|缴|补|奖|赔|罚|挣了?|赚了?)多少|"
     rf"[每一]个?[年月天周次]要?(?:多少|几)(?![{CJK_RANGES}])"
 )
 DURATION = ("年", "月", "周", "天", "日", "小时", "分钟", "秒")
@@ -2072,6 +2111,27 @@ def asks_issue_date(question: Question) -> bool:
 def asks_time_of_day(question: Question) -> bool:
     """Whether a question asks a time of day (几点开门, "what time does it end")."""
     return question.kind == "date" and bool(_CLOCK_ASKED.search(question.simplified))
+
+
+def asks_deadline(question: Question) -> bool:
+    """Whether a question asks the date something must be done by (截止到什么时候, 最晚哪天,
+    "what is the deadline")."""
+    return question.kind == "date" and bool(_DEADLINE_ASKED.search(question.simplified))
+
+
+def _deadlines(sentence: str, found: list[re.Match]) -> list[re.Match]:
+    """The dates of a sentence that say by when (10月8日17:00前, 截止到9月30日), and the end
+    of a span of dates (7月31日 of 7月1日至7月31日)."""
+    deadlines = []
+    for date in found:
+        span_end = _DATE_SPAN_END.search(date.group())
+        if span_end:
+            deadlines.append(DATE.match(sentence, date.start() + span_end.start("end")))
+        elif _BY_DATE.match(sentence, date.end()) or _DEADLINE_BEFORE.search(
+            sentence, 0, date.start()
+        ):
+            deadlines.append(date)
+    return [d for d in deadlines if d]
 
 
 def _clock_times(question: Question, sentence: str) -> list[re.Match]:
