@@ -19,6 +19,7 @@ from parkqa.answering import (
     english_fact,
     has_unit,
     holds_unit_asked,
+    issuer_of,
     lead_fact,
     lead_of,
     likely_typo,
@@ -1497,3 +1498,30 @@ def test_a_deadline_asked_leads_with_the_date_things_must_be_done_by(make_kb):
     )
     kb.update()
     assert kb.ask("企业报名截止到什么时候？").answer.startswith("10月8日。")
+
+
+@pytest.mark.parametrize("question", ["秋季招聘会谁主办的？", "这个通知是哪个部门发的？"])
+def test_who_issued_a_document_is_read_from_its_signature(make_kb, question):
+    # 「秋季招聘会谁主办的？」 was answered with 本次招聘会预计提供岗位1200余个.
+    kb = make_kb(
+        {
+            "fair.md": "# 关于举办秋季人才招聘会的通知\n\n"
+            "园区定于2022年10月15日举办秋季人才招聘会，本次招聘会预计提供岗位1200余个。"
+            "每家企业限报1个展位，由园区人力资源服务中心统一安排。\n\n"
+            "联系人：陈思远，电话 023-49881310。\n\n"
+            "永川大数据产业园人力资源服务中心\n\n2022年9月20日\n"
+        }
+    )
+    kb.update()
+    answer = kb.ask(question).answer
+    assert answer.startswith("永川大数据产业园人力资源服务中心"), answer
+
+
+def test_the_issuer_of_a_signature_line():
+    assert (
+        issuer_of("永川大数据产业园管理委员会经济发展局2022年4月15日")
+        == "永川大数据产业园管理委员会经济发展局"
+    )
+    assert issuer_of("永川大数据产业园人力资源服务中心") == "永川大数据产业园人力资源服务中心"
+    assert issuer_of("每家企业限报1个展位，由园区人力资源服务中心统一安排。") is None
+    assert issuer_of("2022年9月20日") is None

@@ -1108,6 +1108,7 @@ def choose_sentences(
     person_asked = asks_for_person(question)
     issue = asks_issue_date(question)
     deadline = asks_deadline(question)
+    issuer = asks_issuer(question)
     years = re.compile(rf"(?<!\d)(?:{'|'.join(question.years)})(?!\d)") if question.years else None
     attribute = asked_attribute(question)
     stated = attribute_variants(attribute) if attribute else []
@@ -1144,7 +1145,7 @@ def choose_sentences(
                 bonus += UNIT_BONUS  # 多少算力: a quantity of 算力
             if years and years.search(text):
                 bonus += YEAR_BONUS
-            if issue and signature_date(text):
+            if (issue and signature_date(text)) or (issuer and issuer_of(text)):
                 bonus += ISSUE_BONUS
             if deadline and _deadlines(text, list(DATE.finditer(text))):
                 bonus += DEADLINE_BONUS
@@ -1312,6 +1313,8 @@ def _items_asked_for(question: Question) -> int:
 def lead_fact(question: Question, sentence: str) -> str | None:
     """The fact the question asks for, as the sentence states it: the quantity, date or name
     closest to the question's words in the sentence."""
+    if asks_issuer(question):
+        return issuer_of(sentence)
     original = sentence
     sentence = _simplified_alike(sentence)
     noun = counted_noun(question) if question.kind == "quantity" else None
@@ -2076,10 +2079,12 @@ _HEAD_COUNT_ASKED = re.compile(
 
 def holds_answer_kind(question: Question) -> Callable[[str], bool] | None:
     """Whether a text holds the kind of answer the question asks for: a signature's date when
-    it asks when a document was issued; a quantity in the unit asked (holds_unit_asked); None
-    for any other question."""
+    it asks when a document was issued, its issuer when it asks who issued it; a quantity in
+    the unit asked (holds_unit_asked); None for any other question."""
     if asks_issue_date(question):
         return lambda text: any(signature_date(line) for line in text.splitlines())
+    if asks_issuer(question):
+        return lambda text: any(issuer_of(line) for line in text.splitlines())
     return holds_unit_asked(question)
 
 
@@ -2099,13 +2104,39 @@ _ISSUE_ASKED = re.compile(
 _SIGNATURE = re.compile(
     r"[^，,；;。：:！？!?]{0,40}?(?P<date>\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*[日号])"
 )
-ISSUE_BONUS = 1.0  # the signature's sentence, for a question asking a date of issue
+ISSUE_BONUS = 1.0  # the signature's sentence, for a question asking a date of issue or issuer
+_ISSUER_ASKED = re.compile(
+    rf"(?:谁|哪个?(?:部门|单位|机构|机关))(?:来|负责)?(?:主办|举办|承办|组织|{_ISSUED})|"
+    r"(?:主办|承办|发文|发布|印发)(?:单位|方|部门|机构|机关)|"
+    r"\bwho\b.*\b(?:issued|published|organi[sz]ed|organi[sz]es|hosts|hosted|signed)\b|"
+    r"\bissued by\b",
+    re.IGNORECASE,
+)
+_ISSUER_LINE = re.compile(  # an organisation's name alone: 永川大数据产业园人力资源服务中心
+    rf"[{CJK_RANGES}]{{2,40}}(?:局|委员会|管委会|中心|办公室|政府|公司|集团|部|厅|处|院|所|协会)"
+)
 
 
 def asks_issue_date(question: Question) -> bool:
     """Whether the question asks when a document was issued (通知是哪天发的, 办法什么时候出台,
     "when was the notice issued")."""
     return question.kind == "date" and bool(_ISSUE_ASKED.search(question.simplified))
+
+
+def asks_issuer(question: Question) -> bool:
+    """Whether a question asks who issued or holds what a document announces (通知是哪个部门
+    发的, 招聘会谁主办的, 发文单位, "who issued the notice")."""
+    return bool(_ISSUER_ASKED.search(question.simplified))
+
+
+def issuer_of(sentence: str) -> str | None:
+    """The issuer a signature names: the name before its date (……经济发展局2022年4月15日),
+    or a line of nothing but an organisation's name; None for any other sentence."""
+    text = sentence.strip()
+    signed = _SIGNATURE.fullmatch(text)
+    if signed:
+        text = text[: signed.start("date")].strip()
+    return text if _ISSUER_LINE.fullmatch(text) else None
 
 
 def asks_time_of_day(question: Question) -> bool:
