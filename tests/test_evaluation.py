@@ -242,3 +242,20 @@ def test_the_fact_counts_as_leading_only_in_the_answer_s_first_sentence():
     assert led.answer_hit and led.lead_hit
     other = score(asked, Answer("q", f"14,000 people. {sentence}", abstained=False))
     assert other.answer_hit and not other.lead_hit
+
+
+def test_a_quarter_or_season_the_documents_do_not_cover_is_named_not_answered(park_kb, make_kb):
+    # The article covers 今年一季度; a question about the second quarter got the first's figure.
+    answer = park_kb.ask("园区今年第二季度签约了多少个项目？")
+    assert answer.answer.startswith("文中没有第二季度的数据"), answer.answer
+    assert answer.missing_terms == ("第二季度",)
+    assert park_kb.ask("园区今年一季度签约了多少个项目？").missing_terms == ()
+    # 「春季招聘会是哪天？」 was answered with the autumn fair's date.
+    kb = make_kb(
+        {"fair.md": "# 秋季招聘会\n\n园区定于2022年10月15日举办秋季人才招聘会，设展位80个。\n"}
+    )
+    kb.update()
+    spring = kb.ask("春季招聘会是哪天？")
+    assert spring.missing_terms == ("春季",) and spring.answer.startswith("文中没有春季的数据")
+    assert kb.ask("秋季招聘会是哪天？").missing_terms == ()
+    assert kb.ask("When is the spring job fair?").missing_terms == ("spring",)

@@ -915,6 +915,7 @@ def assess_support(
     missing_names: tuple[str, ...] = (),
     missing_attribute: str = "",
     unheld_phrase: str = "",
+    missing_periods: tuple[str, ...] = (),
 ) -> Support:
     """The signals of whether the top passages answer the question (missing_names: the names
     it is about that no passage holds; missing_attribute: what it asks the value of, when no
@@ -924,6 +925,7 @@ def assess_support(
     cross_lingual = question.language == "en" and mostly_unknown(question, keywords)
     unread = unread_share(question) if cross_lingual else 0.0
     missing_years = tuple(y for y in question.years if keywords.token_idf(y) is None)
+    missing_years += missing_periods
     if not hits:
         return Support(
             missing_names,
@@ -2319,18 +2321,60 @@ def unstated_years(question: Question, support: Support, sentence: str) -> tuple
 
 
 def missing_period_note(question: Question, years: Sequence[str], sentence: str) -> str | None:
-    """When the answer cannot be about the years asked (unstated_years): which years the
-    answer's sentence does cover, said before it (文中只有2019年的数据)."""
+    """When the answer cannot be about the years or periods asked (unstated_years): which
+    years the answer's sentence does cover, said before it (文中只有2019年的数据)."""
     if not years:
         return None
     covered = [y for y in dict.fromkeys(_YEAR.findall(sentence)) if y not in years]
-    asked = "、".join(years)
     if question.language == "en":
         have = f"; they only give figures for {', '.join(covered)}" if covered else ""
         return f"The documents do not cover {', '.join(years)}{have}:"
+    asked = "、".join(f"{y}年" if y.isdigit() else y for y in years)  # 2017年, 第二季度
     if covered:
-        return f"文中没有{asked}年的数据，只有{'、'.join(covered)}年的数据："
-    return f"文中没有{asked}年的数据，最接近的内容是："
+        return f"文中没有{asked}的数据，只有{'、'.join(covered)}年的数据："
+    return f"文中没有{asked}的数据，最接近的内容是："
+
+
+# The forms documents write a period in, by the forms questions ask it in.
+_QUARTERS = {
+    "一": "1",
+    "二": "2",
+    "三": "3",
+    "四": "4",
+    "first": "1",
+    "second": "2",
+    "third": "3",
+    "fourth": "4",
+}
+_SEASONS = {"spring": "春", "summer": "夏", "autumn": "秋", "winter": "冬"}
+_QUARTER = re.compile(r"第?([一二三四1-4])季度|q([1-4])|(first|second|third|fourth) quarter")
+
+
+def period_forms(period: str) -> list[str]:
+    """The ways documents write a period a question names: 第二季度, 二季度, 2季度 and Q2 for
+    二季度 or "second quarter"; 上半年 for "first half"; 春季 and 春天 for 春季 or "spring"."""
+    period = period.lower()
+    quarter = _QUARTER.fullmatch(period)
+    if quarter:
+        said = next(group for group in quarter.groups() if group)
+        n = _QUARTERS.get(said, said)
+        return [f"{'一二三四'[int(n) - 1]}季度", f"{n}季度", f"q{n}"]
+    if period in ("first half", "second half"):
+        return ["上半年" if period.startswith("first") else "下半年"]
+    season = _SEASONS.get(period, period[:1] if period[:1] in "春夏秋冬" else "")
+    if season:
+        return [f"{season}季", f"{season}天"]
+    return [period]
+
+
+def periods_held_nowhere(question: Question, keywords: KeywordIndex, texts) -> tuple[str, ...]:
+    """The periods a question names (quarters, halves, seasons) that no passage mentions in
+    any form: the documents cannot answer for them (二季度 where they give 一季度)."""
+    return tuple(
+        period
+        for period in question.periods
+        if not any(name_in_passages(form, keywords, texts) for form in period_forms(period))
+    )
 
 
 _MONTHS = [

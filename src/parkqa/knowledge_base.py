@@ -23,6 +23,7 @@ from parkqa.answering import (
     lead_of,
     missing_attribute,
     missing_period_note,
+    periods_held_nowhere,
     unheld_name_phrase,
     unstated_years,
     with_counted,
@@ -289,7 +290,10 @@ class KnowledgeBase:
         )
         unheld = missing_attribute(asked, index.keywords, index.passage_text)
         phrase = unheld_name_phrase(asked, index.keywords, index.passage_text)
-        support = assess_support(asked, hits, index.keywords, tuple(missing), unheld, phrase)
+        periods = periods_held_nowhere(asked, index.keywords, index.passage_text)
+        support = assess_support(
+            asked, hits, index.keywords, tuple(missing), unheld, phrase, periods
+        )
         model = abstention_model(index.encoder_name, cfg.answer.min_coverage, cfg.answer.min_dense)
         signals = SupportSignals(
             coverage=support.coverage,
