@@ -64,6 +64,8 @@ def test_an_update_writes_one_small_segment_and_keeps_the_others(make_kb):
         "对新落户的软件企业给予五年房租减免。符合条件的企业可向区大数据发展局申请。"
     ]
     assert "三年" not in loaded.keywords and "五年" in loaded.keywords
+    # a passage read again is not parsed again: a question reads its few passages many times
+    assert loaded.passage(0) is loaded.passage(0)
     answer = kb.ask("新落户的软件企业房租减免几年？")
     assert answer.citations[0].doc == "knowledge/policy.txt" and "五年" in answer.citations[0].text
 

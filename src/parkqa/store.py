@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import functools
 import io
 import json
 import logging
@@ -38,6 +39,7 @@ REBUILD_HINT = "rebuild it with: parkqa index --rebuild"
 
 
 SEGMENT_MAGIC = b"PQSEG01\n"
+PASSAGES_KEPT = 1024  # parsed passages an open index keeps for the next questions
 
 
 @dataclass(frozen=True)
@@ -129,12 +131,15 @@ class LoadedIndex:
             [(s.searcher, s.base, s.rows) for s in segments], live, manifest.settings.dimension
         )
         self.passages = LivePassages(self)
+        # Passages parsed lately: a question reads the same few several times (search,
+        # support, sentence choice, citations); an index never changes once loaded.
+        self.passage = functools.lru_cache(maxsize=PASSAGES_KEPT)(self._read_passage)
 
     def _locate(self, row: int) -> tuple[Segment, int]:
         segment = self.segments[int(np.searchsorted(self._bases, row, side="right")) - 1]
         return segment, row - segment.base
 
-    def passage(self, row: int) -> Passage:
+    def _read_passage(self, row: int) -> Passage:
         segment, local = self._locate(row)
         return segment.passage(local)
 
