@@ -156,6 +156,7 @@ def test_a_question_whose_asked_attribute_no_passage_holds_is_refused_however_cl
         ("补贴额度是多少？", None),
         ("软件开发岗位的月薪范围是多少？", None),  # a range, stated as 8000—15000元
         ("房价的区间是多少？", None),
+        ("园区到2025年营收目标是多少？", None),  # a goal, stated as 力争……突破500亿元
         ("园区的企业户数是多少？", None),
         ("园区的就业人数是多少？", "就业"),  # a count of people 就业: what is counted
         # Whether there is a thing: the noun after 有没有 (有无, 是否有).

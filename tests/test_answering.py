@@ -1525,3 +1525,29 @@ def test_the_issuer_of_a_signature_line():
     assert issuer_of("永川大数据产业园人力资源服务中心") == "永川大数据产业园人力资源服务中心"
     assert issuer_of("每家企业限报1个展位，由园区人力资源服务中心统一安排。") is None
     assert issuer_of("2022年9月20日") is None
+
+
+FORUM = (
+    "# 2022永川数字经济发展论坛举行\n\n11月18日，以“数字赋能·智造未来”为主题的2022永川数字经济发展"
+    "论坛在永川大数据产业园会展中心举行。来自国内40余家数字经济企业、8所高校和科研院所的230余名"
+    "代表参加论坛。\n\n永川区委副书记、区长张志刚出席论坛并致辞。他表示，永川将用三年时间，把大数据"
+    "产业园建设成为西部领先的数字经济产业集聚区，力争到2025年园区营业收入突破500亿元。\n"
+)
+
+
+def test_a_day_asked_leads_with_a_date_that_names_a_day():
+    # 「数字经济论坛是哪天开的？」 led with 2025年, of 力争到2025年……
+    asked = analyse("数字经济论坛是哪天开的？")
+    assert lead_fact(asked, "他表示，力争到2025年园区营业收入突破500亿元。") is None
+    assert lead_fact(asked, "11月18日，数字经济论坛在园区会展中心举行。") == "11月18日"
+    assert lead_fact(analyse("论坛是哪一年开始举办的？"), "论坛于2018年11月18日首次举办。") == (
+        "2018年11月18日"
+    )
+
+
+def test_asked_a_day_or_a_place_the_sentence_stating_it_is_chosen(make_kb):
+    kb = make_kb({"forum.md": FORUM})
+    kb.update()
+    assert kb.ask("数字经济论坛是哪天开的？").answer.startswith("11月18日。")
+    place = kb.ask("论坛在哪里举办？").answer
+    assert place.startswith("11月18日，以“数字赋能·智造未来”为主题"), place

@@ -84,6 +84,19 @@ _DEADLINE_ASKED = re.compile(
 _BY_DATE = re.compile(r"[\d:：\s]*(?:前|之前|以前|为止|截止)")
 _DEADLINE_BEFORE = re.compile(r"(?:截止|截至)(?:到|于|日期为|时间为)?\s*$")
 _DATE_SPAN_END = re.compile(r"[至到-]\s*(?P<end>\d)")
+# A question asking the day (哪天开的, 几号, "what date"), and a date naming one (11月18日).
+_DAY_ASKED = re.compile(
+    r"哪天|哪一天|几号|几月几[日号]|\bwhat (?:date|day)\b|\bwhich day\b", re.IGNORECASE
+)
+_DAY_DATE = re.compile(
+    r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\b(?:january|february|march|april|may|june|july|august|"
+    r"september|october|november|december) \d{1,2}\b",
+    re.IGNORECASE,
+)
+# Where something is or takes place, stated: 在……会展中心举行, 设在……, 位于…….
+_PLACE_STATED = re.compile(
+    r"(?:在|于)[^，。；,;]{2,30}?(?:举行|举办|召开|开幕|开展|落户|建设|办公|办理)|位于|地处|设在|坐落"
+)
 _RUN_ORDER = re.compile(r"第(?P<n>[一二三四五六七八九1-9])(?:班|趟|场|次|轮|批)")  # 第二班: the 2nd
 _RANGE_DASH = re.compile(r"[—–\-~～至到]\s*$")
 _REASON = re.compile(
@@ -661,7 +674,7 @@ _GENERIC_ATTRIBUTES = frozenset(
     "目的 意义 作用 特点 方式 办法 结果 关系 区别 类型 种类 部分 事情 事件 人物 意思 职务 职位 "
     "身份 头衔 职业 角色 地位 性质 形状 外形 外貌 样子 颜色 风格 特征 特色 功能 用途 年份 日期 "
     "时候 理由 条件 要求 政策 措施 比例 比重 占比 百分比 百分点 数值 约值 门槛 上限 下限 额度 "
-    "金额 幅度 范围 区间".split()
+    "金额 幅度 范围 区间 目标".split()
 )
 # Words that ask for a thing's amount, or whether there is one (可以养宠物吗？). 什么 and 哪 ask
 # for kinds of value documents state without naming them (有什么成绩？); a size or a span (多长,
@@ -1101,6 +1114,8 @@ def choose_sentences(
     pattern = _TYPE_EVIDENCE.get(question.kind)
     if question.kind == "date" and asks_time_of_day(question):
         pattern = _CLOCK  # 几点结束: a sentence stating a time of day, not only a date
+    elif question.kind == "date" and _DAY_ASKED.search(question.simplified):
+        pattern = _DAY_DATE  # 哪天开的: a sentence naming a day, not only a year
     if question.kind == "what" and _REQUIREMENT_ASKED.search(question.simplified):
         pattern = _REQUIREMENT  # what a thing requires: a sentence stating a requirement
     unit = unit_asked(question) if question.kind == "quantity" else None
@@ -1151,6 +1166,8 @@ def choose_sentences(
                 bonus += ISSUE_BONUS
             if deadline and _deadlines(text, list(DATE.finditer(text))):
                 bonus += DEADLINE_BONUS
+            if question.kind == "place" and _PLACE_STATED.search(text):
+                bonus += TYPE_BONUS  # 在……会展中心举行, more than any sentence naming a 区
             if any(form in to_simplified(text) for form in stated):
                 bonus += ATTRIBUTE_BONUS
             if person and introduces(text, person):
@@ -1379,6 +1396,8 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         found = list(DATE.finditer(sentence))
         if asks_deadline(question):
             found = _deadlines(sentence, found) or found
+        if _DAY_ASKED.search(question.simplified):  # 哪天: not 2025年 of 力争到2025年
+            found = [m for m in found if _DAY_DATE.search(m.group())]
     elif question.kind == "who" and not asks_who_someone_is(question):
         asked_words = [  # 哪家公司: 公司 is the kind asked for, no part of the answer
             w
