@@ -231,6 +231,13 @@ def test_follow_up_rewriting_without_an_index():
     assert resolve_follow_up("硕士的呢？", ["博士的安家补贴是多少？"]) == "硕士的安家补贴是多少？"
     # A follow-up that names nothing asks about the earlier question's topic.
     assert resolve_follow_up("为什么呢？", ["百度在永川投资了多少？"]) == "百度为什么呢？"
+    # A kind of the thing the earlier question counts stands in for that kind, not its subject.
+    assert resolve_follow_up("那人工智能项目呢？", ["论坛签约的工业互联网项目有几个？"]) == (
+        "论坛签约的人工智能项目有几个？"
+    )
+    assert resolve_follow_up("那数字内容企业呢？", ["园区有多少家数据处理企业？"]) == (
+        "园区有多少家数字内容企业？"
+    )
     # A question of its own that ends in 呢 is no 「X呢？」: X is a name or a noun alone.
     for question in ("园区的租金贵不贵呢？", "班车几点发车呢？", "园区在哪呢？"):
         assert resolve_follow_up(question, ["百度在永川投资了多少？"]) == question

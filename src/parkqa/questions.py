@@ -462,7 +462,7 @@ def resolve_follow_up(question: str, history: Sequence[str]) -> str:
     if match and question_type(question) == "what" and len(question) <= 30:
         new = (match.group("subject") or match.group("bare")).strip(" ，,。？?")
         if new and subject:
-            return rest.replace(_SLOT, new, 1)
+            return _with_same_head(new, previous) or rest.replace(_SLOT, new, 1)
         if new:
             return _with_counterpart(new, previous) or f"{new} {previous}"
     if subject:
@@ -526,6 +526,30 @@ def _with_counterpart(new: str, previous: str) -> str | None:
     if best < 0:
         return None
     return previous[:best] + new + previous[best + len(new) :]
+
+
+def _with_same_head(new: str, previous: str) -> str | None:
+    """The earlier question with the noun phrase of it that ends in the same noun as new, and
+    says another kind of it, replaced by new (工业互联网项目 by 人工智能项目; 数据处理企业 by
+    数字内容企业); None when it has none."""
+    words = lexicon().cut(to_simplified(new))
+    if len(words) < 2 or not words[-1][1].startswith("n"):
+        return None
+    head = words[-1][0]
+    earlier = lexicon().cut(to_simplified(previous))
+    at = 0
+    for i, (word, _) in enumerate(earlier):
+        if word == head and i > 0:
+            start = i
+            while start > 0 and earlier[start - 1][1].startswith(("n", "vn", "eng")):
+                start -= 1
+            if start < i:
+                begin = at - sum(len(w) for w, _ in earlier[start:i])
+                end = at + len(word)
+                if previous[begin:end] != new:
+                    return previous[:begin] + new + previous[end:]
+        at += len(word)
+    return None
 
 
 def _other_phase(question: str, previous: str) -> str | None:
