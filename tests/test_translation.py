@@ -419,3 +419,18 @@ def test_the_measure_after_how_asks_and_is_not_searched(make_kb):
         found = translate(question, index.keywords, index.passage_text)
         assert "长" not in found and "远" not in found
     assert kb.ask("How long is the rent subsidy policy valid?").answer.startswith("3 years")
+
+
+def test_two_words_joined_prefer_a_word_the_documents_use_alone(make_kb):
+    # "first phase" was read as 一阶段, held only inside 下一阶段 of another document, and the
+    # first phase's "end of 2022" gave way to the second's 2024.
+    kb = make_kb(
+        {
+            "centre.md": "# 计算中心\n\n计算中心一期计划2022年底建成投用；二期计划2024年全面建成。\n",
+            "forum.md": "# 论坛\n\n人工智能将成为下一阶段的增长点。\n",
+        }
+    )
+    kb.update()
+    index = kb.index()
+    found = translate("When will the first phase be finished?", index.keywords, index.passage_text)
+    assert "一期" in found and "一阶段" not in found

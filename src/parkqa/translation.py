@@ -535,7 +535,11 @@ def _joined(phrase: list[str], keywords: KeywordIndex, texts: Texts) -> list[str
         for word in phrase
     )
     joined = (a + b for a in first for b in second if keywords.token_idf(a[-1] + b[0]) is not None)
-    return [w for w in dict.fromkeys(joined) if in_knowledge_base(w, keywords, texts)][:1]
+    held = [w for w in dict.fromkeys(joined) if in_knowledge_base(w, keywords, texts)]
+    # one the documents use as a word of its own (一期) before one held only inside a longer
+    # word (一阶段 of 下一阶段)
+    alone = [w for w in held if keywords.token_idf(w) is not None]
+    return (alone or held)[:1]
 
 
 def _may_hold(word: str, keywords: KeywordIndex) -> bool:
