@@ -56,3 +56,12 @@ def test_full_width_digits_and_years_in_chinese_numerals_are_read_as_digits():
         assert asked.simplified.startswith("2019年")
         assert asked.as_written("园区") == "园区"
     assert analyse("一共有一二三四个吗？").years == ()  # no 年 after it: no year
+
+
+def test_the_periods_a_question_names():
+    assert analyse("园区今年第二季度签约了多少个项目？").periods == ("第二季度",)
+    assert analyse("春季招聘会是哪天？").periods == ("春季",)
+    assert analyse("When is the spring job fair?").periods == ("spring",)
+    # a festival is no season
+    assert analyse("How long is the Spring Festival holiday?").periods == ()
+    assert analyse("春节放几天假？").periods == ()

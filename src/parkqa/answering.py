@@ -173,7 +173,7 @@ class Support:
     dense: float  # cosine of the closest sentence of the retrieved passages
     agree: bool  # keyword and dense retrieval put the same passage first
     cross_lingual: bool  # the question's language is not the knowledge base's
-    missing_years: tuple[str, ...] = ()  # years asked about that no passage mentions
+    missing_years: tuple[str, ...] = ()  # years and periods asked about that no passage mentions
     word_coverage: float = 0.0  # share of the question's words (by weight) the best passage holds
     dense_margin: float = 0.0  # how much closer the closest sentence is than the candidates' mean
     verbatim: float = 0.0  # share of the question's weight in its longest run a passage holds
@@ -1114,7 +1114,7 @@ def choose_sentences(
     pattern = _TYPE_EVIDENCE.get(question.kind)
     if question.kind == "date" and asks_time_of_day(question):
         pattern = _CLOCK  # 几点结束: a sentence stating a time of day, not only a date
-    elif question.kind == "date" and _DAY_ASKED.search(question.simplified):
+    elif asks_day(question):
         pattern = _DAY_DATE  # 哪天开的: a sentence naming a day, not only a year
     if question.kind == "what" and _REQUIREMENT_ASKED.search(question.simplified):
         pattern = _REQUIREMENT  # what a thing requires: a sentence stating a requirement
@@ -1396,7 +1396,7 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         found = list(DATE.finditer(sentence))
         if asks_deadline(question):
             found = _deadlines(sentence, found) or found
-        if _DAY_ASKED.search(question.simplified):  # 哪天: not 2025年 of 力争到2025年
+        if asks_day(question):  # 哪天: not 2025年 of 力争到2025年
             found = [m for m in found if _DAY_DATE.search(m.group())]
     elif question.kind == "who" and not asks_who_someone_is(question):
         asked_words = [  # 哪家公司: 公司 is the kind asked for, no part of the answer
@@ -2163,6 +2163,11 @@ def issuer_of(sentence: str) -> str | None:
 def asks_time_of_day(question: Question) -> bool:
     """Whether a question asks a time of day (几点开门, "what time does it end")."""
     return question.kind == "date" and bool(_CLOCK_ASKED.search(question.simplified))
+
+
+def asks_day(question: Question) -> bool:
+    """Whether a question asks the day something happens (哪天开的, 几号, "what date")."""
+    return question.kind == "date" and bool(_DAY_ASKED.search(question.simplified))
 
 
 def asks_deadline(question: Question) -> bool:

@@ -166,7 +166,7 @@ _WRITTEN_UNIT = {"平米": "平方米", "块钱": "元", "块": "元"}
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 _PERIOD = re.compile(
     r"第?[一二三四1-4]季度|\bq[1-4]\b|上半年|下半年|前三季度|[春夏秋冬](?:季|天)|"
-    r"(?:first|second|third|fourth) quarter|(?:first|second) half|\b(?:spring|summer|autumn|winter)\b",
+    r"(?:first|second|third|fourth) quarter|(?:first|second) half|\b(?:spring|summer|autumn|winter)\b(?! festival)",
     re.IGNORECASE,
 )
 _PRONOUNS = re.compile(r"它们|他们|她们|它|他|她|该公司|这家公司|这家企业|该企业|该园区|其")
