@@ -1558,3 +1558,18 @@ def test_asked_a_day_or_a_place_the_sentence_stating_it_is_chosen(make_kb):
     assert kb.ask("数字经济论坛是哪天开的？").answer.startswith("11月18日。")
     place = kb.ask("论坛在哪里举办？").answer
     assert place.startswith("11月18日，以“数字赋能·智造未来”为主题"), place
+
+
+def test_an_english_count_names_what_it_counts_only_when_the_documents_say_it(make_kb):
+    # "How many booths are there at the job fair?" led with "more than 1,200 booths.": the
+    # count was of 岗位 (jobs), and no passage holds any translation of "booths".
+    kb = make_kb(
+        {
+            "fair.md": "# 招聘会\n\n本次招聘会预计提供岗位1200余个，主要包括客服岗位约500个。"
+            "会展中心设有标准展位80个。\n"
+        },
+        "answer:\n  abstain_below: 0.0005\n",
+    )
+    kb.update()
+    lead = kb.ask("How many booths are there at the job fair?").answer.split(". ")[0]
+    assert "booth" not in lead, lead

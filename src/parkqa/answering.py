@@ -2451,10 +2451,13 @@ _SINGULAR = {"people": "person", "companies": "company"}
 
 def english_lead(question: Question, fact: str) -> str:
     """The fact in English form, and a bare count with what "how many" counts (7 cities,
-    5 customer experience centres)."""
+    5 customer experience centres) when some passage holds a word for it (question.counted):
+    else the count may be of anything ("1,200 booths" of 岗位1200余个)."""
     english = english_fact(fact)
     many = _HOW_MANY.search(question.text)
     if not many or not _BARE_COUNT.fullmatch(english) or unit_asked(question) != COUNTED:
+        return english
+    if not question.counted:
         return english
     phrase = _counted_words(many.group(1)).split()
     plurals = [i for i, w in enumerate(phrase) if w in _plurals(" ".join(phrase))]
