@@ -18,6 +18,13 @@ def index(park_kb):
     return park_kb.index()
 
 
+def indexed(make_kb, files):
+    """A knowledge base of the files, indexed, and its index."""
+    kb = make_kb(files)
+    kb.update()
+    return kb, kb.index()
+
+
 def test_a_romanised_name_is_read_as_the_characters_the_knowledge_base_holds(index):
     assert spelled_names("dengwen", index.keywords, index.passage_text) == ["邓文"]
     assert "邓文" in translate("Who is Deng Wen?", index.keywords, index.passage_text)
@@ -256,14 +263,13 @@ def test_an_english_question_for_a_count_prefers_passages_counting_in_its_unit(
 def test_a_place_word_the_documents_lack_is_read_as_what_is_done_there(make_kb):
     # "office" is 办公室 (no passage says it), 职, 厅, 署: 办公用房 of the documents was never
     # found, and "the office rent per square metre" led with a desk's monthly rent.
-    kb = make_kb(
+    kb, index = indexed(
+        make_kb,
         {
             "rent.md": "# 租金\n\n初创团队可以选择共享办公区，每个工位每月租金300元。\n\n"
             "产业楼宇办公用房统一租金标准为每平方米每月28元。\n"
-        }
+        },
     )
-    kb.update()
-    index = kb.index()
     question = "What is the office rent per square metre per month in the park?"
     assert "办公" in translate(question, index.keywords, index.passage_text)
     assert kb.ask(question).answer.startswith("28 yuan.")
@@ -352,14 +358,13 @@ def test_numbers_and_latin_words_the_passages_hold_are_searched_as_they_are(camp
 
 def test_a_month_is_read_as_a_date_not_as_a_missing_name(make_kb):
     # "June" is capitalised mid-question and no name the passages hold: it is a date.
-    kb = make_kb(
+    kb, index = indexed(
+        make_kb,
         {
             "news.md": "# 动态\n\n2021年6月17日，园区与一家算力企业签约。\n\n"
             "2020年3月，计算中心部署了1200个机柜。\n"
-        }
+        },
     )
-    kb.update()
-    index = kb.index()
     keywords, texts = index.keywords, index.passage_text
     assert not missing_names("Which company signed with the park in June 2021?", keywords, texts)
     assert not missing_names("What happened on March 9?", keywords, texts)
@@ -373,11 +378,10 @@ def test_a_month_is_read_as_a_date_not_as_a_missing_name(make_kb):
 def test_a_possessive_the_dictionary_holds_as_such_is_read_so(make_kb):
     # "master's" is 硕士 (master's degree); "master" alone is 主, 大师 …: the allowance for a
     # master's graduate led with the bachelor's 1万元.
-    kb = make_kb(
-        {"policy.md": "# 补贴\n\n安家补贴：本科毕业生1万元，硕士研究生5万元，博士研究生12万元。\n"}
+    kb, index = indexed(
+        make_kb,
+        {"policy.md": "# 补贴\n\n安家补贴：本科毕业生1万元，硕士研究生5万元，博士研究生12万元。\n"},
     )
-    kb.update()
-    index = kb.index()
     question = "How much is the settling-in allowance for a master's graduate?"
     assert any("硕士" in word for word in translate(question, index.keywords, index.passage_text))
     assert kb.ask(question).answer.startswith("50,000 yuan")
@@ -390,14 +394,13 @@ def test_a_word_whose_translations_no_passage_holds_is_read_as_a_synonym_they_me
     # 食堂, which the dictionary gives for "cafeteria", a meaning 饭堂 shares. "How many
     # canteens does the park have?" was refused, and "parking spaces" (停车位; the documents
     # say 车位) led with a count of desks.
-    kb = make_kb(
+    kb, index = indexed(
+        make_kb,
         {
             "life.md": "# 生活配套\n\n园区内设有3个职工食堂，工作餐每餐12元。\n\n"
             "园区地下停车场共有1800个车位。初创团队可以选择共享办公区，共有120个独立工位。\n"
-        }
+        },
     )
-    kb.update()
-    index = kb.index()
     found = translate("How many canteens does the park have?", index.keywords, index.passage_text)
     assert "食堂" in found
     assert kb.ask("How many canteens does the park have?").answer.startswith("3 canteens.")
@@ -407,14 +410,13 @@ def test_a_word_whose_translations_no_passage_holds_is_read_as_a_synonym_they_me
 def test_the_measure_after_how_asks_and_is_not_searched(make_kb):
     # "How long is the rent subsidy policy valid?" read "long" as 长, which 最长1年 holds, and
     # answered "1 year." from the flats' lease instead of the policy's 有效期3年.
-    kb = make_kb(
+    kb, index = indexed(
+        make_kb,
         {
             "policy.md": "# 房租补贴办法\n\n本办法自2021年4月1日起施行，有效期3年。\n\n"
             "# 人才公寓\n\n人才公寓单次租期最长1年，期满可续租。\n"
-        }
+        },
     )
-    kb.update()
-    index = kb.index()
     for question in ("How long is the rent subsidy policy valid?", "How far is the station?"):
         found = translate(question, index.keywords, index.passage_text)
         assert "长" not in found and "远" not in found
@@ -424,13 +426,12 @@ def test_the_measure_after_how_asks_and_is_not_searched(make_kb):
 def test_two_words_joined_prefer_a_word_the_documents_use_alone(make_kb):
     # "first phase" was read as 一阶段, held only inside 下一阶段 of another document, and the
     # first phase's "end of 2022" gave way to the second's 2024.
-    kb = make_kb(
+    _, index = indexed(
+        make_kb,
         {
             "centre.md": "# 计算中心\n\n计算中心一期计划2022年底建成投用；二期计划2024年全面建成。\n",
             "forum.md": "# 论坛\n\n人工智能将成为下一阶段的增长点。\n",
-        }
+        },
     )
-    kb.update()
-    index = kb.index()
     found = translate("When will the first phase be finished?", index.keywords, index.passage_text)
     assert "一期" in found and "一阶段" not in found

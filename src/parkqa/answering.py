@@ -83,7 +83,11 @@ _DEADLINE_ASKED = re.compile(
 )
 _BY_DATE = re.compile(r"[\d:：\s]*(?:前|之前|以前|为止|截止)")
 _DEADLINE_BEFORE = re.compile(r"(?:截止|截至)(?:到|于|日期为|时间为)?\s*$")
-_DATE_SPAN_END = re.compile(r"[至到-]\s*(?P<end>\d)")
+# What joins the two ends of a range: 9:00—15:00, 8000—15000元, 80平方米到1500平方米, 7月1日至7月31日.
+_RANGE_JOINERS = "—–\\-~～至到"
+_RANGE_JOIN = re.compile(rf"\s*[{_RANGE_JOINERS}]\s*")
+_RANGE_DASH = re.compile(rf"[{_RANGE_JOINERS}]\s*$")  # what comes before a range's end
+_DATE_SPAN_END = re.compile(rf"[{_RANGE_JOINERS}]\s*(?P<end>\d)")
 # A question asking the day (哪天开的, 几号, "what date"), and a date naming one (11月18日).
 _DAY_ASKED = re.compile(
     r"哪天|哪一天|几号|几月几[日号]|\bwhat (?:date|day)\b|\bwhich day\b", re.IGNORECASE
@@ -98,7 +102,6 @@ _PLACE_STATED = re.compile(
     r"(?:在|于)[^，。；,;]{2,30}?(?:举行|举办|召开|开幕|开展|落户|建设|办公|办理)|位于|地处|设在|坐落"
 )
 _RUN_ORDER = re.compile(r"第(?P<n>[一二三四五六七八九1-9])(?:班|趟|场|次|轮|批)")  # 第二班: the 2nd
-_RANGE_DASH = re.compile(r"[—–\-~～至到]\s*$")
 _REASON = re.compile(
     r"因为|由于|原因|之所以|为了|为此|因此|所以|一是|首先|得益于|because|due to|since",
     re.IGNORECASE,
@@ -1471,9 +1474,6 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         if span:
             return original[span[0] : span[1]]
     return fact
-
-
-_RANGE_JOIN = re.compile(r"\s*(?:—|–|-|~|～|至|到)\s*")  # 8000—15000元, 80平方米到1500平方米
 
 
 def _ends_asked(question: Question) -> bool:
