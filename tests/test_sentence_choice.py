@@ -224,6 +224,19 @@ def test_the_closest_sentence_in_the_unit_asked_for_joins_a_best_sentence_withou
     assert choose(question, [first, far], max_sentences=3) == {0: [0]}
 
 
+def test_asked_when_the_closest_dated_sentence_joins_a_best_sentence_without_a_date() -> None:
+    """Asked 哪一年, the best sentence says where 鲁迅 was born and names no date; the
+    best-scored sentence that states one is given too, as a sum is for 多少钱, unless it
+    is about someone else or one sentence is asked for."""
+    first = make_hit(passage("鲁迅出生于浙江绍兴的一个士大夫家庭，是家里的长子。"), (1.0,), 1.0)
+    second = make_hit(passage("鲁迅生于1881年9月。", doc="knowledge/b.txt"), (0.8,), 0.9)
+    question = "鲁迅出生于哪一年？"
+    assert choose(question, [first, second], max_sentences=3) == {0: [0], 1: [0]}
+    assert choose(question, [first, second], max_sentences=1) == {0: [0]}
+    other = make_hit(passage("郭沫若生于1892年11月。", doc="knowledge/b.txt"), (0.8,), 0.9)
+    assert choose("鲁迅出生于哪一年？", [first, other], max_sentences=3) == {0: [0]}
+
+
 def test_asked_who_did_something_a_sentence_naming_someone_after_their_post_wins() -> None:
     """哪位领导: the sentence naming 书记张明 wins over one closer in meaning that names no
     one; asked which company, it does not."""

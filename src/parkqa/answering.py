@@ -1106,8 +1106,8 @@ def choose_sentences(
     in meaning to the question, a bonus when they hold the kind of answer asked for, name a
     year the question names or state what it asks the value of, and how
     far their passage's score falls behind the best passage's; a close runner-up is kept too,
-    so is the best sentence in the unit asked for (多少钱: a sum) when the best holds none,
-    and a list is answered whole."""
+    so is the best sentence in the unit asked for (多少钱: a sum) or, asked when, the best
+    stating a date or time, when the best holds none, and a list is answered whole."""
     candidates = _with_answer_kind(question, hits)
     listed = section_listed(question, candidates)
     if listed is not None:
@@ -1144,7 +1144,8 @@ def choose_sentences(
     similarities = [s for hit in candidates for s in hit.similarities]
     low, high = (min(similarities), max(similarities)) if similarities else (0.0, 0.0)
     scored: list[tuple[float, int, int]] = []
-    in_unit: set[tuple[int, int]] = set()  # sentences with a quantity in the unit asked for
+    # Sentences with a quantity in the unit asked for, or, asked when, a date or a time.
+    in_unit: set[tuple[int, int]] = set()
     best_score = max((hit.score for hit in candidates), default=0.0)
     for i, hit in enumerate(candidates):
         behind = (best_score - hit.score) / best_score if best_score > 0 else 0.0
@@ -1183,7 +1184,8 @@ def choose_sentences(
             scored.append(
                 (share + SEMANTIC_WEIGHT * meaning + bonus - BEHIND_PENALTY * behind, i, s)
             )
-            if counts_in_unit and _names_any(question, text):
+            dated = question.kind == "date" and pattern is not None and pattern.search(text)
+            if (counts_in_unit or dated) and _names_any(question, text):
                 in_unit.add((i, s))
     if not scored:
         return {}
@@ -2113,11 +2115,11 @@ def holds_answer_kind(question: Question) -> Callable[[str], bool] | None:
 # signature that dates a document: a line of the issuer's name, or none, ending in the date.
 _DOCUMENT_NAMED = r"(?:通知|办法|文件|公告|通告|意见|方案|规定|细则|政策|决定|批复|函|文)"
 _ISSUED = r"(?:发|发布|印发|下发|出台|颁布|公布|签发|发出|发文)"
-_WHEN = r"(?:哪天|哪一天|什么时候|什么时间|何时|几号|几月几[日号]|哪年|日期|时间)"
+_WHEN_WORDS = r"(?:哪天|哪一天|什么时候|什么时间|何时|几号|几月几[日号]|哪年|日期|时间)"
 _ISSUE_ASKED = re.compile(
-    rf"{_DOCUMENT_NAMED}.{{0,6}}?(?:是|在|于)?{_WHEN}.{{0,3}}?{_ISSUED}|"
+    rf"{_DOCUMENT_NAMED}.{{0,6}}?(?:是|在|于)?{_WHEN_WORDS}.{{0,3}}?{_ISSUED}|"
     rf"{_DOCUMENT_NAMED}.{{0,6}}?{_ISSUED}(?:的|布)?(?:日期|时间)|"
-    rf"{_ISSUED}.{{0,3}}?{_DOCUMENT_NAMED}.{{0,6}}?{_WHEN}|"
+    rf"{_ISSUED}.{{0,3}}?{_DOCUMENT_NAMED}.{{0,6}}?{_WHEN_WORDS}|"
     r"\bwhen\b.*\b(?:notice|policy|document|measures|announcement|circular|rules)\b.*"
     r"\b(?:issued|published|released|announced|signed|dated)\b",
     re.I,
