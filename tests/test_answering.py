@@ -400,6 +400,15 @@ def test_no_sum_or_area_leads_a_count():
     assert lead_fact(flats, "园区已建成产业楼宇70万平方米、人才公寓2600余套。") == "2600余套"
 
 
+def test_a_rank_asked_leads_with_a_rank_or_nothing():
+    # 「园区的营收在重庆排第几？」 led with 244.7亿元, the revenue, not its rank.
+    asked = analyse("园区的营收在全省排第几？")
+    sentence = "2019年实现营业收入244.7亿元，是全省规模最大的产业基地。"
+    assert lead_fact(asked, sentence) is None
+    assert lead_fact(asked, "园区营业收入244.7亿元，在全省排名第三。") == "第三"
+    assert lead_fact(analyse("该校的排名是第几名？"), "该校在全国高校中位列第12名。") == "第12名"
+
+
 def test_no_count_leads_when_an_area_is_asked():
     # 「园区的数字影棚有多大？」 led with 40多家 (the companies of the sentence naming the studio).
     sentence = "引进航天科工、达瓦科技等数字内容企业40多家，建成国内一流的数字影棚。"

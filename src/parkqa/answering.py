@@ -1346,6 +1346,8 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         found = list(_PHONE.finditer(sentence))  # 023-49881236, not 023
         if not found:
             return None
+    elif question.kind == "quantity" and _RANK_ASKED.search(question.simplified):
+        found = list(_RANK.finditer(sentence))  # 排第几: 第三, not the sum ranked
     elif question.kind == "quantity":
         found = _quantities(sentence)
         unit = unit_asked(question)
@@ -1578,6 +1580,11 @@ _PHONE = re.compile(r"(?<![\d-])(?:\d{3,4}[-－]\d{7,8}|1[3-9]\d{9}|400-?\d{3}-?
 _PHONE_ASKED = re.compile(
     r"电话|手机|号码|热线|\b(?:tele)?phone\b|\bhotline\b|\bcontact number\b", re.I
 )
+# A question asking a rank (排第几, 第几名), and a rank stated (第三, 第12名, 前十).
+_RANK_ASKED = re.compile(
+    r"(?:排|名列|位列|位居)[^，。？?]{0,8}第几|第几(?:名|位)|排名(?:多少|如何)"
+)
+_RANK = re.compile(r"(?:第|前)[一二三四五六七八九十百\d]+(?:名|位)?|榜首|首位")
 # A quantity that sets a condition (年薪30万元以上的人才, 投资额在100万元以上的), and a question
 # asking for such a condition rather than what is granted under it.
 _CONDITION = re.compile(r"\s*(?:及|或)?(?:以上|以下|以内|及以上|起)")
