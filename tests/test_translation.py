@@ -62,6 +62,26 @@ def test_plurals_and_tenses_are_looked_up_by_their_dictionary_form():
     assert "gather" in translation._lemmas("gathered")
 
 
+def test_a_noun_made_of_a_verb_is_read_as_the_verb_when_its_own_senses_are_not_held(make_kb):
+    # "digital transformation project": the dictionary gives transformation only 转变, 变换,
+    # 蜕变 and 幻化; the notice says 数字化改造, one of the senses of "transform".
+    _, index = indexed(
+        make_kb, {"subsidy.md": "# 补贴\n\n数字化改造项目按投资额的15%给予补贴，最高150万元。\n"}
+    )
+    found = translate(
+        "What is the subsidy for a digital transformation project?",
+        index.keywords,
+        index.passage_text,
+    )
+    assert any("改造" in word for word in found)  # 改造, or 改造项目 with "project"
+    assert translation._lemmas("transformation")[:1] == ["transformation"]
+    assert {"transform", "develop", "organize"} <= {
+        lemma
+        for word in ("transformation", "development", "organisation")
+        for lemma in translation._lemmas(word)
+    }
+
+
 def test_only_english_questions_of_another_language_are_translated(index):
     chinese = analyse("园区有多少个停车位？")
     assert with_translations(chinese, index.keywords, index.passage_text) is chinese

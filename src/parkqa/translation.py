@@ -594,10 +594,21 @@ def _lemmas(phrase: str) -> list[str]:
     if doubled:
         forms.append(doubled.group(1))
     forms.extend(_IRREGULAR.get(last, ()))
+    for suffix, replacement in (("ation", ""), ("ation", "e"), ("ment", "")):
+        # a noun made of a verb (transformation, development), read as the verb when the
+        # dictionary has it as one (not apartment as apart)
+        base = last[: -len(suffix)] + replacement
+        if last.endswith(suffix) and len(base) > 3 and _is_verb(base):
+            forms.append(base)
     prefix = " ".join(head)
     lemmas = [f"{prefix} {form}".strip() for form in forms]
     american = [" ".join(map(_american, lemma.split(" "))) for lemma in lemmas]
     return list(dict.fromkeys(lemmas + american))
+
+
+def _is_verb(word: str) -> bool:
+    """Whether the dictionary has the word as a verb, in either spelling."""
+    return any(verb_senses().get(form) for form in (word, _american(word)))
 
 
 def _american(word: str) -> str:
