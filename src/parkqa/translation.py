@@ -596,7 +596,7 @@ def _lemmas(phrase: str) -> list[str]:
     forms.extend(_IRREGULAR.get(last, ()))
     for suffix, replacement in (("ation", ""), ("ation", "e"), ("ment", "")):
         # a noun made of a verb (transformation, development), read as the verb when the
-        # dictionary has it as one (not apartment as apart)
+        # dictionary has it as one; tried only after the noun's own senses
         base = last[: -len(suffix)] + replacement
         if last.endswith(suffix) and len(base) > 3 and _is_verb(base):
             forms.append(base)
