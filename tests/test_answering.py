@@ -17,6 +17,7 @@ from parkqa.answering import (
     counts_any,
     counts_kinds_only,
     english_fact,
+    english_lead,
     has_unit,
     holds_unit_asked,
     issuer_of,
@@ -381,6 +382,8 @@ def test_a_colloquial_unit_is_also_read_in_its_standard_form(question, standard)
         ("员工的工资是多少？", MONEY),  # what staff are paid, not how many
         ("做数据标注一个月能挣多少？", MONEY),  # what one earns: led with 350个 (jobs)
         ("开网店一年能赚多少？", MONEY),
+        ("招聘会上做客服的一个月能拿多少？", MONEY),  # led with 500个 (jobs)
+        ("一家企业一年能领多少张算力券？", None),  # vouchers, not a sum
     ],
 )
 def test_a_sum_or_a_rate_is_asked_for_by_what_is_asked_about(question, unit):
@@ -407,6 +410,28 @@ def test_a_rank_asked_leads_with_a_rank_or_nothing():
     assert lead_fact(asked, sentence) is None
     assert lead_fact(asked, "园区营业收入244.7亿元，在全省排名第三。") == "第三"
     assert lead_fact(analyse("该校的排名是第几名？"), "该校在全国高校中位列第12名。") == "第12名"
+
+
+def test_an_english_range_asked_leads_whole():
+    # "What is the salary range for software testing jobs?" led with 15,000 yuan.
+    sentence = "软件开发及测试类岗位约200个，月薪8000—15000元；"
+    asked = analyse("What is the salary range for software testing jobs?")
+    assert english_lead(asked, lead_fact(asked, sentence)) == "8,000–15,000 yuan"
+    highest = analyse("What is the highest salary for software testing jobs?")
+    assert lead_fact(highest, sentence) == "15000元"
+
+
+def test_colloquial_when_and_where_ask_a_date_and_a_place():
+    # 「企业最晚啥时候要交回执？」 was read as asking "what", and refused.
+    assert analyse("企业最晚啥时候要交回执？").kind == "date"
+    assert analyse("食堂在啥地方？").kind == "place"
+
+
+def test_a_month_of_this_year_leads_whole():
+    # 「云启的计算中心打算什么时候动工？」 led with 今年 of 今年9月底前.
+    asked = analyse("计算中心打算什么时候动工？")
+    assert lead_fact(asked, "力争项目在今年9月底前开工建设。") == "今年9月底"
+    assert lead_fact(asked, "项目去年3月开工。") == "去年3月"
 
 
 def test_no_count_leads_when_an_area_is_asked():
@@ -692,6 +717,10 @@ def test_a_part_of_a_month_leads_with_the_month():
         ("6月1日至6月30日", "June 1 to June 30"),  # was "6"
         ("9:00—12:00", "9:00—12:00"),
         ("80平方米到1500平方米", "80 square metres to 1,500 square metres"),
+        ("8000—15000元", "8,000–15,000 yuan"),  # was "8000—15000元"
+        ("3—5亿元", "300–500 million yuan"),
+        ("今年9月底", "the end of September this year"),  # was "今年9月底"
+        ("去年3月", "March last year"),
     ],
 )
 def test_a_fact_is_given_in_english_form(fact, english):

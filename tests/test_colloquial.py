@@ -73,3 +73,20 @@ def test_taking_a_taxi_said_as_da_di_is_a_taxi(make_kb):
     kb = make_kb({"guide.md": "# 交通\n\n永川东站到园区约12公里，乘出租车约20分钟。\n"})
     kb.update()
     assert "出租车" in written(kb, "去园区打的要多久？")
+
+
+def test_asked_when_in_spoken_words_the_date_is_looked_for_not_the_word_time(make_kb):
+    """啥时候 asks a date, as 什么时候 does; read as 时间 as well, it made passages that say
+    时间 (申报时间, 办公时间) outrank the one that says when the 回执 is due."""
+    kb = make_kb(
+        {
+            "fair.md": "# 招聘会通知\n\n参会企业请于10月8日17:00前登录服务平台填写参会回执。\n",
+            "policy.md": (
+                "# 补贴办法\n\n申报时间为每年6月1日至6月30日，逾期不予受理。\n\n"
+                "# 服务中心\n\n服务中心办公时间为周一至周五，企业可到现场办理。\n"
+            ),
+        }
+    )
+    kb.update()
+    assert "时间" not in written(kb, "企业最晚啥时候要交回执？")
+    assert kb.ask("企业最晚啥时候要交回执？").answer.startswith("10月8日")

@@ -60,7 +60,7 @@ QUANTITY = re.compile(
     rf"{_NUMBER}分之{_NUMBER}|{_NUMBER}\s*(?:多|余|几)?\s*{_UNIT}(?:项目|企业)?|{_DIGIT_RUN}"
 )  # a fraction (三分之一), a quantity in its unit, a number
 DATE = re.compile(
-    r"(?:(?:19|20)\d{2}\s*年)?\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号]|底|末|初|[上中下]旬)?"
+    r"(?:(?:19|20)\d{2}\s*年|[今去明]年)?\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号]|底|末|初|[上中下]旬)?"
     r"(?:[至到-]\s*(?:\d{1,2}\s*月\s*)?\d{1,2}\s*[日号])?"
     r"|(?:19|20)\d{2}\s*年(?:底|初|内|年底|上半年|下半年)?|今年|去年|明年|年初|年底|"
     r"第?[一二三四]季度|[一二三四五六七八九十]+月|\b(?:19|20)\d{2}\b|"
@@ -1473,7 +1473,7 @@ def lead_fact(question: Question, sentence: str) -> str | None:
         return _organisation_name(fact)
     if noun and question.language == "zh" and _bare_count_of(sentence, best, noun):
         return fact + original[best.end() : best.end() + len(noun)]  # 1000卡时, not 1000
-    if question.kind == "quantity" and question.language == "zh" and not _ends_asked(question):
+    if question.kind == "quantity" and not _ends_asked(question):
         span = _range_around(sentence, best)
         if span:
             return original[span[0] : span[1]]
@@ -1910,6 +1910,8 @@ _MONEY_ASKED = re.compile(
     # 多少), a price per
     # period (停车一个月要多少)
     r"|(?:投了|投入了?|投资了|花了|要花|得花|花|砸了|掏了|付|交|缴|补|奖|赔|罚|挣了?|赚了?)多少|"
+    # what one gets, ending the question (一个月能拿多少？), not 领多少张券
+    r"(?:拿|领)了?多少钱?(?=[？?。，,！!]|呢|啊|$)|"
     rf"[每一]个?[年月天周次]要?(?:多少|几)(?![{CJK_RANGES}])"
 )
 DURATION = ("年", "月", "周", "天", "日", "小时", "分钟", "秒")
@@ -2485,7 +2487,7 @@ def english_fact(fact: str) -> str:
     if span:
         return f"{english_fact(span.group(1))} to {english_fact(span.group(2))}"
     date = re.fullmatch(
-        r"(?:(\d{4})年)?(\d{1,2})月(?:(\d{1,2})[日号]|(底|末|初|[上中下]旬))?", text
+        r"(?:(\d{4}|[今去明])年)?(\d{1,2})月(?:(\d{1,2})[日号]|(底|末|初|[上中下]旬))?", text
     )
     if date:
         year, month, day, part = date.groups()
@@ -2493,11 +2495,24 @@ def english_fact(fact: str) -> str:
         out = f"{name} {int(day)}" if day else name
         if part:  # 10月底: the end of October
             out = _PART_OF_MONTH[part].format(out)
+        if year in _RELATIVE_YEARS:  # 今年9月底: the end of September this year
+            return f"{out} {_RELATIVE_YEARS[year]}"
         return f"{out}, {year}" if year else out
     year = re.fullmatch(r"(\d{4})年(底|末|初|中)?", text)
     if year:
         part = _PART_OF_YEAR.get(year.group(2) or "", "{}")
         return part.format(year.group(1))
+    ranged = _QUANTITY_RANGE.fullmatch(text)
+    if ranged:  # 8000—15000元: 8,000–15,000 yuan
+        low, high = ranged.groups()
+        low_words = english_fact(low + high.lstrip("0123456789,.")).split(" ")
+        high_words = english_fact(high).split(" ")
+        shared = 0  # the unit (and scale) both ends are in, said once
+        while shared < min(len(low_words), len(high_words)) - 1 and (
+            low_words[-1 - shared] == high_words[-1 - shared]
+        ):
+            shared += 1
+        return f"{' '.join(low_words[: len(low_words) - shared])}–{' '.join(high_words)}"
     number = re.fullmatch(r"([\d,.]+)(多|余)?(亿|万|千|百)?(.*)", text)
     if not number:
         return fact
@@ -2522,6 +2537,8 @@ def english_fact(fact: str) -> str:
 
 
 _SPAN = re.compile(r"([^至到~～]+?)(?:至|到|~|～)([^至到~～]+)")
+_QUANTITY_RANGE = re.compile(r"([\d,.]+)[—–\-~～]([\d,.]+\D*)")  # 8000—15000元
+_RELATIVE_YEARS = {"今": "this year", "去": "last year", "明": "next year"}
 _PART_OF_YEAR = {"底": "the end of {}", "末": "the end of {}", "初": "early {}", "中": "mid-{}"}
 _PART_OF_MONTH = {
     "底": "the end of {}",

@@ -21,7 +21,8 @@ _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 QUESTION_TYPES = ("date", "quantity", "who", "reason", "place", "what")
 _TYPE_PATTERNS = {
     "date": re.compile(
-        r"什么时候|何时|哪年|哪一年|哪个月|哪天|哪一天|几月|几号|几日|什么时间|何年|(?<!哪)几点|几时|"
+        r"什么时候|啥时候?|啥时间|多会儿|何时|哪年|哪一年|哪个月|哪天|哪一天|几月|几号|几日|什么时间|"
+        r"何年|(?<!哪)几点|几时|"
         r"\bwhen\b|what (?:year|date|day|month|time)|which (?:year|date|day|month)",
         re.IGNORECASE,
     ),
@@ -40,7 +41,7 @@ _TYPE_PATTERNS = {
     "reason": re.compile(
         r"为什么|为何|原因|为啥|怎么会|理由|\bwhy\b|what (?:is|are) the reasons?", re.IGNORECASE
     ),
-    "place": re.compile(r"哪里|在哪|哪儿|什么地方|\bwhere\b", re.IGNORECASE),
+    "place": re.compile(r"哪里|在哪|哪儿|什么地方|啥地方|\bwhere\b", re.IGNORECASE),
 }
 # Words that ask rather than say: dropped from the words a question is about.
 QUESTION_WORDS = frozenset(
