@@ -14,6 +14,7 @@ from parkqa.answering import (
     MONEY,
     PERCENT,
     check_names,
+    count_asked,
     counts_any,
     counts_kinds_only,
     english_fact,
@@ -419,6 +420,16 @@ def test_an_english_range_asked_leads_whole():
     assert english_lead(asked, lead_fact(asked, sentence)) == "8,000–15,000 yuan"
     highest = analyse("What is the highest salary for software testing jobs?")
     assert lead_fact(highest, sentence) == "15000元"
+
+
+def test_a_fee_asked_of_something_free_leads_with_free():
+    # 「参加招聘会的企业需要交多少展位费？」 led with 4000—6000元, a salary of another sentence.
+    asked = analyse("参加招聘会的企业需要交多少展位费？")
+    sentence = "展位免费提供，按报名先后顺序安排。"
+    assert count_asked(asked)(sentence) and lead_fact(asked, sentence) == "免费"
+    assert not count_asked(asked)("每家企业限报1个展位。")
+    english = analyse("How much is the fee for a booth?")
+    assert english_lead(english, lead_fact(english, sentence)) == "free"
 
 
 def test_colloquial_when_and_where_ask_a_date_and_a_place():

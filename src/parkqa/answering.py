@@ -1370,6 +1370,9 @@ def lead_fact(question: Question, sentence: str) -> str | None:
             strict = unit in (MONEY, DURATION, PERCENT, AREA) or (
                 question.language == "en" and unit != COUNTED  # named: people, companies
             )
+            free = _FREE.search(sentence) if unit == MONEY else None
+            if not in_unit and free:
+                return free.group()  # 展位费: 展位免费提供
             if not in_unit and strict:
                 return None  # another thing's count: no sum, time, share, area or head count
             if not in_unit:  # nor is a sum, an area or a share a count by any measure word
@@ -1580,6 +1583,8 @@ _PHONE = re.compile(r"(?<![\d-])(?:\d{3,4}[-－]\d{7,8}|1[3-9]\d{9}|400-?\d{3}-?
 _PHONE_ASKED = re.compile(
     r"电话|手机|号码|热线|\b(?:tele)?phone\b|\bhotline\b|\bcontact number\b", re.I
 )
+# What a sentence says costs nothing (展位免费提供; 不收取任何费用).
+_FREE = re.compile(r"免费|不收费|不收取(?:任何)?费用|无需(?:缴费|付费|费用)|零收费")
 # A question asking a rank (排第几, 第几名), and a rank stated (第三, 第12名, 前十).
 _RANK_ASKED = re.compile(
     r"(?:排|名列|位列|位居)[^，。？?]{0,8}第几|第几(?:名|位)|排名(?:多少|如何)"
@@ -2251,6 +2256,8 @@ def count_asked(question: Question) -> Callable[[str], bool] | None:
 
     def holds(text: str) -> bool:
         text = _simplified_alike(text)
+        if unit == MONEY and _FREE.search(text):
+            return True  # what is free costs nothing: the answer to 多少钱
         if not has_unit(text, unit) or (counted and not counts_any(text, counted)):
             return False
         return not (noun and counts_kinds_only(text, noun, unit))
@@ -2502,6 +2509,8 @@ def english_fact(fact: str) -> str:
     if year:
         part = _PART_OF_YEAR.get(year.group(2) or "", "{}")
         return part.format(year.group(1))
+    if _FREE.fullmatch(text):
+        return "free"
     ranged = _QUANTITY_RANGE.fullmatch(text)
     if ranged:  # 8000—15000元: 8,000–15,000 yuan
         low, high = ranged.groups()
