@@ -428,6 +428,7 @@ def test_a_fee_asked_of_something_free_leads_with_free():
     sentence = "展位免费提供，按报名先后顺序安排。"
     assert count_asked(asked)(sentence) and lead_fact(asked, sentence) == "免费"
     assert not count_asked(asked)("每家企业限报1个展位。")
+    assert lead_of(asked, ["每家企业限报1个展位。", sentence]) == "免费"  # the later one's
     english = analyse("How much is the fee for a booth?")
     assert english_lead(english, lead_fact(english, sentence)) == "free"
 

@@ -1740,10 +1740,15 @@ def lead_of(question: Question, sentences: Sequence[str]) -> str | None:
     sentence's that does."""
     fact = lead_fact(question, sentences[0]) if sentences else None
     unit = unit_asked(question) if question.kind == "quantity" else None
-    if not unit or (fact and has_unit(fact, unit)):
+    if not unit or (fact and _states_unit(fact, unit)):
         return fact
-    facts = (lead_fact(question, s) for s in sentences[1:] if has_unit(s, unit))
-    return next((later for later in facts if later and has_unit(later, unit)), fact)
+    facts = (lead_fact(question, s) for s in sentences[1:] if _states_unit(s, unit))
+    return next((later for later in facts if later and _states_unit(later, unit)), fact)
+
+
+def _states_unit(text: str, unit: tuple[str, ...]) -> bool:
+    """Whether a text states a quantity in the unit, or, for a sum, that something is free."""
+    return has_unit(text, unit) or (unit == MONEY and bool(_FREE.search(text)))
 
 
 def _simplified_alike(text: str) -> str:
@@ -2256,9 +2261,7 @@ def count_asked(question: Question) -> Callable[[str], bool] | None:
 
     def holds(text: str) -> bool:
         text = _simplified_alike(text)
-        if unit == MONEY and _FREE.search(text):
-            return True  # what is free costs nothing: the answer to 多少钱
-        if not has_unit(text, unit) or (counted and not counts_any(text, counted)):
+        if not _states_unit(text, unit) or (counted and not counts_any(text, counted)):
             return False
         return not (noun and counts_kinds_only(text, noun, unit))
 
