@@ -433,6 +433,18 @@ def test_a_fee_asked_of_something_free_leads_with_free():
     assert english_lead(english, lead_fact(english, sentence)) == "free"
 
 
+def test_a_contact_asked_leads_with_the_person_of_a_contact_line():
+    # "Who should companies contact about the job fair?" led with the office, not the person.
+    line = "联系人：园区人力资源服务中心 陈思远，电话 023-49881310。"
+    for question in ("招聘会的联系人是谁？", "Who should companies contact about the job fair?"):
+        assert lead_fact(analyse(question), line) == "陈思远"
+    assert (
+        lead_fact(analyse("政策咨询找谁？"), "政策咨询：园区经济发展局 王婷，电话 023-49881236。")
+        == "王婷"
+    )
+    assert lead_fact(analyse("联系人是谁？"), "联系人：王婷，电话 023-49881236。") == "王婷"
+
+
 def test_colloquial_when_and_where_ask_a_date_and_a_place():
     # 「企业最晚啥时候要交回执？」 was read as asking "what", and refused.
     assert analyse("企业最晚啥时候要交回执？").kind == "date"

@@ -133,6 +133,12 @@ _NAME_AFTER_POST = re.compile(
     rf"{_POSTS}(?!{_REPORTING}|{_ACTING}|{_MANNER})(?P<name>[{CJK_RANGES}]{{2,3}}?)"
     rf"(?={_REPORTING}|{_ACTING}|在|等|和|与|[，。、：；,.:;\s]|$)"
 )
+# The person of a contact line, after its office if it gives one (联系人：园区人力资源服务中心
+# 陈思远，电话……; 政策咨询：王婷，电话……).
+_CONTACT_NAME = re.compile(
+    rf"(?:联系人|咨询|联系)[：:](?:[^，。；：\s]*\s+)?(?P<name>[{CJK_RANGES}]{{2,4}}?)"
+    r"(?=[，,、\s]*(?:电话|手机|联系电话|\d{3,4}-))"
+)
 _PERSON_ASKED = re.compile(r"谁|哪位|何人|什么人|\bwho\b", re.IGNORECASE)
 _WHO = re.compile(rf"{_ORGANISATION.pattern}|[A-Z][A-Za-z]+|、")
 _PLACE = re.compile(r"省|市|区|县|镇|园|路|街|基地|中心|位于|地处|\bin\b", re.IGNORECASE)
@@ -1470,7 +1476,7 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     topic_end = min(m.start() for m in found)
 
     best = max(found, key=lambda m: (distinctive(m) + closeness(m), -m.start()))
-    group = "name" if best.re is _NAME_AFTER_POST else 0
+    group = "name" if "name" in best.re.groupindex else 0
     fact = original[best.start(group) : best.end(group)].strip()
     if best.re is _ORGANISATION:
         return _organisation_name(fact)
@@ -1798,9 +1804,10 @@ def posts_asked(question: Question) -> list[str]:
 
 
 def people_named(question: Question, sentence: str) -> list[re.Match]:
-    """The names given after a post in a (Simplified) sentence: after the post the question
-    asks about when it names one (区长是谁？ is not answered by a 董事长), else after any."""
-    found = list(_NAME_AFTER_POST.finditer(sentence))
+    """The names given after a post in a (Simplified) sentence, or as the person of a contact
+    line: after the post the question asks about when it names one (区长是谁？ is not answered
+    by a 董事长), else after any."""
+    found = [*_NAME_AFTER_POST.finditer(sentence), *_CONTACT_NAME.finditer(sentence)]
     asked = set(posts_asked(question))
     if asked:
         found = [m for m in found if sentence[m.start() : m.start("name")] in asked]
