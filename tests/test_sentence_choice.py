@@ -211,30 +211,43 @@ def test_a_post_before_a_name_is_found_in_traditional_text() -> None:
     assert not introduces("鄧文說，永川將持續用力。", ("邓文",))
 
 
-def test_the_closest_sentence_in_the_unit_asked_for_joins_a_best_sentence_without_it() -> None:
-    """Asked 多少钱, the best sentence holds no sum of money (its passage ranks first and it
-    is closest in meaning); the best-scored sentence that does, in a passage behind, is given
-    too, unless it is out of reach (UNIT_REACH of the best score) or one sentence is asked for."""
-    first = make_hit(passage("阿里巴巴在园区建设客服中心，设有5000个席位。"), (1.0,), 1.0)
-    second = make_hit(passage("阿里巴巴投资三亿元。", doc="knowledge/b.txt"), (0.0,), 0.8)
-    question = "阿里巴巴在园区砸了多少钱？"
-    assert choose(question, [first, second], max_sentences=3) == {0: [0], 1: [0]}
-    assert choose(question, [first, second], max_sentences=1) == {0: [0]}
-    far = make_hit(passage("阿里巴巴投资三亿元。", doc="knowledge/b.txt"), (0.0,), 0.1)
-    assert choose(question, [first, far], max_sentences=3) == {0: [0]}
+@pytest.mark.parametrize(
+    ("question", "best", "answering", "left_out"),
+    [
+        # the sum in a passage behind; the same sum out of reach (UNIT_REACH of the best score)
+        (
+            "阿里巴巴在园区砸了多少钱？",
+            "阿里巴巴在园区建设客服中心，设有5000个席位。",
+            ("阿里巴巴投资三亿元。", 0.0, 0.8),
+            ("阿里巴巴投资三亿元。", 0.0, 0.1),
+        ),
+        # the date of birth in another document; someone else's date of birth
+        (
+            "鲁迅出生于哪一年？",
+            "鲁迅出生于浙江绍兴的一个士大夫家庭，是家里的长子。",
+            ("鲁迅生于1881年9月。", 0.8, 0.9),
+            ("郭沫若生于1892年11月。", 0.8, 0.9),
+        ),
+    ],
+)
+def test_the_closest_sentence_of_the_kind_asked_for_joins_a_best_sentence_without_it(
+    question: str,
+    best: str,
+    answering: tuple[str, float, float],
+    left_out: tuple[str, float, float],
+) -> None:
+    """Asked 多少钱, the best sentence holds no sum of money; asked 哪一年, none states a date
+    (its passage ranks first and it is closest in meaning). The best-scored sentence that
+    does is given too, unless it is out of reach, about someone else, or one sentence is
+    asked for."""
+    first = make_hit(passage(best), (1.0,), 1.0)
 
+    def other(text: str, similarity: float, score: float) -> Hit:
+        return make_hit(passage(text, doc="knowledge/b.txt"), (similarity,), score)
 
-def test_asked_when_the_closest_dated_sentence_joins_a_best_sentence_without_a_date() -> None:
-    """Asked 哪一年, the best sentence says where 鲁迅 was born and names no date; the
-    best-scored sentence that states one is given too, as a sum is for 多少钱, unless it
-    is about someone else or one sentence is asked for."""
-    first = make_hit(passage("鲁迅出生于浙江绍兴的一个士大夫家庭，是家里的长子。"), (1.0,), 1.0)
-    second = make_hit(passage("鲁迅生于1881年9月。", doc="knowledge/b.txt"), (0.8,), 0.9)
-    question = "鲁迅出生于哪一年？"
-    assert choose(question, [first, second], max_sentences=3) == {0: [0], 1: [0]}
-    assert choose(question, [first, second], max_sentences=1) == {0: [0]}
-    other = make_hit(passage("郭沫若生于1892年11月。", doc="knowledge/b.txt"), (0.8,), 0.9)
-    assert choose("鲁迅出生于哪一年？", [first, other], max_sentences=3) == {0: [0]}
+    assert choose(question, [first, other(*answering)], max_sentences=3) == {0: [0], 1: [0]}
+    assert choose(question, [first, other(*answering)], max_sentences=1) == {0: [0]}
+    assert choose(question, [first, other(*left_out)], max_sentences=3) == {0: [0]}
 
 
 def test_asked_who_did_something_a_sentence_naming_someone_after_their_post_wins() -> None:

@@ -2483,9 +2483,12 @@ def english_lead(question: Question, fact: str) -> str:
     else the count may be of anything ("1,200 booths" of 岗位1200余个)."""
     english = english_fact(fact)
     many = _HOW_MANY.search(question.text)
-    if not many or not _BARE_COUNT.fullmatch(english) or unit_asked(question) != COUNTED:
-        return english
-    if not question.counted:
+    if (
+        not many
+        or not question.counted
+        or not _BARE_COUNT.fullmatch(english)
+        or unit_asked(question) != COUNTED
+    ):
         return english
     phrase = _counted_words(many.group(1)).split()
     plurals = [i for i, w in enumerate(phrase) if w in _plurals(" ".join(phrase))]
@@ -2556,7 +2559,7 @@ def english_fact(fact: str) -> str:
 
 
 _SPAN = re.compile(r"([^至到~～]+?)(?:至|到|~|～)([^至到~～]+)")
-_QUANTITY_RANGE = re.compile(r"([\d,.]+)[—–\-~～]([\d,.]+\D*)")  # 8000—15000元
+_QUANTITY_RANGE = re.compile(rf"([\d,.]+){_RANGE_JOIN.pattern}([\d,.]+\D*)")  # 8000—15000元
 _RELATIVE_YEARS = {"今": "this year", "去": "last year", "明": "next year"}
 _PART_OF_YEAR = {"底": "the end of {}", "末": "the end of {}", "初": "early {}", "中": "mid-{}"}
 _PART_OF_MONTH = {
