@@ -112,6 +112,24 @@ def test_segments_with_deleted_rows_score_as_one_index_built_from_scratch():
     assert set(index.rows_with_all(["永", "川"]).tolist()) <= set(np.flatnonzero(live).tolist())
 
 
+def test_tokens_looked_up_together_have_the_frequencies_of_one_at_a_time():
+    rng = random.Random(5)
+    vocabulary = list("永川大数据产业园阿里百度投资")
+    segments = [
+        [[rng.choice(vocabulary) for _ in range(rng.randint(1, 20))] for _ in range(n)]
+        for n in (20, 9)
+    ]
+    parts = [(Postings.build(segments[0]), 0), (Postings.build(segments[1]), 20)]
+    live = np.array([i % 5 != 0 for i in range(29)])
+    asked = [*vocabulary, "永川", "不在", "园"]
+    apart = KeywordIndex(parts, live)
+    expected = [apart.document_frequency(token) for token in asked]
+    together = KeywordIndex(parts, live)
+    together.prefetch(asked)
+    assert [together.document_frequency(token) for token in asked] == expected
+    assert expected[vocabulary.index("永")] > 0 and expected[-2] == 0
+
+
 def test_tokens_are_found_by_hash_without_a_vocabulary():
     postings = Postings.build([tokenize("阿里巴巴投资3亿元"), tokenize("百度投资10亿元")])
     assert postings.tokens.dtype == np.uint64 and (np.diff(postings.tokens) > 0).all()

@@ -282,6 +282,13 @@ class KeywordIndex:
     def __contains__(self, token: str) -> bool:
         return self.document_frequency(token) > 0
 
+    def prefetch(self, tokens: Sequence[str]) -> None:
+        """Locate the postings of the tokens not looked up before in one search: a search
+        costs about the same for one token as for hundreds."""
+        unknown = [token for token in dict.fromkeys(tokens) if token not in self._terms]
+        if unknown:
+            self._locate(unknown)
+
     def idf_of(self, df: int) -> float:
         return math.log1p((self.count - df + 0.5) / (df + 0.5))
 

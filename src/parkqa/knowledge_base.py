@@ -63,7 +63,13 @@ from parkqa.store import (
     load_index,
     read_manifest,
 )
-from parkqa.translation import glossary, name_in_passages, pinyin_reader, with_translations
+from parkqa.translation import (
+    glossary,
+    name_in_passages,
+    pinyin_reader,
+    with_translations,
+    word_meanings,
+)
 from parkqa.uploads import Upload, check_uploads, refuse_all, remove_documents, store_all
 
 if TYPE_CHECKING:
@@ -234,6 +240,8 @@ class KnowledgeBase:
         calibrate = getattr(self.encoder, "calibrate_threads", None)
         if calibrate:  # whether a short question is embedded faster on every core here
             calibrate(title)
+        word_meanings()  # English words no passage holds in any translation are read through it
+        self.ask(title)  # each step loads what it needs on its first question (OpenCC's tables)
 
     def ask(
         self,

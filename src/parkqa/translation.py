@@ -472,7 +472,7 @@ def _synonyms_held(key: str, keywords: KeywordIndex, texts: Texts) -> list[str]:
     words = glossary().get(key, ())
     found: dict[str, None] = {}
     for word in words[:SYNONYM_SOURCES]:
-        for other in _meanings().get(word, ()):
+        for other in word_meanings().get(word, ()):
             if other == key:
                 continue
             for synonym in glossary().get(other, ())[:SYNONYMS_PER_MEANING]:
@@ -483,7 +483,7 @@ def _synonyms_held(key: str, keywords: KeywordIndex, texts: Texts) -> list[str]:
 
 
 @functools.cache
-def _meanings() -> dict[str, tuple[str, ...]]:
+def word_meanings() -> dict[str, tuple[str, ...]]:
     """Simplified headword → its meanings in the glossary (built on first use, about half a
     second; read only for English words the knowledge base holds in no translation)."""
     meanings: dict[str, list[str]] = {}
@@ -929,22 +929,28 @@ def _count_words_read_as(
 def _chained(syllables: list[str], keywords: KeywordIndex, limit: int = 200) -> list[str]:
     """Character strings reading as the syllables, every adjacent pair a token of the
     knowledge base (so the search stays small), in Simplified or Traditional characters."""
-    readings = _readings()
 
     def held(syllable: str) -> list[str]:  # in the script the knowledge base writes them
-        forms = (
-            f for c in readings.get(syllable, ()) for f in dict.fromkeys((c, to_traditional(c)))
-        )
+        forms = _written_read_as(syllable)
+        keywords.prefetch(forms)
         return [f for f in forms if keywords.token_idf(f) is not None]
 
     paths = held(syllables[0])
     for syllable in syllables[1:]:
         chars = held(syllable)
+        keywords.prefetch([p[-1] + c for p in paths for c in chars])
         paths = [p + c for p in paths for c in chars if keywords.token_idf(p[-1] + c) is not None]
         paths = paths[:limit]
         if not paths:
             return []
     return paths
+
+
+@functools.cache
+def _written_read_as(syllable: str) -> tuple[str, ...]:
+    """The characters read as a toneless syllable, each in Simplified and Traditional form."""
+    forms = (f for c in _readings().get(syllable, ()) for f in (c, to_traditional(c)))
+    return tuple(dict.fromkeys(forms))
 
 
 def _syllable_splits(spelled: str, limit: int = 20) -> list[list[str]]:
