@@ -10,7 +10,7 @@ import shutil
 import opencc
 import pytest
 
-from conftest import PARK_ARTICLE, PARK_SIDECAR
+from conftest import PARK_ARTICLE, PARK_SIDECAR, make_hit, make_passage
 from parkqa import KnowledgeBase, load_config
 from parkqa.answering import (
     ABSTENTION_MODELS,
@@ -22,6 +22,7 @@ from parkqa.answering import (
     missing_attribute,
     run_weights,
     units,
+    unstated_measure,
     verbatim_share,
 )
 from parkqa.colloquial import with_written_words
@@ -165,6 +166,8 @@ def test_a_question_whose_asked_attribute_no_passage_holds_is_refused_however_cl
         ("园区是否有医院？", "医院"),
         ("园区有没有人才公寓可以住？", "公寓"),
         ("有没有企业在园区投资？", None),  # 企业 is who, not a thing whose presence is asked
+        # 奖励 (a verb used as a noun) after 多少 is what is counted; 技术骨干 is who gets it.
+        ("年薪40万的技术骨干每年能拿多少奖励？", None),
     ],
 )
 def test_the_attribute_a_question_asks_the_value_of(question, attribute):
@@ -360,6 +363,7 @@ def test_a_value_no_document_mentions_is_refused_beside_the_documents_that_answe
     for question, attribute in (
         ("园区人才公寓的押金是多少？", "押金"),
         ("云启智算公司的注册资本是多少？", "注册资本"),
+        ("园区的健身房几点开门？", "开门时间"),  # the guide names it, with no hours
     ):
         refused = kb.ask(question)
         assert refused.abstained, (question, refused.answer)
@@ -399,3 +403,58 @@ def test_a_spoken_or_compound_attribute_is_held_by_its_written_form_or_head() ->
     # held by 电费, which no passage holds either.
     assert unheld("项目预计年收入多少？") == ""
     assert unheld("人才公寓的水电费是多少？") == "水电费"
+
+
+@pytest.mark.parametrize(
+    "question, missing",
+    [
+        ("园区健身房几点关门？", "关门时间"),  # had answered 另有便利店、健身房和篮球场。
+        ("健身房每天几点开？", "时间"),  # a verb of one character names no time
+        ("健身房几点？", "时间"),
+        ("周明圆说看中了永川哪几点？", ""),  # which points, not a time
+        ("通勤半车早上几点发车？", ""),  # a noun no passage holds (a typo): any time may do
+        ("健身房在哪里？", ""),
+    ],
+)
+def test_a_time_of_day_no_passage_states_is_unstated(question, missing):
+    facilities = make_passage("园区内设有食堂。另有便利店、健身房和篮球场。")
+    office = make_passage("服务中心办公时间为上午9:00—12:00。", doc="knowledge/office.txt")
+    hits = [make_hit(facilities), make_hit(office)]  # the office's hours are not the gym's
+    keywords = KeywordIndex.build([tokenize(p.text) for p in (facilities, office)])
+    assert unstated_measure(analyse(question), hits, keywords) == missing
+
+
+@pytest.mark.parametrize(
+    "stated",
+    [
+        "健身房9:00—21:00开放。",
+        "健身房早上七点开门。",
+        "健身房晚上9点半关门。",
+        "健身房24小时开放。",
+    ],
+)
+def test_a_time_of_day_a_passage_states_is_stated(stated):
+    passages = [make_passage("园区内设有健身房。"), make_passage(stated, doc="knowledge/gym.txt")]
+    others = [make_passage(f"园区有{place}。", doc=f"k/{place}") for place in ("食堂", "车位")]
+    keywords = KeywordIndex.build([tokenize(p.text) for p in passages + others])
+    hits = [make_hit(p) for p in passages]
+    assert unstated_measure(analyse("园区健身房几点关门？"), hits, keywords) == ""
+
+
+def test_a_distance_no_passage_states_is_unstated():
+    # 「园区离重庆主城远吗？」 was answered with the park's data-processing companies.
+    passages = [
+        make_passage("永川是主城都市区的战略支点。园区引进数据处理企业30多家。"),
+        make_passage("永川东站到园区约12公里。", doc="knowledge/guide.txt"),
+        make_passage("园区有食堂。", doc="knowledge/canteen.txt"),
+    ]
+    keywords = KeywordIndex.build([tokenize(p.text) for p in passages])
+    hits = [make_hit(p) for p in passages]
+    for question in ("园区离重庆主城远吗？", "永川离主城有多远？", "主城距离园区有多少公里？"):
+        assert unstated_measure(analyse(question), hits, keywords) == "距离", question
+    for question in (
+        "永川东站离园区多远？",
+        "园区离永川东站远不远？",
+        "园区有多少家数据处理企业？",
+    ):
+        assert unstated_measure(analyse(question), hits, keywords) == "", question

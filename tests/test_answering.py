@@ -711,6 +711,16 @@ def test_a_span_of_dates_leads_whole():
     assert lead_fact(analyse("补贴每年在什么时间申报？"), sentence) == "6月1日至6月30日"
 
 
+def test_a_time_counted_back_from_now_is_a_date():
+    # 「园区什么时候开始做呼叫服务的？」 was answered by a sentence with no time in it, beside
+    # 早在10多年前，永川……就决定“无中生有”发展以呼叫服务为主的……产业.
+    sentence = "早在10多年前，永川就决定发展以呼叫服务为主的产业。"
+    assert lead_fact(analyse("园区什么时候开始做呼叫服务的？"), sentence) == "10多年前"
+    assert lead_fact(analyse("公司是何时成立的？"), "公司成立于二十年前。") == "二十年前"
+    assert lead_fact(analyse("什么时候开始的？"), "三个月前开始试运行。") == "三个月前"
+    assert lead_fact(analyse("园区有多少家企业？"), "10多年前只有3家企业。") == "3家企业"
+
+
 def test_a_part_of_a_month_leads_with_the_month():
     """「補貼什麼時候撥付？」 led with 2022年10月 of 于2022年10月底前拨付: by the end of
     October, not in it."""
@@ -745,6 +755,9 @@ def test_a_part_of_a_month_leads_with_the_month():
         ("3—5亿元", "300–500 million yuan"),
         ("今年9月底", "the end of September this year"),  # was "今年9月底"
         ("去年3月", "March last year"),
+        ("10多年前", "more than 10 years ago"),
+        ("二十年前", "20 years ago"),
+        ("三个月前", "3 months ago"),
     ],
 )
 def test_a_fact_is_given_in_english_form(fact, english):
@@ -1049,7 +1062,14 @@ def test_how_long_something_stays_valid_or_open_asks_a_span_of_time():
 
 def test_an_area_asked_with_a_word_between_is_an_area():
     # 「补贴面积最多多大？」 led with 60% (of 使用面积低于租用面积60%): 最多 stood between.
-    for question in ("补贴面积最多多大？", "办公面积一般有多大？", "占地大约多少？"):
+    # 「年收入两个亿的公司最多能补多大面积？」 led with 1亿元: 多大 came before 面积.
+    for question in (
+        "补贴面积最多多大？",
+        "办公面积一般有多大？",
+        "占地大约多少？",
+        "年收入两个亿的公司最多能补多大面积？",
+        "能租多少面积的办公室？",
+    ):
         assert unit_asked(analyse(question)) == AREA, question
     assert unit_asked(analyse("使用面积低于一半的企业有多少家？")) != AREA
 

@@ -59,7 +59,10 @@ _NUMBER = rf"(?:{_DIGIT_RUN}|[一二三四五六七八九十百千万两]+)"
 QUANTITY = re.compile(
     rf"{_NUMBER}分之{_NUMBER}|{_NUMBER}\s*(?:多|余|几)?\s*{_UNIT}(?:项目|企业)?|{_DIGIT_RUN}"
 )  # a fraction (三分之一), a quantity in its unit, a number
+# A time counted back from now (10多年前, 三个月前, 几年以前).
+_AGO = re.compile(r"(\d+|[一二两三四五六七八九十百千几]+)(多)?个?([年月])(?:以)?前")
 DATE = re.compile(
+    rf"{_AGO.pattern}|"
     r"(?:(?:19|20)\d{2}\s*年|[今去明]年)?\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号]|底|末|初|[上中下]旬)?"
     r"(?:[至到-]\s*(?:\d{1,2}\s*月\s*)?\d{1,2}\s*[日号])?"
     r"|(?:19|20)\d{2}\s*年(?:底|初|内|年底|上半年|下半年)?|今年|去年|明年|年初|年底|"
@@ -720,11 +723,23 @@ def asked_attribute(question: Question) -> str | None:
         if _MEASURE_WORD.fullmatch(counted) or _UNIT_NOUN.search(counted):
             return None
         return _particular(counted)
+    if _counts_verb_noun(words, at):  # 多少奖励: the reward is asked, not whoever gets it
+        return None
     for i in range(at - 1, max(0, at - 4) - 1, -1):
         word, tag = words[i]
         if _attribute_noun(word, tag) and words[i + 1][1] != "f":  # 在地球上: where, not what
             return _particular(word)
     return None
+
+
+def _counts_verb_noun(words: Sequence[tuple[str, str]], at: int) -> bool:
+    """Whether the asking word at `at` counts a verb used as a noun (多少奖励, 几项投资)."""
+    for _, tag in words[at + 1 : at + 4]:
+        if tag == "vn":
+            return True
+        if tag not in ("m", "q"):
+            return False
+    return False
 
 
 # What a thing does or means (企业管家是做什么的？) is asked of the thing however it is named;
@@ -928,6 +943,53 @@ def unheld_name_phrase(question: Question, keywords: KeywordIndex, texts) -> str
                 return phrase
         run = []
     return ""
+
+
+# A time of day as documents state it: 9:00, 七点, 9点半, 21时, or open all day.
+_TIME_OF_DAY = re.compile(
+    r"\d{1,2}[:：]\d{2}|(?<![\d.])[\d一二三四五六七八九十两]{1,3}[点时](?:半|\d{1,2}分)?|24小时|全天"
+)
+# A distance asked (多远, 远吗, 远不远, 距离多少, 多少公里) and one as documents state it (12公里, 500米).
+_DISTANCE_ASKED = re.compile(r"多远|远吗|远不远|距离(?:有|是)?多少|(?:多少|几)(?:公里|千米)")
+_DISTANCE = re.compile(r"(?:\d|[一二两三四五六七八九十百千])\s*(?:公里|千米|米|km)", re.IGNORECASE)
+
+
+def unstated_measure(question: Question, hits: Sequence[Hit], keywords: KeywordIndex) -> str:
+    """For a Chinese question asking a time of day (健身房几点关门) or a distance (离机场多远),
+    what it asks (关门时间, or 时间; 距离) when none of the top passages that hold its rarest
+    noun (健身房; any of them if no passage holds one) states one; else "". Their closest
+    sentence would only say that the thing exists, and another thing's hours are not its."""
+    if question.language != "zh":
+        return ""
+    if asks_time_of_day(question):
+        stated, asked = _TIME_OF_DAY, _time_asked(question)
+    elif _DISTANCE_ASKED.search(question.simplified):
+        stated, asked = _DISTANCE, "距离"
+    else:
+        return ""
+    nouns = [fold(word) for word, tag in question.words if tag[0] == "n"]
+    held = [(rarity, noun) for noun in nouns if (rarity := _rarity(noun, keywords))]
+    rarest = max(held, default=(0.0, ""))[1]  # "": no noun held, any passage's may do
+    if any(
+        rarest in fold(hit.passage.text) and stated.search(hit.passage.text)
+        for hit in hits[:SUPPORT_PASSAGES]
+    ):
+        return ""
+    return asked
+
+
+def _time_asked(question: Question) -> str:
+    """The time a question asks with 几点: of the word after it (关门时间), or 时间."""
+    words = [word for word, _ in question.words]
+    at = next((i for i, word in enumerate(words) if "几点" in word), len(words))
+    after = words[at + 1] if at + 1 < len(words) else ""
+    return f"{after}时间" if len(after) >= 2 and has_cjk(after) else "时间"
+
+
+def _rarity(word: str, keywords: KeywordIndex) -> float:
+    """The IDF of the rarest token of a word, 0 when some token of it no passage holds."""
+    idfs = [any_script_idf(token, keywords) for token in tokenize(word)]
+    return 0.0 if None in idfs or not idfs else max(idfs)
 
 
 def assess_support(
@@ -1945,7 +2007,7 @@ _DURATION_ASKED = re.compile(
 AREA = ("平方米", "平米", "㎡", "平方公里", "平方千米", "公顷", "亩")
 _AREA_ASKED = re.compile(  # 面积最多多大: a few words may stand between
     r"(?:面积|占地|用地|场地)[^，,。？?、的]{0,4}?(?:多大|多少|几)(?![家个名人所项])|"
-    r"(?:多少|几)(?:平方|平米|平|亩|公顷)"
+    r"(?:多少|几)(?:平方|平米|平|亩|公顷)|(?:多大|多少)的?(?:面积|场地)"
 )
 # 多大 asks for an area only of a space (办公室最小多大？), not of an age, a memory or an effect.
 _SIZE_ASKED = re.compile(r"多大(?:面积)?(?=[？?！!。呢啊呀]*$)")
@@ -2518,6 +2580,13 @@ def english_fact(fact: str) -> str:
         if year in _RELATIVE_YEARS:  # 今年9月底: the end of September this year
             return f"{out} {_RELATIVE_YEARS[year]}"
         return f"{out}, {year}" if year else out
+    ago = _AGO.fullmatch(text)
+    if ago:  # 10多年前: more than 10 years ago
+        count, more, unit = ago.groups()
+        value = _number(count)
+        words = _english_number(value) if value else "a few"
+        unit = "year" if unit == "年" else "month"
+        return f"{'more than ' if more else ''}{words} {unit}{'' if value == 1 else 's'} ago"
     year = re.fullmatch(r"(\d{4})年(底|末|初|中)?", text)
     if year:
         part = _PART_OF_YEAR.get(year.group(2) or "", "{}")

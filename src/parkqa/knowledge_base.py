@@ -25,6 +25,7 @@ from parkqa.answering import (
     missing_period_note,
     periods_held_nowhere,
     unheld_name_phrase,
+    unstated_measure,
     unstated_years,
     with_counted,
 )
@@ -296,7 +297,9 @@ class KnowledgeBase:
         hits = search(
             index, vector, asked, cfg.retrieval, max(k, 3), filters, None, holds_answer_kind(asked)
         )
-        unheld = missing_attribute(asked, index.keywords, index.passage_text)
+        unheld = missing_attribute(asked, index.keywords, index.passage_text) or unstated_measure(
+            asked, hits, index.keywords
+        )
         phrase = unheld_name_phrase(asked, index.keywords, index.passage_text)
         periods = periods_held_nowhere(asked, index.keywords, index.passage_text)
         support = assess_support(
