@@ -273,7 +273,14 @@ def test_question_analysis_keeps_words_whole_and_finds_names():
     asked = analyse("特斯拉在永川投资了多少钱？")
     assert "特斯拉" in asked.names and asked.kind == "quantity"
     assert "投资" in asked.content_words and "多少" not in asked.content_words
-    for ordinary in ("园区里有多少人在上班？", "在园区办公租金贵不贵？", "员工能享受什么待遇？"):
+    for ordinary in (
+        "园区里有多少人在上班？",
+        "在园区办公租金贵不贵？",
+        "员工能享受什么待遇？",
+        "投产以后一年能产多少钱的东西？",  # 东西 (tagged a place) is the thing asked
+        "园区能买到什么东西？",
+        "哪些东西可以带进会场？",
+    ):
         assert analyse(ordinary).names == (), ordinary
 
 
@@ -1058,6 +1065,17 @@ def test_how_long_something_stays_valid_or_open_asks_a_span_of_time():
     assert unit_asked(analyse("How long is the rent subsidy policy valid?")) == DURATION
     assert unit_asked(analyse("How long will the canteen stay open?")) == DURATION
     assert unit_asked(analyse("How long is the bridge?")) is None
+
+
+def test_a_span_asked_in_a_unit_leads_only_with_a_span_in_that_unit():
+    # 「论坛一共开了几天？」 led with 三年 (of 三年内翻一番).
+    sentence = "他表示，西部地区数字经济规模有望在三年内翻一番。"
+    assert lead_fact(analyse("论坛一共开了几天？"), sentence) is None
+    assert lead_fact(analyse("要多久？"), sentence) == "三年"
+    days = "审核在受理后20个工作日内完成，公示7天。"
+    assert lead_fact(analyse("审核要几天？"), days) == "20个工作日"
+    assert lead_fact(analyse("公示多少天？"), "公示期为7天。") == "7天"
+    assert lead_fact(analyse("要等几个月？"), "评审需要3个月。") == "3个月"
 
 
 def test_an_area_asked_with_a_word_between_is_an_area():

@@ -1435,7 +1435,7 @@ def lead_fact(question: Question, sentence: str) -> str | None:
                 found, unit, counted = counting, None, None
         if unit:
             in_unit = [m for m in found if has_unit(m.group(), unit)]
-            strict = unit in (MONEY, DURATION, PERCENT, AREA) or (
+            strict = unit in (MONEY, DURATION, PERCENT, AREA, *SPAN_UNITS.values()) or (
                 question.language == "en" and unit != COUNTED  # named: people, companies
             )
             free = _FREE.search(sentence) if unit == MONEY else None
@@ -1994,6 +1994,17 @@ _MONEY_ASKED = re.compile(
     rf"[每一]个?[年月天周次]要?(?:多少|几)(?![{CJK_RANGES}])"
 )
 DURATION = ("年", "月", "周", "天", "日", "小时", "分钟", "秒")
+# A span asked in one unit (几天, 多少个月): only a span in that unit answers it.
+_SPAN_UNIT_ASKED = re.compile(r"(?:几|多少)个?(月|小时|工作日|星期|周|天|分钟)")
+SPAN_UNITS = {
+    "月": ("月",),
+    "小时": ("小时",),
+    "工作日": ("天", "日"),
+    "星期": ("周", "星期"),
+    "周": ("周", "星期"),
+    "天": ("天", "日"),
+    "分钟": ("分钟",),
+}
 _DURATION_ASKED = re.compile(
     r"多久|多长时间|多少时间|(?:几|多少)个?(?:月|小时|工作日|自然日|星期|周|天|分钟|秒)|"
     r"\bhow long\s+(?:does|do|did|can|could|will|would|should|must|has|have|had)\b|"
@@ -2149,7 +2160,8 @@ def unit_asked(question: Question) -> tuple[str, ...] | None:
     多少块钱 → 元, 多久 or "how long does" → a span of time; for an English question the
     unit of the thing counted (people → 人名, companies → 家)."""
     if _DURATION_ASKED.search(question.simplified) and not _LENGTH_ASKED.search(question.text):
-        return DURATION
+        named = _SPAN_UNIT_ASKED.search(question.simplified)
+        return SPAN_UNITS[named.group(1)] if named else DURATION
     if question.language == "en":
         return _english_unit_asked(question.text)
     written = written_units(question.simplified)

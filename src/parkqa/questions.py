@@ -418,14 +418,15 @@ def _is_content(word: str, tag: str) -> bool:
 
 def _counts_what_is_asked(words: Sequence[tuple[str, str]], i: int) -> bool:
     """Whether words[i] is the count or the thing of a question word split from it (哪 / 一个,
-    哪 / 几家, 什么 / 东西): part of the asking, not of what is asked about."""
+    哪 / 几家, 什么 / 东西, 多少钱的 / 东西): part of the asking, not of what is asked about."""
     if i == 0:
         return False
     word, tag = words[i]
     before = words[i - 1][0]
     if before == "哪":
         return tag.startswith("m")
-    return before == "什么" and word == "东西"
+    asking = [normalize(w) in QUESTION_WORDS for w, _ in words[max(0, i - 4) : i]]
+    return word == "东西" and any(asking)  # 东西, tagged a place, is "thing" here
 
 
 def _is_name(word: str, tag: str, language: str) -> bool:
