@@ -503,10 +503,21 @@ def test_no_count_of_something_else_leads_when_a_sum_or_a_rate_is_asked():
         ("How many people work in the park?", ("人", "名")),
         ("How many jobs will the project create?", ("人", "名")),
         ("How many square metres of office space are there?", AREA),
+        # Schools and institutes are counted in 所 (8所高校和科研院所).
+        ("How many universities and research institutes attended the forum?", ("所",)),
+        ("How many vocational colleges does the city have?", ("所",)),
     ],
 )
 def test_an_english_question_asks_in_the_unit_of_what_follows_how_much_or_many(question, unit):
     assert unit_asked(analyse(question)) == unit
+
+
+def test_a_count_in_a_measure_word_english_lacks_names_what_it_counts():
+    # 「8所高校和科研院所」: 所 has no English word; the question's own words say what is counted.
+    from parkqa.answering import english_lead
+
+    asked = analyse("How many universities and research institutes attended the forum?")
+    assert english_lead(asked, "8所") == "8 universities and research institutes"
 
 
 def test_an_english_price_leads_with_the_sum_not_a_count():

@@ -2059,12 +2059,14 @@ _AREA_NAMED = re.compile(
     r"\b(?:square met\w+|area|hectares?|acres?|land|space|floor space)\b", re.I
 )
 # What "how many" may count in English, and the units it is counted in.
+SCHOOLS = ("所",)  # the measure word of schools and institutes, which English has no word for
 _ENGLISH_COUNTS = (
     (_PEOPLE_COUNTED, PEOPLE),
     (_COMPANIES_COUNTED, ("家",)),
     (_AREA_NAMED, AREA),
     (re.compile(r"\b(?:years?)\b", re.I), ("年",)),
     (re.compile(r"\b(?:projects?)\b", re.I), ("项",)),
+    (re.compile(r"\b(?:universit|colleges?|schools?|institutes?|academ)", re.I), SCHOOLS),
 )
 # A share asked for ("what percentage of the fees"), before the sum it is a share of.
 _PERCENT_NAMED = re.compile(r"\b(?:percentage|percent|per cent|proportion)\b", re.I)
@@ -2116,9 +2118,9 @@ _PHRASE_ENDS = frozenset(
 
 
 def _counted_words(after: str) -> str:
-    """Up to three words after "how many", to the first that ends the noun phrase."""
+    """Up to four words after "how many", to the first that ends the noun phrase."""
     words = []
-    for word in after.split()[:3]:
+    for word in after.split()[:4]:
         if word.lower() in _PHRASE_ENDS:
             break
         words.append(word)
@@ -2553,16 +2555,14 @@ _SINGULAR = {"people": "person", "companies": "company"}
 
 def english_lead(question: Question, fact: str) -> str:
     """The fact in English form, and a bare count with what "how many" counts (7 cities,
-    5 customer experience centres) when some passage holds a word for it (question.counted):
-    else the count may be of anything ("1,200 booths" of 岗位1200余个)."""
+    5 customer experience centres) when some passage holds a word for it (question.counted)
+    or it is counted in 所 (8 universities): else the count may be of anything ("1,200 booths"
+    of 岗位1200余个)."""
     english = english_fact(fact)
     many = _HOW_MANY.search(question.text)
-    if (
-        not many
-        or not question.counted
-        or not _BARE_COUNT.fullmatch(english)
-        or unit_asked(question) != COUNTED
-    ):
+    unit = unit_asked(question)
+    named = unit == SCHOOLS or (unit == COUNTED and question.counted)  # 8所: in no English unit
+    if not many or not named or not _BARE_COUNT.fullmatch(english):
         return english
     phrase = _counted_words(many.group(1)).split()
     plurals = [i for i, w in enumerate(phrase) if w in _plurals(" ".join(phrase))]
