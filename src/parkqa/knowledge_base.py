@@ -472,7 +472,7 @@ def _compose(
     highlighted = [(c.text[start:end], c.n) for c in citations for start, end in c.highlights]
     if not highlighted:
         return ""
-    parts = " ".join(f"{text} [{n}]" for text, n in highlighted)
+    parts = _numbered(highlighted)
     period = missing_period_note(asked, unstated, sentence)
     if period:
         return _in_script(asked, period) + " " + parts
@@ -482,9 +482,16 @@ def _compose(
         return subject + " " + parts
     fact = lead_of(asked, [sentence, *(text for text, _ in highlighted if text != sentence)])
     if fact:
+        if fact not in sentence:  # a later sentence's (多少家企业: 330家, not 24条): it follows
+            highlighted.sort(key=lambda item: fact not in item[0])
+            parts = _numbered(highlighted)
         lead = f"{english_lead(asked, fact)}." if asked.language == "en" else f"{fact}。"
         return _in_script(asked, lead) + " " + parts
     return parts
+
+
+def _numbered(highlighted: list[tuple[str, int]]) -> str:
+    return " ".join(f"{text} [{n}]" for text, n in highlighted)
 
 
 def _in_script(asked: Question, text: str) -> str:
