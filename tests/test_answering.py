@@ -1078,6 +1078,14 @@ def test_how_long_something_stays_valid_or_open_asks_a_span_of_time():
     assert unit_asked(analyse("How long is the bridge?")) is None
 
 
+def test_a_later_sentence_leads_only_when_it_speaks_of_what_is_asked():
+    # 「论坛一共开了几天？」 led with 20个工作日, of a sentence about reviewing applications.
+    asked = analyse("论坛一共开了几天？")
+    sentences = ["西部地区数字经济规模有望在三年内翻一番。", "审核在受理后20个工作日内完成。"]
+    assert lead_of(asked, sentences) is None
+    assert lead_of(asked, [sentences[0], "论坛为期2天。"]) == "2天"
+
+
 def test_a_span_asked_in_a_unit_leads_only_with_a_span_in_that_unit():
     # 「论坛一共开了几天？」 led with 三年 (of 三年内翻一番).
     sentence = "他表示，西部地区数字经济规模有望在三年内翻一番。"

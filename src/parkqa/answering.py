@@ -1805,13 +1805,25 @@ def counted_noun(question: Question, first_only: bool = False) -> str | None:
 def lead_of(question: Question, sentences: Sequence[str]) -> str | None:
     """The fact that leads an answer of these sentences: the first sentence's; or, when it
     states no quantity in the unit asked for (多少钱: no sum; 多少家企业: 24条), the first later
-    sentence's that does."""
+    sentence's that does and speaks of something the question asks about."""
     fact = lead_fact(question, sentences[0]) if sentences else None
     unit = unit_asked(question) if question.kind == "quantity" else None
     if not unit or (fact and _states_unit(fact, unit)):
         return fact
-    facts = (lead_fact(question, s) for s in sentences[1:] if _states_unit(s, unit))
+    facts = (
+        lead_fact(question, s)
+        for s in sentences[1:]
+        if _states_unit(s, unit) and _speaks_of(question, s)
+    )
     return next((later for later in facts if later and _states_unit(later, unit)), fact)
+
+
+def _speaks_of(question: Question, text: str) -> bool:
+    """Whether a text holds one of the words a question asks about (its content words, or an
+    English question's translations); True when it has none."""
+    words = question.content_words if question.language == "zh" else question.translations
+    text = to_simplified(text)
+    return not words or any(to_simplified(word) in text for word in words)
 
 
 def _states_unit(text: str, unit: tuple[str, ...]) -> bool:
