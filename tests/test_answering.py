@@ -776,6 +776,8 @@ def test_a_part_of_a_month_leads_with_the_month():
         ("10多年前", "more than 10 years ago"),
         ("二十年前", "20 years ago"),
         ("三个月前", "3 months ago"),
+        ("几年前", "a few years ago"),
+        ("千年前", "千年前"),  # a count of no number English reads: as it is stated
     ],
 )
 def test_a_fact_is_given_in_english_form(fact, english):

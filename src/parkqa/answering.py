@@ -2608,6 +2608,8 @@ def english_fact(fact: str) -> str:
     if ago:  # 10多年前: more than 10 years ago
         count, more, unit = ago.groups()
         value = _number(count)
+        if not value and count != "几":
+            return fact  # 千年前: no number English reads
         words = _english_number(value) if value else "a few"
         unit = "year" if unit == "年" else "month"
         return f"{'more than ' if more else ''}{words} {unit}{'' if value == 1 else 's'} ago"

@@ -425,8 +425,10 @@ def _counts_what_is_asked(words: Sequence[tuple[str, str]], i: int) -> bool:
     before = words[i - 1][0]
     if before == "哪":
         return tag.startswith("m")
-    asking = [normalize(w) in QUESTION_WORDS for w, _ in words[max(0, i - 4) : i]]
-    return word == "东西" and any(asking)  # 东西, tagged a place, is "thing" here
+    if word != "东西":
+        return False
+    # 东西, tagged a place, is the thing asked after an asking word (什么东西, 多少钱的东西)
+    return any(normalize(w) in QUESTION_WORDS for w, _ in words[max(0, i - 4) : i])
 
 
 def _is_name(word: str, tag: str, language: str) -> bool:
