@@ -2007,7 +2007,6 @@ _MONEY_ASKED = re.compile(
 )
 DURATION = ("年", "月", "周", "天", "日", "小时", "分钟", "秒")
 # A span asked in one unit (几天, 多少个月): only a span in that unit answers it.
-_SPAN_UNIT_ASKED = re.compile(r"(?:几|多少)个?(月|小时|工作日|星期|周|天|分钟)")
 SPAN_UNITS = {
     "月": ("月",),
     "小时": ("小时",),
@@ -2017,8 +2016,9 @@ SPAN_UNITS = {
     "天": ("天", "日"),
     "分钟": ("分钟",),
 }
+_SPAN_UNIT_ASKED = re.compile(rf"(?:几|多少)个?({'|'.join(SPAN_UNITS)})")
 _DURATION_ASKED = re.compile(
-    r"多久|多长时间|多少时间|(?:几|多少)个?(?:月|小时|工作日|自然日|星期|周|天|分钟|秒)|"
+    rf"多久|多长时间|多少时间|(?:几|多少)个?(?:{'|'.join(SPAN_UNITS)}|自然日|秒)|"
     r"\bhow long\s+(?:does|do|did|can|could|will|would|should|must|has|have|had)\b|"
     r"\bhow long\s+(?:is|are|was|were)\b.*\b(?:valid|effective|in (?:force|effect)|open|"
     r"available|closed|free)\b|"
