@@ -391,7 +391,7 @@ def test_a_colloquial_unit_is_also_read_in_its_standard_form(question, standard)
         ("做数据标注一个月能挣多少？", MONEY),  # what one earns: led with 350个 (jobs)
         ("开网店一年能赚多少？", MONEY),
         ("招聘会上做客服的一个月能拿多少？", MONEY),  # led with 500个 (jobs)
-        ("一家企业一年能领多少张算力券？", None),  # vouchers, not a sum
+        ("一家企业一年能领多少张算力券？", ("张",)),  # vouchers, not a sum
     ],
 )
 def test_a_sum_or_a_rate_is_asked_for_by_what_is_asked_about(question, unit):
@@ -409,6 +409,52 @@ def test_no_sum_or_area_leads_a_count():
     assert lead_fact(people, "园区地下停车场共有1800个车位，员工月卡每月150元。") is None
     flats = analyse("How many talent apartments does the park have?")
     assert lead_fact(flats, "园区已建成产业楼宇70万平方米、人才公寓2600余套。") == "2600余套"
+
+
+def test_a_count_in_a_longer_measure_word_is_not_a_count_in_its_first_character():
+    # 126人次 counts visits, not people: "园区里有多少人在上班？" led with 126人 and the sentence
+    # of an inspection's visits.
+    sentence = "本次检查共出动检查人员126人次，检查企业214家、产业楼宇17栋。"
+    assert not has_unit(sentence, ("人", "名"))
+    assert lead_fact(analyse("这次检查去了多少人次？"), sentence) == "126人次"
+    assert lead_fact(analyse("园区里有多少人在上班？"), sentence) is None
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "lead"),
+    [
+        ("检查了几栋楼？", "本次检查共出动检查人员126人次，检查企业214家、产业楼宇17栋。", "17栋"),
+        ("还有多少处隐患没改完？", "将对48处未完成整改的隐患逐一复查。", "48处"),
+        ("去年发生了几起事故？", "全年发生事故3起，比上年减少2起。", "3起"),
+        ("园区今年发生了几起火灾？", "灭火器过期等问题共发现63处。", None),
+        ("园区有几栋楼？", "园区建成产业楼宇70万平方米，可容纳员工1.4万人。", None),
+    ],
+)
+def test_a_count_asked_by_its_measure_word_leads_only_in_it(question, sentence, lead):
+    assert lead_fact(analyse(question), sentence) == lead
+
+
+def test_once_in_a_question_is_no_number_it_states():
+    # 一次 says "once": its 1 is no figure the question already knows (led with 5年).
+    sentence = "单次租期最长1年，期满可续租，累计租住不超过5年。"
+    assert lead_fact(analyse("人才公寓一次最长能租多久？"), sentence) == "1年"
+
+
+def test_a_count_stated_per_thing_answers_only_a_question_per_thing():
+    # "园区里有多少人在上班？" led with 2名 of a training rule's 每家企业……派2名员工.
+    sentence = "第四季度起，园区将每月组织一次消防安全知识培训，每家企业每季度至少派2名员工参加。"
+    total = analyse("园区里有多少人在上班？")
+    assert not count_asked(total)(sentence)
+    assert lead_fact(total, sentence) is None
+    per_company = analyse("每家企业每个季度要派几个人去培训？")
+    assert count_asked(per_company)(sentence)
+    assert lead_fact(per_company, sentence) == "2名"
+    # A limit is a limit per thing, asked with or without 每.
+    limit = "每1000卡时发放一张算力券，每家企业全年最多领取40张。"
+    assert lead_fact(analyse("算力券一年最多能领几张？"), limit) == "40张"
+    assert count_asked(analyse("How many vouchers can a company get in a year?"))(limit)
+    # A sum per thing stays a sum: what one costs is asked without 每.
+    assert lead_fact(analyse("工位租金多少钱？"), "每个工位每月租金300元。") == "300元"
 
 
 def test_a_rank_asked_leads_with_a_rank_or_nothing():

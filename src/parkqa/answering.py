@@ -47,9 +47,9 @@ from parkqa.translation import (
 )
 
 _MEASURE = (
-    r"(?:%|％|元|美元|个工作日|工作日|个自然日|自然日|个小时|个月|个星期|星期|周|秒|个|家|人|名|"
+    r"(?:%|％|元|美元|个工作日|工作日|个自然日|自然日|个小时|个月|个星期|星期|周|秒|个|家|人次|人|名|"
     r"平方米|平米|㎡|平方公里|平方千米|公顷|亩|台|条|套|所|项|座|层|席位|单|倍|公里|千米|米|吨|年|"
-    r"分钟|小时|天|月|届|款|部|辆|张|间|位|户)"
+    r"分钟|小时|天|月|届|款|部|辆|张|间|位|户|栋|处|起|次|件|批|种)"
 )
 _UNIT = rf"(?:[亿万千百]?{_MEASURE}|[亿万千百])"
 # Digits with the commas and points inside them (1,800; 1.4), never one after them (3. of a
@@ -694,7 +694,7 @@ _GENERIC_ATTRIBUTES = frozenset(
 _ATTRIBUTE_SUFFIXES = "额量数率费价"  # 投资额, 交易量: the amount of what the stem names
 _VALUE_ASKED = frozenset(("是否", "吗"))  # and the words that ask how many (_asks_count)
 # The measure words things are counted by, which the word splitter joins to 几 (几家, 几所).
-CLASSIFIERS = "个家名位户件条项台套所座种类批支栋间辆只张本"
+CLASSIFIERS = "个家名位户件条项台套所座种类批支栋间辆只张本处起次"
 
 
 def _asks_count(word: str) -> bool:
@@ -1434,8 +1434,13 @@ def lead_fact(question: Question, sentence: str) -> str | None:
             if counting:
                 found, unit, counted = counting, None, None
         if unit:
+            if unit not in _MEASURES and not asks_per_thing(question):  # 每家企业……2名
+                found = [m for m in found if not _per_thing(sentence, m)] or found
+            if unit == PEOPLE or (len(unit) == 1 and unit[0] in CLASSIFIERS and unit[0] != "个"):
+                # 几栋: not 1.4万人 nor 63处; 多少人: not 126人次 nor 214家, counts of other things
+                found = [m for m in found if not _in_other_measure(m.group(), unit)]
             in_unit = [m for m in found if has_unit(m.group(), unit)]
-            strict = unit in (MONEY, DURATION, PERCENT, AREA, *SPAN_UNITS.values()) or (
+            strict = unit in _MEASURES or (
                 question.language == "en" and unit != COUNTED  # named: people, companies
             )
             free = _FREE.search(sentence) if unit == MONEY else None
@@ -1452,7 +1457,7 @@ def lead_fact(question: Question, sentence: str) -> str | None:
             found = in_unit or [
                 m
                 for m in found
-                if not _ONE.fullmatch(m.group()) or any(u in m.group() for u in unit)
+                if not _ONE.fullmatch(m.group()) or any(counted_in(m.group(), u) for u in unit)
             ]
             if not found:
                 return None
@@ -1496,7 +1501,11 @@ def lead_fact(question: Question, sentence: str) -> str | None:
     if not found:
         return None
     if question.kind == "quantity":  # 每录用一个能补多少: not the 1名 it states
-        stated = {_number(m.group()) for m in _quantities(question.simplified)} - {None}
+        stated = {
+            _number(m.group())
+            for m in _quantities(question.simplified)
+            if not _ONE.fullmatch(m.group())  # 一次 of 一次最长能租多久 says "once"
+        } - {None}
         found = [m for m in found if _number(m.group()) not in stated] or found
         if not _CONDITION_ASKED.search(question.simplified):  # not 30万元 of 年薪30万元以上的
             found = [m for m in found if not _CONDITION.match(sentence, m.end())] or found
@@ -2055,7 +2064,7 @@ def _asks_area(written: str) -> bool:
 
 _LENGTH_ASKED = re.compile(r"\b(?:be|stretch|extend|measure|run)\s*\??\s*$", re.IGNORECASE)
 _ASKED_UNIT = re.compile(
-    r"(?:多少|几)\s*(个|家|所|名|人|条|台|项|套|座|层|倍|款|位|年|天|钱|元|平方米|亩|万|亿)"
+    rf"(?:多少|几)\s*(?:个(?=人))?(人次|[{CLASSIFIERS}]|人|层|倍|款|年|天|钱|元|平方米|亩|万|亿)"
 )
 _PEOPLE_COUNTED = re.compile(
     r"\b(?:people|persons|employees|staff|workers|jobs|students|residents|talents?)\b", re.I
@@ -2193,7 +2202,22 @@ def unit_asked(question: Question) -> tuple[str, ...] | None:
             return PEOPLE
         return COUNTED if _asked_without_measure(question) else None
     unit = match.group(1)
+    if _begins_noun(question.words, unit):  # 多少人才公寓: 人 begins a noun, no measure word
+        return COUNTED if _asked_without_measure(question) else None
     return {"钱": MONEY, "人": PEOPLE, "名": PEOPLE}.get(unit, (unit,))
+
+
+def _begins_noun(words: Sequence[tuple[str, str]], unit: str) -> bool:
+    """Whether the word after a Chinese question's 多少 or 几 is a longer noun that begins with
+    the unit's character (人才 of 多少人才公寓), not the measure word itself."""
+    return any(
+        word in ("多少", "几")
+        and i + 1 < len(words)
+        and words[i + 1][0].startswith(unit)
+        and len(words[i + 1][0]) > len(unit)
+        and words[i + 1][1].startswith("n")
+        for i, (word, _) in enumerate(words)
+    )
 
 
 def _asked_without_measure(question: Question) -> bool:
@@ -2354,13 +2378,49 @@ def count_asked(question: Question) -> Callable[[str], bool] | None:
     if noun and unit == COUNTED:
         counted = (noun,)
 
+    totals = unit not in _MEASURES and not asks_per_thing(question)
+
     def holds(text: str) -> bool:
         text = _simplified_alike(text)
+        if totals:
+            text = _without_counts_per_thing(text)
         if not _states_unit(text, unit) or (counted and not counts_any(text, counted)):
             return False
         return not (noun and counts_kinds_only(text, noun, unit))
 
     return holds
+
+
+# A count stated per thing (每家企业……派2名员工): what each one has, no total; it answers only
+# a question asking per thing (每家, 一家, 平均, each). Sums, shares, areas and spans per thing
+# (每个工位每月300元) are what their questions ask.
+_PER_THING = re.compile(rf"每一?[{CLASSIFIERS}人]")
+_PER_THING_ASKED = re.compile(
+    rf"每|平均|人均|一[{CLASSIFIERS}人]|最多|最少|至多|至少|上限|"
+    r"\b(?:each|per|every|average|most|least|maximum|minimum)\b|"
+    r"\b(?:can|could|may|does|do|will|for) (?:a|an|one)\b",
+    re.IGNORECASE,
+)
+_MEASURES = (MONEY, PERCENT, AREA, DURATION, *SPAN_UNITS.values())
+_CLAUSE_START = re.compile(r"[，,；;。：:！!？?]")
+
+
+def asks_per_thing(question: Question) -> bool:
+    return bool(_PER_THING_ASKED.search(question.simplified))
+
+
+def _per_thing(text: str, quantity: re.Match) -> bool:
+    """Whether a quantity of a Simplified text is stated per thing (每家企业……2名)."""
+    starts = [m.end() for m in _CLAUSE_START.finditer(text, 0, quantity.start())]
+    return bool(_PER_THING.search(text, starts[-1] if starts else 0, quantity.start()))
+
+
+def _without_counts_per_thing(text: str) -> str:
+    """A Simplified text with its quantities stated per thing blanked, the rest in place."""
+    for m in reversed(_quantities(text)):
+        if _per_thing(text, m):
+            text = text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
+    return text
 
 
 # How far before what an English "how many" counts its count may stand: the translation is
@@ -2395,9 +2455,30 @@ def has_unit(text: str, units: tuple[str, ...]) -> bool:
     """Whether a quantity in text, of either script, is counted in one of the units (a date
     is no quantity; nor is one, which mostly says "a": 配有一名专属管家)."""
     return any(
-        any(unit in m.group() for unit in units)
+        any(counted_in(m.group(), unit) for unit in units)
         for m in _quantities(_simplified_alike(text))
         if _counts_something(m)
+    )
+
+
+# Measure words that hold a unit's character but count another thing: 126人次 counts visits,
+# not people; 3个月 is a span of time, no count of things.
+_OTHER_MEASURES = {"人": ("人次",), "个": ("个月", "个工作日", "个自然日", "个小时", "个星期")}
+
+
+def counted_in(quantity: str, unit: str) -> bool:
+    """Whether a quantity (126人次, 1.4万人) is counted in a unit (人次; not 人)."""
+    return unit in quantity and not any(m in quantity for m in _OTHER_MEASURES.get(unit, ()))
+
+
+def _in_other_measure(quantity: str, unit: tuple[str, ...]) -> bool:
+    """Whether a quantity is counted by a measure word, other than the generic 个, that is
+    not the unit asked (1.4万人 or 63处 for 几栋)."""
+    measure = re.sub(rf"^{_NUMBER}\s*(?:多|余|几)?\s*[亿万千百]?", "", quantity)
+    return (
+        bool(measure)
+        and not counted_in(quantity, "个")
+        and not any(counted_in(quantity, u) for u in unit)
     )
 
 
