@@ -392,6 +392,7 @@ def test_a_colloquial_unit_is_also_read_in_its_standard_form(question, standard)
         ("开网店一年能赚多少？", MONEY),
         ("招聘会上做客服的一个月能拿多少？", MONEY),  # led with 500个 (jobs)
         ("一家企业一年能领多少张算力券？", ("张",)),  # vouchers, not a sum
+        ("锐芯电子被罚了多少？", MONEY),  # a fine: led with 30天 of its deadline
     ],
 )
 def test_a_sum_or_a_rate_is_asked_for_by_what_is_asked_about(question, unit):

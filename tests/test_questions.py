@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from parkqa.questions import analyse, join_held_characters
 
 # A term of the documents that the word splitter's dictionary lacks (算力: computing power).
@@ -65,3 +67,16 @@ def test_the_periods_a_question_names():
     # a festival is no season
     assert analyse("How long is the Spring Festival holiday?").periods == ()
     assert analyse("春节放几天假？").periods == ()
+
+
+@pytest.mark.parametrize("question", ["安全检查是哪几个部门一起搞的？", "排球比赛在哪里举行？"])
+def test_two_ordinary_words_the_word_splitter_tags_a_name_are_no_name(question) -> None:
+    # 安全检查 (safety inspection), tagged a person's name by the word splitter's dictionary,
+    # was refused as a missing name: "知识库中没有找到关于“安全检查”的信息".
+    asked = analyse(question)
+    assert asked.names == ()
+    assert asked.words[0][1] == "n"
+
+
+def test_a_name_the_dictionary_knows_stays_a_name() -> None:
+    assert "中央军委" in analyse("中央军委在哪一年成立？").names

@@ -386,3 +386,19 @@ def test_a_section_about_the_subject_is_not_the_list_of_what_is_asked():
         make_hit(_section("申请人须为入驻企业员工。", "3. 怎么申请？"), (0.8,), 0.5),
     ]
     assert sum(map(len, choose("申请人才公寓需要什么条件？", hits, 2).values())) <= 2
+
+
+def test_a_list_item_s_label_comes_with_the_sentence_chosen_from_the_item() -> None:
+    # 「检查里最常见的问题是什么？」 answered 部分呼叫中心工位区域存在插线板串联使用……是本次检查
+    # 发现最多的问题 without the item's label, 电气线路私拉乱接, which names the problem.
+    text = (
+        "消防通道被占用。部分楼宇的疏散通道堆放杂物，共发现52处。\n"
+        "2. 电气线路私拉乱接。部分工位区域存在插线板串联使用等问题，共发现97处，"
+        "是本次检查发现最多的问题。\n"
+        "3. 消防设施过期。灭火器超过有效期等问题共发现63处。\n"
+    )
+    hits = [make_hit(passage(text), (0.2, 0.2, 0.2, 0.9, 0.2, 0.2))]
+    assert choose("检查里最常见的问题是什么？", hits, max_sentences=2) == {0: [3, 2]}
+    assert choose("灭火器过期的有多少处？", hits) == {0: [5, 4]}
+    # A short sentence opening a line with no list number is no label.
+    assert choose("疏散通道堆放杂物的有多少处？", hits) == {0: [1]}

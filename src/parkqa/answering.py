@@ -26,6 +26,7 @@ from parkqa.chinese import (
 from parkqa.colloquial import written_forms
 from parkqa.keywords import ENGLISH_STOPWORDS, KeywordIndex, normalize, tokenize
 from parkqa.lexicon import lexicon
+from parkqa.passages import Passage
 from parkqa.questions import (
     LIGHT_VERBS,
     NAME_TAGS,
@@ -1289,12 +1290,35 @@ def choose_sentences(
             if not _ENUMERATION.match(passage.sentence_text(passage.sentences[s]).strip()):
                 break
             chosen[best_hit].append(s)
+    label = _item_label(hits[best_hit].passage, best_sentence)
+    if label is not None and label not in chosen[best_hit]:
+        chosen[best_hit].append(label)  # 2. 电气线路私拉乱接。 of the item's sentence chosen
     return {
         i: [best_sentence, *sorted(set(indexes) - {best_sentence})]
         if i == best_hit
         else sorted(indexes)
         for i, indexes in chosen.items()
     }
+
+
+# A list item's number at the start of a line (2. 3、 （四）) and how long its label, a short
+# first sentence naming the item (电气线路私拉乱接。), may be.
+_ITEM_NUMBER = re.compile(
+    r"(?:^|\n)\s*(?:\d{1,2}[.、．]|[（(][一二三四五六七八九十\d]{1,3}[)）]|[一二三四五六七八九十]{1,3}、)\s*$"
+)
+LABEL_MOST = 16
+
+
+def _item_label(passage: Passage, at: int) -> int | None:
+    """The sentence before sentence `at` when it is the label that opens a numbered list item
+    (2. 电气线路私拉乱接。) and sentence `at` goes on with the same item on its line."""
+    if at == 0:
+        return None
+    label, sentence = passage.sentences[at - 1], passage.sentences[at]
+    between = passage.text[label.end : sentence.start]
+    if "\n" in between or between.strip() or label.end - label.start > LABEL_MOST:
+        return None
+    return at - 1 if _ITEM_NUMBER.search(passage.text, 0, label.start) else None
 
 
 def _with_answer_kind(question: Question, hits: list[Hit]) -> list[Hit]:
@@ -2009,7 +2033,8 @@ _MONEY_ASKED = re.compile(
     # what is paid or invested (投了多少, 要花多少), granted (能补多少, 奖多少) or earned (能挣
     # 多少), a price per
     # period (停车一个月要多少)
-    r"|(?:投了|投入了?|投资了|花了|要花|得花|花|砸了|掏了|付|交|缴|补|奖|赔|罚|挣了?|赚了?)多少|"
+    r"|(?:投了|投入了?|投资了|花了|要花|得花|花|砸了|掏了|付|交|缴|补|奖|赔了?|罚了?|挣了?|赚了?)"
+    r"多少|"
     # what one gets, ending the question (一个月能拿多少？), not 领多少张券
     r"(?:拿|领)了?多少钱?(?=[？?。，,！!]|呢|啊|$)|"
     rf"[每一]个?[年月天周次]要?(?:多少|几)(?![{CJK_RANGES}])"

