@@ -259,3 +259,15 @@ def test_a_quarter_or_season_the_documents_do_not_cover_is_named_not_answered(pa
     assert spring.missing_terms == ("春季",) and spring.answer.startswith("文中没有春季的数据")
     assert kb.ask("秋季招聘会是哪天？").missing_terms == ()
     assert kb.ask("When is the spring job fair?").missing_terms == ("spring",)
+
+
+def test_a_quarter_the_cited_passage_does_not_cover_is_named_when_it_covers_another(make_kb):
+    # 「第四季度检查发现了多少隐患？」 was answered with a third-quarter report's 389处 as if it
+    # were the fourth quarter's: the report names 第四季度 once, for training that starts then.
+    natural = Path(__file__).parent / "data" / "natural" / "knowledge"
+    kb = make_kb({p.name: p.read_text(encoding="utf-8") for p in natural.iterdir()})
+    kb.update()
+    fourth = kb.ask("第四季度检查发现了多少隐患？")
+    assert fourth.missing_terms == ("第四季度",)
+    assert fourth.answer.startswith("文中没有第四季度的数据"), fourth.answer
+    assert kb.ask("第三季度检查发现了多少隐患？").missing_terms == ()

@@ -2566,6 +2566,33 @@ def unstated_years(question: Question, support: Support, sentence: str) -> tuple
     return tuple(question.years)
 
 
+def quarters_not_cited(question: Question, cited: str) -> tuple[str, ...]:
+    """The quarters a quantity or date question names that the sentence it is answered from
+    never names while the sentence or its passage's title or section (cited: the three) names
+    another quarter: its figures are that quarter's (第四季度 asked of a third-quarter report,
+    which names 第四季度 elsewhere, for something else)."""
+    if question.kind not in ("quantity", "date"):
+        return ()
+    asked = {p: _quarters(p) for p in question.periods}
+    asked = {p: q for p, q in asked.items() if q}
+    if not asked:
+        return ()
+    named = _quarters(fold(cited))
+    if not named or any(q & named for q in asked.values()):
+        return ()
+    return tuple(asked)
+
+
+def _quarters(text: str) -> set[str]:
+    """The quarters a text names, as digits (第三季度, Q3, third quarter: 3)."""
+    return {
+        _QUARTERS.get(part, part)
+        for m in _QUARTER.finditer(text.lower())
+        for part in m.groups()
+        if part
+    }
+
+
 def missing_period_note(question: Question, years: Sequence[str], sentence: str) -> str | None:
     """When the answer cannot be about the years or periods asked (unstated_years): which
     years the answer's sentence does cover, said before it (文中只有2019年的数据)."""

@@ -24,6 +24,7 @@ from parkqa.answering import (
     missing_attribute,
     missing_period_note,
     periods_held_nowhere,
+    quarters_not_cited,
     unheld_name_phrase,
     unstated_measure,
     unstated_years,
@@ -336,8 +337,10 @@ class KnowledgeBase:
             )
         chosen = choose_sentences(asked, hits, index.keywords, cfg.answer.max_sentences)
         citations = cite(hits, chosen, limit=k)
-        best = _best_sentence(hits, chosen)
+        passage, best = _best_sentence(hits, chosen)
         unstated = unstated_years(asked, support, best)
+        if not unstated and passage is not None:
+            unstated = quarters_not_cited(asked, f"{passage.title}\n{passage.section}\n{best}")
         answer = Answer(
             question=text,
             answer=_compose(asked, support, citations, best, unstated),
@@ -448,14 +451,15 @@ def _question_tokens(texts: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(tokens))
 
 
-def _best_sentence(hits: Sequence[Hit], chosen: dict[int, list[int]]) -> str:
-    """The sentence the answer rests on most (choose_sentences lists it first); the answer
-    shows its sentences in their passages' order, so this is not always the first shown."""
+def _best_sentence(hits: Sequence[Hit], chosen: dict[int, list[int]]) -> tuple[Passage | None, str]:
+    """The sentence the answer rests on most (choose_sentences lists it first), with its
+    passage; the answer shows its sentences in their passages' order, so this is not always
+    the first shown."""
     first = next((i for i, sentences in chosen.items() if sentences), None)
     if first is None:
-        return ""
+        return None, ""
     passage = hits[first].passage
-    return passage.sentence_text(passage.sentences[chosen[first][0]])
+    return passage, passage.sentence_text(passage.sentences[chosen[first][0]])
 
 
 def _compose(
