@@ -2431,6 +2431,7 @@ _CLAUSE_START = re.compile(r"[，,；;。：:！!？?]")
 
 
 def asks_per_thing(question: Question) -> bool:
+    """Whether a question asks what one thing has (每家, 一家企业, 最多, each, can a company)."""
     return bool(_PER_THING_ASKED.search(question.simplified))
 
 

@@ -49,7 +49,6 @@ _LONGEST_MEANING = 6  # words; longer meanings are explanations, not translation
 _ASIDE = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 # Words after which an English word is read as a verb (can park, to park, we park); anywhere
 # else a word the dictionary gives as a noun too is read as the noun (the park, industrial park).
-_BE = frozenset(("is", "are", "was", "were", "be", "been", "being"))
 _VERB_CUES = frozenset(
     [
         "to",
@@ -74,6 +73,9 @@ _VERB_CUES = frozenset(
         "she",
     ]
 )
+# Forms of "be", after which an irregular participle is read as its verb first (were found:
+# find, not to found).
+_BE = frozenset(("is", "are", "was", "were", "be", "been", "being"))
 _LEADING = ("to be ", "to ", "a ", "an ", "the ", "one's ")
 _PLAIN = re.compile(r"[a-z][a-z' -]*")
 _ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*|\d[\d,.]*")
@@ -423,7 +425,6 @@ def _gloss_at(
         as_verb = start > 0 and words[start - 1].lower() in _VERB_CUES
         keys = _lemmas(" ".join(phrase))
         if size == 1 and start > 0 and words[start - 1].lower() in _BE:
-            # were found: the participle of find, not to found
             keys = [*_IRREGULAR.get(phrase[0], ()), *keys]
         for key in dict.fromkeys(keys):
             held = (_held_form(w, keywords, texts) for w in glossary().get(key, ()))
