@@ -2427,6 +2427,8 @@ _PER_THING_ASKED = re.compile(
     re.IGNORECASE,
 )
 _MEASURES = (MONEY, PERCENT, AREA, DURATION, *SPAN_UNITS.values())
+# What ends the reach of 每 before a count: unlike _clauses, not an enumeration comma, since
+# 每家企业限报1个展位、参会人员不超过3人 states both counts per company.
 _CLAUSE_START = re.compile(r"[，,；;。：:！!？?]")
 
 
