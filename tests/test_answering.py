@@ -708,6 +708,9 @@ def test_a_name_is_not_read_as_a_phrase_of_ordinary_words(name, text):
         ("乌石渔港在哪里？", "乌石渔港"),
         ("亚太地区有哪些基金会？", ""),  # nothing named that no passage holds
         ("乌石港口有多大？", ""),  # held as written
+        ("距离乌石最近的港口在哪里？", ""),  # 距离 does not name a kind of 乌石
+        ("乌石地区的渔民多吗？", ""),  # the area and the period of a name are the name's
+        ("乌石时期的渔民有多少？", ""),
     ],
 )
 def test_a_name_with_the_thing_it_names_that_no_passage_holds(question, phrase):
@@ -1357,6 +1360,8 @@ def test_no_organisation_leads_when_the_holder_of_a_post_is_asked():
         ("园区共有入驻企业120家。", False),
         ("园区有各类企业300余家。", False),
         ("园区今年新建厂房5栋。", False),  # counts no 企业 at all
+        ("以上8家单位合计企业42家。", False),  # a total: 合计 says it, it names no kind
+        ("以上8家企业合计营业收入19.1亿元。", True),  # those listed above, not all of them
     ],
 )
 def test_a_count_of_a_kind_of_the_thing_asked_is_told_apart(text, kinds_only):
@@ -1743,3 +1748,26 @@ def test_an_english_count_names_what_it_counts_only_when_the_documents_say_it(ma
     kb.update()
     lead = kb.ask("How many booths are there at the job fair?").answer.split(". ")[0]
     assert "booth" not in lead, lead
+
+
+ROW = "企业名称：锐芯电子，入驻年份：2017，员工人数：420，2023年营业收入：5.6亿元，办公地点：B区。"
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("锐芯电子有多少员工？", "420"),  # the cell under 员工人数, a number of no unit
+        ("锐芯在哪栋楼办公？", "B区"),
+        ("锐芯营收多少？", "5.6亿元"),
+        ("锐芯是哪年入驻的？", "2017"),
+    ],
+)
+def test_the_fact_of_a_table_row_is_the_cell_under_the_label_asked(question, fact):
+    """A row read with its header (员工人数：420) answers with the cell whose label holds what
+    the question asks."""
+    assert lead_fact(analyse(question), ROW) == fact
+
+
+def test_the_one_of_a_word_is_no_count():
+    """唯一一家 (the only one) counts nothing: it led 「园区有多少家企业？」 with 一一家."""
+    assert lead_fact(analyse("园区有多少家企业？"), "锐芯电子是园区唯一一家芯片企业。") is None

@@ -70,3 +70,42 @@ def test_captions_after_the_last_paragraph_are_kept_as_text():
         "\n2019年重庆市大数据产业人才联盟在永川成立\n永川大数据产业园 摄/陈科儒\n永川软件服务外包园"
     )
     assert last.lines[-1] == 227
+
+
+TABLE = [
+    "各企业情况如下。",
+    "",
+    "| 序号 | 企业名称 | 员工人数 | 办公地点 |",
+    "|---|:---|---:|---|",
+    "| 1 | 星河呼叫 | 1860 | 1号楼 |",
+    "| 2 | 锐芯电子 | 420 |  |",
+    "",
+    "以上为2023年数据。",
+]
+
+
+def test_a_table_row_is_read_as_a_sentence_of_its_headers_and_cells():
+    """A row of numbers means nothing without its header: each row is a sentence of
+    header：cell pairs on the row's own line, so that it is cited by that line."""
+    sections = clean_lines(TABLE)
+    text = sections[0].text
+    paragraphs = text.split("\n")
+    assert paragraphs == [
+        "各企业情况如下。",
+        "企业名称：星河呼叫，员工人数：1860，办公地点：1号楼。",  # the row numbers say nothing
+        "企业名称：锐芯电子，员工人数：420。",  # an empty cell is left out
+        "以上为2023年数据。",
+    ]
+    row = paragraphs[2]
+    at = text.index(row)
+    assert set(sections[0].lines[at : at + len(row)]) == {6}
+
+
+def test_a_table_in_english_reads_in_english_punctuation():
+    lines = ["| Company | Staff |", "| --- | --- |", "| Xinghe Call | 1860 |"]
+    assert clean_lines(lines)[0].text == "Company: Xinghe Call, Staff: 1860."
+
+
+def test_lines_with_bars_but_no_header_rule_are_no_table():
+    lines = ["a | b | c", "1 | 2 | 3"]
+    assert "|" in clean_lines(lines)[0].text

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from parkqa.cleaning import clean_lines
 from parkqa.documents import (
     SIDECAR_SUFFIX,
     SUPPORTED_SUFFIXES,
@@ -308,6 +309,26 @@ def test_docx_paragraphs_and_headings(tmp_path: Path) -> None:
     assert source.encoding is None
 
 
+def test_a_docx_table_is_read_as_rows_under_their_header(tmp_path: Path) -> None:
+    """A Word table's first row is its header: its rows come out as a Markdown table, which
+    cleaning reads row by row with that header (员工人数：420)."""
+    import docx
+
+    document = docx.Document()
+    table = document.add_table(rows=3, cols=2)
+    for row, cells in zip(table.rows, [("企业", "员工人数"), ("星河呼叫", "1860"), ("锐芯", "")]):
+        for cell, text in zip(row.cells, cells):
+            cell.text = text
+    path = tmp_path / "list.docx"
+    document.save(str(path))
+
+    lines = read_document(path).lines
+    assert lines == ("| 企业 | 员工人数 |", "| --- | --- |", "| 星河呼叫 | 1860 |", "| 锐芯 |  |")
+    assert [s.text for s in clean_lines(lines)] == [
+        "企业：星河呼叫，员工人数：1860。\n企业：锐芯。"
+    ]
+
+
 def test_corrupt_docx(tmp_path: Path) -> None:
     path = write(tmp_path / "bad.docx", b"PK\x03\x04 not really a zip file")
     with pytest.raises(DocumentError, match="bad.docx: cannot read DOCX"):
@@ -435,3 +456,24 @@ def test_content_hash_follows_file_and_sidecar(tmp_path: Path) -> None:
     assert content_hash(path) == edited_sidecar
     write(path, "text!")
     assert content_hash(path) != edited_sidecar
+
+
+def test_an_html_table_is_read_as_rows_under_their_header(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "list.html",
+        "<html><body><p>名录</p><table><tr><th>企业</th><th>员工人数</th></tr>"
+        "<tr><td>星河呼叫</td><td>1860</td></tr><tr><td>锐芯</td><td>420</td></tr>"
+        "</table></body></html>",
+    )
+    lines = read_document(path).lines
+    assert lines == (
+        "名录",
+        "| 企业 | 员工人数 |",
+        "| --- | --- |",
+        "| 星河呼叫 | 1860 |",
+        "| 锐芯 | 420 |",
+    )
+    assert clean_lines(lines)[0].text.split("\n")[1:] == [
+        "企业：星河呼叫，员工人数：1860。",
+        "企业：锐芯，员工人数：420。",
+    ]

@@ -364,3 +364,20 @@ def test_verify_finds_an_edit_that_kept_the_size_and_the_time(make_kb):
     assert report.changed == ("knowledge/policy.txt",) and report.written
     answer = kb.ask("新落户的软件企业可以减免几年房租？")
     assert "五年" in answer.answer
+
+
+def test_the_keyword_index_holds_a_label_repeated_down_a_table_once() -> None:
+    """Rows read with their header repeat its labels on every line; the keyword index holds
+    them once a passage, or a table passage outweighs prose on the labels' words (2019年营业收入
+    asked of a passage of rows each saying 2023年营业收入)."""
+    from conftest import make_passage
+    from parkqa.indexing import keyword_tokens
+
+    rows = make_passage(
+        "企业名称：星河，营业收入：3亿元。\n企业名称：锐芯，营业收入：5亿元。", "名录"
+    )
+    tokens = keyword_tokens(rows)
+    assert tokens.count("营业") == 1 and tokens.count("名称") == 1
+    assert "星河" in tokens and "锐芯" in tokens
+    prose = make_passage("营业收入：3亿元，营业收入增长了。\n营业收入：5亿元。", "年报")
+    assert keyword_tokens(prose).count("营业") == 2  # a label is one a line begins or a comma ends

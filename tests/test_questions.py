@@ -78,5 +78,20 @@ def test_two_ordinary_words_the_word_splitter_tags_a_name_are_no_name(question) 
     assert asked.words[0][1] == "n"
 
 
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("狄拉克長眠於何處?", ("狄拉克",)),  # 长眠 (eternal rest), tagged a place
+        ("这座城市明白这个道理吗？", ()),  # 城市 tagged a place, 明白 a person
+        ("華為在永川投資了多少錢？", ("华为", "永川")),  # names the dictionary capitalises
+    ],
+)
+def test_one_ordinary_word_the_word_splitter_tags_a_name_is_no_name(question, names) -> None:
+    # A word the Chinese-English dictionary reads only as an ordinary word (长眠, 城市) was a
+    # name no passage holds: a refusal signal for a question about something the documents do
+    # hold.
+    assert analyse(question).names == names
+
+
 def test_a_name_the_dictionary_knows_stays_a_name() -> None:
     assert "中央军委" in analyse("中央军委在哪一年成立？").names

@@ -307,6 +307,31 @@ def test_a_sentence_naming_the_year_asked_about_beats_one_naming_none() -> None:
     assert choose("园区2019年营业收入多少？", [policy, article]) == {1: [1]}
 
 
+def test_a_year_earns_no_bonus_to_a_sentence_whose_fact_is_of_another_year() -> None:
+    # A table row read with its header holds 2019 as a company's year of arrival and the
+    # revenue asked of 2023: it led 「园区2019年营业收入多少？」 with "文中没有2019年的数据".
+    table = make_hit(
+        make_passage("企业名称：数联云，入驻年份：2019，2023年营业收入：4.8亿元。", "园区企业名录"),
+        (0.889,),
+        score=1.0,
+    )
+    article = make_hit(
+        passage("园区已建成产业楼宇70万平方米。园区已聚集企业330家，2019年实现营业收入244.7亿元。"),
+        (0.85, 0.871),
+        score=0.84,
+    )
+    assert choose("园区2019年营业收入多少？", [table, article]) == {1: [1]}
+
+
+def test_a_count_per_thing_earns_no_bonus_for_counting_the_thing() -> None:
+    # 「园区有多少家企业？」 led with 每家入驻企业都配有一名专属“企业管家” (one per company).
+    hit = make_hit(
+        passage("园区每家入驻企业都配有一名专属企业管家。园区入驻企业共计330家。今天天气晴朗。"),
+        (0.86, 0.85, 0.7),
+    )
+    assert choose("园区有多少家企业？", [hit]) == {0: [1]}
+
+
 def test_a_sentence_stating_what_is_asked_the_value_of_is_preferred() -> None:
     # 「云启智算预计年收入多少？」 led with the centre's 8.6亿元 (the sentence naming the company)
     # over 预计年营业收入可达5亿元 (the sentence stating the revenue asked about).

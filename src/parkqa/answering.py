@@ -927,18 +927,26 @@ def _in_heading(name: str, text: str) -> bool:
 
 
 _NOUN_LIKE_TAGS = ("j", "vn")  # abbreviations (北大), verbs used as nouns (研究)
+# Nouns that after a name say its period or its area (罗马帝国时期, 葵涌地区): the name's own,
+# not another thing it names.
+_SETTING_NOUNS = frozenset({"时期", "时代", "年间", "期间", "地区", "一带", "境内"})
 
 
 def unheld_name_phrase(question: Question, keywords: KeywordIndex, texts) -> str:
-    """The first run of two or more nouns in the question, one of them a name, that no
-    passage holds as written (亚太基金会 where passages hold 亚太 and 基金会 apart: the
-    question is about something they do not name), or ""."""
+    """The first run of two or more nouns in the question, from a name on, that no passage
+    holds as written (亚太基金会 where passages hold 亚太 and 基金会 apart: the question is
+    about something they do not name), or "". Nouns before the name (距离亚太) and a period
+    or area after it (亚太地区) name nothing else."""
     run: list[tuple[str, str]] = []
     for word, tag in (*question.words, ("", "x")):
         if tag.startswith("n") or tag in _NOUN_LIKE_TAGS:
             run.append((word, tag))
             continue
-        if len(run) >= 2 and any(t in NAME_TAGS for _, t in run):
+        named = next((i for i, (_, t) in enumerate(run) if t in NAME_TAGS), len(run))
+        run = run[named:]
+        if run and to_simplified(run[-1][0]) in _SETTING_NOUNS:
+            run.pop()
+        if len(run) >= 2:
             phrase = "".join(w for w, _ in run)
             if not name_in_passages(phrase, keywords, texts):
                 return phrase
@@ -1229,12 +1237,16 @@ def choose_sentences(
                 counted
                 and not question.counted  # "how many" of English: counts_in_unit said
                 and counted in to_simplified(text)
-                and _quantities(_simplified_alike(text))
+                and _states_count(question, _simplified_alike(text))
                 and not (unit and counts_kinds_only(_simplified_alike(text), counted, unit))
             ):
                 bonus += UNIT_BONUS  # 多少算力: a quantity of 算力
-            if years and years.search(text):
-                bonus += YEAR_BONUS
+            if (
+                years
+                and years.search(text)
+                and not (question.kind == "quantity" and fact_of_other_year(question, text))
+            ):
+                bonus += YEAR_BONUS  # a year of the fact: not 2019 in 入驻年份：2019，2023年收入
             if (issue and signature_date(text)) or (issuer and issuer_of(text)):
                 bonus += ISSUE_BONUS
             if deadline and _deadlines(text, list(DATE.finditer(text))):
@@ -1426,11 +1438,55 @@ def _items_asked_for(question: Question) -> int:
     return int(digit) if digit.isdigit() else _DIGITS[digit]
 
 
+# A label and its value in a sentence of them, as a table's row is read (员工人数：420); a label
+# ends in no digit (the 7 of 早上7:40 is a time's).
+_LABELLED = re.compile(
+    r"(?:^|(?<=[，,]))\s*([^，,：:。；;\n]{0,11}[^\d，,：:。；;\n\s])[：:]([^，,。；;\n]+)"
+)
+# The labels of a date and of a place (入驻年份, 办公地点).
+_TYPE_LABELS = {"date": re.compile("年份|日期|时间"), "place": re.compile("地点|地址|位置|所在地")}
+
+
+def labelled_value(question: Question, sentence: str) -> str | None:
+    """In a sentence of two or more label：value pairs (a table's row), the value of the one
+    label that says what a Chinese question asks: asked a quantity, the label holding the
+    thing it asks the amount of (员工 of 员工人数), with a number; asked a date or a place,
+    the one label of a date or place, else, as for any other question, the first of its
+    content words that one label holds (办公 of 在哪栋楼办公, under 办公地点). None when no
+    label, or more than one, holds it."""
+    if question.language != "zh":
+        return None
+    pairs = [(to_simplified(m.group(1)), m.group(2).strip()) for m in _LABELLED.finditer(sentence)]
+    if len(pairs) < 2:
+        return None
+    if question.kind == "quantity":
+        asked = [asked_attribute(question) or counted_noun(question)]
+    else:
+        typed = None if asks_time_of_day(question) else _TYPE_LABELS.get(question.kind)
+        labelled = [value for label, value in pairs if typed and typed.search(label)]
+        if len(labelled) == 1:
+            return labelled[0]
+        asked = [w for w in question.content_words if len(w) >= 2 and w not in question.names]
+    for word in dict.fromkeys(w for w in asked if w):
+        holding = [value for label, value in pairs if word in label]
+        if len(holding) == 1 and (question.kind != "quantity" or _DIGIT.search(holding[0])):
+            return holding[0]
+        if holding:
+            return None
+    return None
+
+
+_DIGIT = re.compile(r"\d")
+
+
 def lead_fact(question: Question, sentence: str) -> str | None:
     """The fact the question asks for, as the sentence states it: the quantity, date or name
     closest to the question's words in the sentence."""
     if asks_issuer(question):
         return issuer_of(sentence)
+    labelled = labelled_value(question, sentence)
+    if labelled:
+        return labelled
     original = sentence
     sentence = _simplified_alike(sentence)
     noun = counted_noun(question) if question.kind == "quantity" else None
@@ -1756,6 +1812,10 @@ def _qualifies_next(text: str, end: int) -> bool:
 # (数据处理企业, 大型企业): nouns, verbs used as nouns, adjectives, distinguishing words,
 # abbreviations, Latin words.
 _QUALIFYING_TAGS = ("n", "vn", "a", "b", "j", "eng")
+# Words before a count that make it a count of some of them: those listed, these, the first.
+_OF_THOSE = re.compile(r"(?:以上|上述|其中|这些?|前)$")
+# Words that say a count is the total of what it counts (合计员工4285人), not of a kind of it.
+_TOTALLING = frozenset({"合计", "共计", "总计", "累计", "总共", "一共", "共有", "总数"})
 
 
 def counts_kinds_only(text: str, noun: str, unit: tuple[str, ...]) -> bool:
@@ -1765,7 +1825,9 @@ def counts_kinds_only(text: str, noun: str, unit: tuple[str, ...]) -> bool:
     counts = [
         m
         for m in _quantities(text)
-        if has_unit(m.group(), unit) and _counts(text, m, noun) and not _ONE.fullmatch(m.group())
+        if has_unit(m.group(), unit)
+        and (_counts(text, m, noun) or noun in m.group())
+        and not _ONE.fullmatch(m.group())
     ]
     return bool(counts) and all(_counts_a_kind(text, m, noun) for m in counts)
 
@@ -1775,11 +1837,15 @@ def _counts_a_kind(text: str, quantity: re.Match, noun: str) -> bool:
     things by kind (数据处理企业30多家): a noun, an adjective or a verb after a noun qualifies
     the noun (数据处理企业, 大型企业, 软件信息相关企业); a verb alone does not (聚集企业330家,
     入驻企业120家)."""
+    if _OF_THOSE.search(text, 0, quantity.start()):
+        return True  # 以上8家企业: a count of those listed, not of all
     at = text.rfind(noun, 0, quantity.start() + 1)
     if noun in quantity.group() or at < 0 or not _counts(text, quantity, noun, reach=0):
         return False  # 1200个标准机柜, 83个项目: a count before its noun counts them all
-    words = lexicon().cut(text[max(0, at - 12) : at])
-    before = [tag for word, tag in words if word.strip()][-2:]
+    words = [(word, tag) for word, tag in lexicon().cut(text[max(0, at - 12) : at]) if word.strip()]
+    if words and words[-1][0] in _TOTALLING:
+        return False  # 合计员工4285人: a total of them all
+    before = [tag for _, tag in words][-2:]
     return bool(before) and (
         before[-1].startswith(_QUALIFYING_TAGS)
         or (len(before) == 2 and before[-1][:1] == "v" and before[0].startswith("n"))
@@ -1882,7 +1948,26 @@ def _quantities(text: str) -> list[re.Match]:
         for m in QUANTITY.finditer(text)
         if not any(start <= m.start() < end for start, end in dates)
         and not text[: m.start()].endswith("第")
+        and not _ends_word(text, m)
     ]
+
+
+def _states_count(question: Question, text: str) -> bool:
+    """Whether a Simplified text states a quantity the question may ask: not one per thing
+    (每家企业都配有一名管家) unless it asks per thing, and not a lone 一 of a measure word."""
+    if not asks_per_thing(question):
+        text = _without_counts_per_thing(text)
+    return any(not _ONE.fullmatch(m.group()) for m in _quantities(text))
+
+
+def _ends_word(text: str, quantity: re.Match) -> bool:
+    """Whether a quantity's first 一 ends a word (唯一一家, 之一), which no count begins."""
+    at = quantity.start()
+    return (
+        bool(at)
+        and quantity.group()[0] == "一"
+        and lexicon().lookup(text[at - 1 : at + 1]) is not None
+    )
 
 
 _IDENTITY_EN = re.compile(r"^\s*who\s+(?:is|was)\s+(?P<subject>[^?]+?)\s*\??\s*$", re.I)
@@ -2557,16 +2642,21 @@ def unstated_years(question: Question, support: Support, sentence: str) -> tuple
         return support.missing_years
     if question.kind != "quantity" or not question.years:
         return ()  # a date asked is another year than the question's (自1948年……哪一年？)
+    return tuple(question.years) if fact_of_other_year(question, sentence) else ()
+
+
+def fact_of_other_year(question: Question, sentence: str) -> bool:
+    """Whether the quantity a sentence would answer with is of another year than those the
+    question names: the last year before the fact is the fact's (2018年开始……2019年……83个;
+    入驻年份：2019，2023年营业收入：4.8亿元 is 2023's)."""
     fact = lead_fact(question, sentence)
     at = sentence.find(fact) if fact else -1
-    if at >= 0:  # the year the fact is of: the last one before it (2018年开始……2019年……83个)
+    if at >= 0:
         before = _YEAR.findall(sentence[:at])
         stated = {before[-1]} if before else set()
     else:
         stated = set(_YEAR.findall(sentence))
-    if not stated or stated & set(question.years):
-        return ()
-    return tuple(question.years)
+    return bool(stated) and not stated & set(question.years)
 
 
 def quarters_not_cited(question: Question, cited: str) -> tuple[str, ...]:

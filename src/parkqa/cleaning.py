@@ -96,12 +96,66 @@ class _Builder:
         return "".join(self.chars)
 
 
+# A table as Markdown writes it: rows between bars, the header's row followed by a rule.
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def read_tables(lines: Sequence[str]) -> dict[int, str]:
+    """The tables among the lines (a header row, a rule, rows): each row's line number
+    mapped to the sentence the row says, its cells each after its header (员工人数：420), and
+    the header's and the rule's lines mapped to "". A column of row numbers is left out, and
+    so is an empty cell."""
+    read: dict[int, str] = {}
+    i = 0
+    while i + 1 < len(lines):
+        if not (_TABLE_ROW.match(lines[i]) and _TABLE_RULE.match(lines[i + 1])):
+            i += 1
+            continue
+        headers = _cells(lines[i])
+        read[i + 1] = read[i + 2] = ""
+        end = i + 2
+        while end < len(lines) and _TABLE_ROW.match(lines[end]):
+            end += 1
+        rows = [_cells(line) for line in lines[i + 2 : end]]
+        numbered = {c for c in range(len(headers)) if _numbers_rows(rows, c)}
+        for number, row in enumerate(rows, start=i + 3):
+            pairs = [
+                (header, cell)
+                for c, (header, cell) in enumerate(zip(headers, row))
+                if cell and c not in numbered
+            ]
+            read[number] = _row_sentence(pairs)
+        i = end
+    return read
+
+
+def _numbers_rows(rows: list[list[str]], column: int) -> bool:
+    """Whether a column holds the rows' numbers, 1, 2, 3 and on."""
+    return len(rows) > 1 and all(
+        len(row) > column and row[column] == str(n) for n, row in enumerate(rows, start=1)
+    )
+
+
+def _row_sentence(pairs: list[tuple[str, str]]) -> str:
+    chinese = any(is_cjk(ch) for pair in pairs for part in pair for ch in part)
+    colon, comma, end = ("：", "，", "。") if chinese else (": ", ", ", ".")
+    text = comma.join(f"{header}{colon}{cell}" if header else cell for header, cell in pairs)
+    return text + end if text else ""
+
+
 def clean_lines(
     lines: Sequence[str], known_headings: frozenset[int] = frozenset()
 ) -> list[Section]:
-    """Join wrapped lines into paragraphs, mend paragraphs broken at a column end,
-    and group them into sections under their headings."""
-    headings = find_headings(lines, known_headings)
+    """Join wrapped lines into paragraphs, mend paragraphs broken at a column end, read each
+    row of a table as a paragraph of its own, and group them into sections under their
+    headings."""
+    tables = read_tables(lines)
+    headings = find_headings(lines, known_headings) - set(tables)
     captions = _trailing(headings, lines) - set(known_headings)
     paragraphs: list[tuple[str, str, list[int]]] = []  # (heading, text, lines)
     heading = ""
@@ -121,6 +175,12 @@ def clean_lines(
     for i, raw in enumerate(lines):
         number = i + 1
         line = raw.strip()
+        if number in tables:
+            flush()
+            if tables[number]:
+                paragraphs.append((heading, tables[number], [number] * len(tables[number])))
+            previous_blank = True
+            continue
         if number in captions:
             flush()
             paragraphs.append((heading, line, [number] * len(line)))

@@ -9,7 +9,7 @@ import logging
 import re
 import unicodedata
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -444,6 +444,11 @@ def _read_markdown(path: Path, text: str, encoding: str) -> _Extracted:
     return _Extracted(tuple(lines), frozenset(headings), None, encoding, metadata)
 
 
+def table_row(cells: Sequence[str]) -> str:
+    """A table row as Markdown writes it (| 企业 | 员工人数 |), a bar inside a cell a slash."""
+    return "| " + " | ".join(" ".join(c.replace("|", "/").split()) for c in cells) + " |"
+
+
 # HTML
 
 
@@ -488,11 +493,8 @@ class _HTMLText(HTMLParser):
             "summary",
             "table",
             "tbody",
-            "td",
             "tfoot",
-            "th",
             "thead",
-            "tr",
             "ul",
         }
     )
@@ -503,6 +505,8 @@ class _HTMLText(HTMLParser):
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
+        self._row: list[str] | None = None  # the cells of the table row being read
+        self._first_row = False  # the next row is its table's first, its header
         self.lines: list[str] = []
         self.heading_lines: set[int] = set()
         self.title_parts: list[str] = []
@@ -518,14 +522,22 @@ class _HTMLText(HTMLParser):
             self._in_title = True
         elif tag in self._SKIPPED:
             self._skipping.append(tag)
+        elif tag == "table":
+            self._flush()
+            self._first_row = True
+        elif tag == "tr":
+            self._flush()
+            self._row = []
+        elif tag in ("td", "th"):
+            self._end_cell()
+        elif self._row is not None:
+            self._line.append(" ")  # a block inside a cell is part of the cell
         elif tag in self._BLOCKS:
             self._flush()
             if tag in self._HEADINGS:
                 self._heading_depth += 1
             elif tag == "pre":
                 self._pre_depth += 1
-        elif tag in ("td", "th"):
-            self._line.append(" ")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("br", "hr"):
@@ -537,6 +549,12 @@ class _HTMLText(HTMLParser):
         elif tag in self._SKIPPED:
             if tag in self._skipping:
                 del self._skipping[len(self._skipping) - 1 - self._skipping[::-1].index(tag) :]
+        elif tag in ("td", "th"):
+            self._end_cell()
+        elif tag in ("tr", "table"):
+            self._end_row()
+        elif self._row is not None:
+            self._line.append(" ")
         elif tag in self._BLOCKS:
             self._flush()
             if tag in self._HEADINGS:
@@ -562,7 +580,27 @@ class _HTMLText(HTMLParser):
 
     def close(self) -> None:
         super().close()
+        self._end_row()
         self._flush()
+
+    def _end_cell(self) -> None:
+        """Close the cell being read, if any, into the row."""
+        if self._row is not None and self._line:
+            self._row.append(" ".join("".join(self._line).split()))
+        self._line = []
+
+    def _end_row(self) -> None:
+        """Write the row being read as a Markdown table row, its table's first followed by
+        the rule under a header; cleaning reads each row with that header."""
+        if self._row is None:
+            return
+        self._end_cell()
+        row, self._row = self._row, None
+        if any(row):
+            self.lines.append(table_row(row))
+            if self._first_row:
+                self.lines.append(table_row(["---"] * len(row)))
+            self._first_row = False
 
     def _flush(self, *, keep_blank: bool = False) -> None:
         raw = "".join(self._line)
@@ -646,9 +684,10 @@ def _read_docx(path: Path, data: bytes) -> _Extracted:
         document = docx.Document(io.BytesIO(data))
         for block in document.iter_inner_content():
             if isinstance(block, Table):
-                for row in block.rows:
-                    cells = dict.fromkeys(cell.text.strip() for cell in row.cells)
-                    lines.append("\t".join(cell for cell in cells if cell))
+                for number, row in enumerate(block.rows):
+                    lines.append(table_row([cell.text for cell in row.cells]))
+                    if number == 0:
+                        lines.append(table_row(["---"] * len(row.cells)))
                 continue
             style = block.style.name if block.style is not None else ""
             if style.startswith("Heading") or style == "Title":

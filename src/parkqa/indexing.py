@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -641,8 +642,30 @@ def passage_vectors(sentence_vectors: np.ndarray, passages: list[Passage]) -> np
 
 
 def keyword_tokens(passage: Passage) -> list[str]:
-    """The tokens the keyword index holds for a passage: its title, section and text."""
-    return tokenize(f"{passage.title}\n{passage.section}\n{passage.text}")
+    """The tokens the keyword index holds for a passage: its title, section and text, a label
+    repeated down its lines (a table's header, read into every row) held once."""
+    text = _without_repeated_labels(passage.text)
+    return tokenize(f"{passage.title}\n{passage.section}\n{text}")
+
+
+# A label: what a line begins with, or a comma ends, before a colon (员工人数：420).
+_LABEL = re.compile(r"(?:^|(?<=[，,]))\s*([^，,：:。；;\n]{1,12})[：:]", re.MULTILINE)
+
+
+def _without_repeated_labels(text: str) -> str:
+    """The text with each label an earlier line has left out: a table read row by row says
+    员工人数 on every line, which would weigh its words as often as the rows."""
+    seen: set[str] = set()
+
+    def kept(match: re.Match) -> str:
+        return "" if match.group(1) in seen else match.group()
+
+    lines = []
+    for line in text.split("\n"):
+        labels = {m.group(1) for m in _LABEL.finditer(line)}
+        lines.append(_LABEL.sub(kept, line))
+        seen |= labels
+    return "\n".join(lines)
 
 
 class _SegmentBuilder:

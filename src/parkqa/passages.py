@@ -10,8 +10,9 @@ from typing import Any
 from parkqa.cleaning import CLOSERS, Section
 
 # Raised whenever split_sentences changes what it returns, or the passages and titles a
-# document gives change, so that indexes are rebuilt (3: a plain text's headline is its title).
-SENTENCE_SPLITTER_VERSION = 3
+# document gives change, so that indexes are rebuilt (3: a plain text's headline is its title;
+# 4: a table's rows are read with its header).
+SENTENCE_SPLITTER_VERSION = 4
 _HARD_END = "。！？!?；;…"
 _SOFT_BREAK = re.compile(r"[，,、：:]")
 

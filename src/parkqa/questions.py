@@ -345,22 +345,27 @@ def _words(text: str) -> list[tuple[str, str]]:
     return [(m.group(), "eng") for m in re.finditer(r"[A-Za-z][\w'-]*|\d[\d,.]*%?", text)]
 
 
-# The word splitter's dictionary tags thousands of phrases of two ordinary words as names
-# (安全检查, 排球比赛: a person's name or another proper noun); organisations (nt: 中央军委,
-# 农业银行) are left as they are.
+# The word splitter's dictionary tags thousands of ordinary words (城市, 长眠) and phrases of
+# two (安全检查, 排球比赛) as names: a person's, a place's or another proper noun's;
+# organisations (nt: 中央军委, 农业银行) are left as they are.
 _PHRASE_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nz"})
 
 
 def _ordinary_phrases(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The words with each four-character name made of two words the Chinese-English
-    dictionary reads only as ordinary words (安全 / 检查) tagged a common noun."""
+    """The words with each name of two characters that the Chinese-English dictionary reads
+    only as an ordinary word (长眠), or of four made of two such words (安全 / 检查), tagged a
+    common noun."""
     from parkqa.translation import ordinary_pairs  # the dictionary module reads Questions
 
     pairs = ordinary_pairs()
+
+    def ordinary(word: str) -> bool:
+        if len(word) == 4:
+            return word[:2] in pairs and word[2:] in pairs
+        return word in pairs
+
     return [
-        (word, "n")
-        if tag in _PHRASE_TAGS and len(word) == 4 and word[:2] in pairs and word[2:] in pairs
-        else (word, tag)
+        (word, "n") if tag in _PHRASE_TAGS and ordinary(word) else (word, tag)
         for word, tag in words
     ]
 

@@ -101,6 +101,10 @@ class Filters:
         return True
 
 
+# The best passages by fused score that are reranked by their sentences (at least k): a short
+# question of common words (园区有多少家企业？) ranks the passage that answers it below many that
+# share its words.
+RERANKED = 30
 # A passage holding the kind of answer asked for (多少家企业: a count of companies) scores this
 # share of the fused scores' spread more: a question across languages finds passages through
 # translated words, which many passages share, and a colloquial one through few of its words.
@@ -253,7 +257,7 @@ def search(
     # Added scores are shares of the fused scores' spread: weighted fusion rescales each
     # retriever's scores to 0-1; reciprocal ranks differ by thousandths.
     scale = float(fused.max() - fused.min()) if config.fusion == "rrf" else 1.0
-    rerank = min(len(rows), max(k, 20))
+    rerank = min(len(rows), max(k, RERANKED))
     order = np.argsort(-fused, kind="stable")[:rerank]
     weights = query_weights(tokens, index.keywords)
     hits = []
