@@ -458,3 +458,24 @@ def test_a_distance_no_passage_states_is_unstated():
         "园区有多少家数据处理企业？",
     ):
         assert unstated_measure(analyse(question), hits, keywords) == "", question
+
+
+def test_a_quantity_asked_in_a_unit_is_stated_in_that_unit_near_the_name():
+    """「非洲的猴面包树果实的长度约是多少厘米？」 was refused as 非洲的长度: the passage says 长约
+    15至20厘米, never 长度; a quantity in the unit asked beside the name states it."""
+    rows = [
+        f"植物\n\n{text}"
+        for text in (
+            "非洲猴面包树的果实长约15至20厘米。",
+            "草原很大。",
+            "雨季很长。",
+            "长度单位有米。",
+        )
+    ]
+    keywords = KeywordIndex.build([tokenize(row) for row in rows])
+
+    def missing(question):
+        return missing_attribute(analyse(question), keywords, lambda row: rows[row])
+
+    assert missing("非洲的猴面包树果实的长度约是多少厘米？") == ""
+    assert missing("非洲的猴面包树果实的长度约是多少？") == "非洲的长度"  # no unit: held apart

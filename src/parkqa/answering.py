@@ -869,8 +869,17 @@ def missing_attribute(question: Question, keywords: KeywordIndex, texts) -> str:
     ]
     if not held:
         return attribute
-    apart = _named_apart_from(question, held, keywords, texts)
+    apart = _named_apart_from(question, held, keywords, texts, _measure_asked(question))
     return f"{apart}的{attribute}" if apart else ""
+
+
+def _measure_asked(question: Question) -> str:
+    """The unit of measure a question asks a quantity in (厘米 of 多少厘米), or ""."""
+    words = question.words
+    for (word, _), (after, tag) in itertools.pairwise(words):
+        if word in ("多少", "几") and tag == "q" and len(after) >= 2:
+            return after
+    return ""
 
 
 def attribute_forms(attribute: str, keywords: KeywordIndex, texts) -> list[str]:
@@ -898,10 +907,11 @@ COMPARED_PASSAGES = 200
 
 
 def _named_apart_from(
-    question: Question, forms: Sequence[str], keywords: KeywordIndex, texts
+    question: Question, forms: Sequence[str], keywords: KeywordIndex, texts, unit: str = ""
 ) -> str:
     """The first name of the question that some passage holds, but none that holds, or is
-    next to one that holds, any of the forms of the attribute; or ""."""
+    next to one that holds, any of the forms of the attribute, nor states a quantity in the
+    unit asked (长约15至20厘米 states the 长度 asked in 厘米); or ""."""
     attribute_rows: set[int] = set()
     for form in forms:
         rows = passages_holding(form, keywords, texts, COMPARED_PASSAGES)
@@ -915,6 +925,8 @@ def _named_apart_from(
         if any(_in_heading(name, texts(row)) for row in rows):
             continue  # a document or section about it says what it has in words of its own
         near = {r + step for r in rows for step in (-1, 0, 1)}
+        if unit and any(re.search(rf"\d\s*{re.escape(unit)}", texts(row)) for row in rows):
+            continue
         if not near & attribute_rows:
             return name
     return ""
