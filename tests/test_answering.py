@@ -711,6 +711,7 @@ def test_a_name_is_not_read_as_a_phrase_of_ordinary_words(name, text):
         ("距离乌石最近的港口在哪里？", ""),  # 距离 does not name a kind of 乌石
         ("乌石地区的渔民多吗？", ""),  # the area and the period of a name are the name's
         ("乌石时期的渔民有多少？", ""),
+        ("乌石长眠于何处？", ""),  # a word before 于 is a verb (长眠于, 位于), no noun
     ],
 )
 def test_a_name_with_the_thing_it_names_that_no_passage_holds(question, phrase):

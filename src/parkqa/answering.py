@@ -947,8 +947,8 @@ _SETTING_NOUNS = frozenset({"时期", "时代", "年间", "期间", "地区", "�
 def unheld_name_phrase(question: Question, keywords: KeywordIndex, texts) -> str:
     """The first run of two or more nouns in the question, from a name on, that no passage
     holds as written (亚太基金会 where passages hold 亚太 and 基金会 apart: the question is
-    about something they do not name), or "". Nouns before the name (距离亚太) and a period
-    or area after it (亚太地区) name nothing else."""
+    about something they do not name), or "". Nouns before the name (距离亚太), a period or
+    area after it (亚太地区) and a word before 于 (长眠于: a verb) name nothing else."""
     run: list[tuple[str, str]] = []
     for word, tag in (*question.words, ("", "x")):
         if tag.startswith("n") or tag in _NOUN_LIKE_TAGS:
@@ -956,8 +956,8 @@ def unheld_name_phrase(question: Question, keywords: KeywordIndex, texts) -> str
             continue
         named = next((i for i, (_, t) in enumerate(run) if t in NAME_TAGS), len(run))
         run = run[named:]
-        if run and to_simplified(run[-1][0]) in _SETTING_NOUNS:
-            run.pop()
+        if run and (to_simplified(run[-1][0]) in _SETTING_NOUNS or word == "于"):
+            run.pop()  # 长眠于, 位于: a word before 于 is a verb
         if len(run) >= 2:
             phrase = "".join(w for w, _ in run)
             if not name_in_passages(phrase, keywords, texts):
