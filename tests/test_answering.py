@@ -1772,3 +1772,11 @@ def test_the_fact_of_a_table_row_is_the_cell_under_the_label_asked(question, fac
 def test_the_one_of_a_word_is_no_count():
     """唯一一家 (the only one) counts nothing: it led 「园区有多少家企业？」 with 一一家."""
     assert lead_fact(analyse("园区有多少家企业？"), "锐芯电子是园区唯一一家芯片企业。") is None
+
+
+@pytest.mark.parametrize("question", ["How many companies are in the park?", "园区有几家公司？"])
+def test_a_count_of_those_listed_is_no_total(question):
+    """以上8家企业 counts the companies a list gave, not all of them: asked how many companies
+    there are, no answer leads with it."""
+    text = "以上8家企业2023年合计营业收入19.1亿元。园区已聚集企业330家。"
+    assert lead_fact(analyse(question), text) == "330家"

@@ -1527,7 +1527,7 @@ def lead_fact(question: Question, sentence: str) -> str | None:
                 found, unit, counted = counting, None, None
         if unit:
             if unit not in _MEASURES and not asks_per_thing(question):  # 每家企业……2名
-                found = [m for m in found if not _per_thing(sentence, m)] or found
+                found = [m for m in found if not _no_total(sentence, m)] or found
             if unit == PEOPLE or (len(unit) == 1 and unit[0] in CLASSIFIERS and unit[0] != "个"):
                 # 几栋: not 1.4万人 nor 63处; 多少人: not 126人次 nor 214家, counts of other things
                 found = [m for m in found if not _in_other_measure(m.group(), unit)]
@@ -1968,7 +1968,7 @@ def _states_count(question: Question, text: str) -> bool:
     """Whether a Simplified text states a quantity the question may ask: not one per thing
     (每家企业都配有一名管家) unless it asks per thing, and not a lone 一 of a measure word."""
     if not asks_per_thing(question):
-        text = _without_counts_per_thing(text)
+        text = _only_totals(text)
     return any(not _ONE.fullmatch(m.group()) for m in _quantities(text))
 
 
@@ -2499,16 +2499,27 @@ def count_asked(question: Question) -> Callable[[str], bool] | None:
     counted = question.counted if question.language == "en" else ()
     if noun and unit == COUNTED:
         counted = (noun,)
+    # What a count of a kind would count: the noun asked, or the words for what an English
+    # question counts in its own unit, asked of no kind (how many companies: 企业, 公司; not
+    # how many call centre companies)
+    nouns = [noun] if noun else []
+    many = _HOW_MANY.search(question.text) if question.language == "en" else None
+    if (
+        many
+        and unit not in (COUNTED, *_MEASURES)
+        and len(_counted_words(many.group(1)).split()) == 1
+    ):
+        nouns = [t for t in question.translations if len(t) >= 2]
 
     totals = unit not in _MEASURES and not asks_per_thing(question)
 
     def holds(text: str) -> bool:
         text = _simplified_alike(text)
         if totals:
-            text = _without_counts_per_thing(text)
+            text = _only_totals(text)
         if not _states_unit(text, unit) or (counted and not counts_any(text, counted)):
             return False
-        return not (noun and counts_kinds_only(text, noun, unit))
+        return not any(counts_kinds_only(text, n, unit) for n in nouns)
 
     return holds
 
@@ -2540,10 +2551,16 @@ def _per_thing(text: str, quantity: re.Match) -> bool:
     return bool(_PER_THING.search(text, starts[-1] if starts else 0, quantity.start()))
 
 
-def _without_counts_per_thing(text: str) -> str:
-    """A Simplified text with its quantities stated per thing blanked, the rest in place."""
+def _no_total(text: str, quantity: re.Match) -> bool:
+    """Whether a count of a Simplified text is no total: stated per thing (每家企业……2名), or
+    of those a list gave (以上8家企业)."""
+    return _per_thing(text, quantity) or bool(_OF_THOSE.search(text, 0, quantity.start()))
+
+
+def _only_totals(text: str) -> str:
+    """A Simplified text with its counts that are no totals blanked, the rest in place."""
     for m in reversed(_quantities(text)):
-        if _per_thing(text, m):
+        if _no_total(text, m):
             text = text[: m.start()] + " " * (m.end() - m.start()) + text[m.end() :]
     return text
 
