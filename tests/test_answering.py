@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -1780,3 +1781,14 @@ def test_a_count_of_those_listed_is_no_total(question):
     there are, no answer leads with it."""
     text = "以上8家企业2023年合计营业收入19.1亿元。园区已聚集企业330家。"
     assert lead_fact(analyse(question), text) == "330家"
+
+
+def test_an_english_question_takes_the_cell_under_the_label_most_of_its_words_name():
+    """ "How much is the monthly rent subsidy for a PhD?" led with the row's first sum (15万元,
+    the settling-in subsidy): its translations (月, 租金, 补贴) name 每月租房补贴 most."""
+    row = "人才类别：博士研究生，一次性安家补贴：15万元，每月租房补贴：2000元，补贴期限：3年。"
+    question = dataclasses.replace(
+        analyse("How much is the monthly rent subsidy for a PhD?"),
+        translations=("月", "租金", "补贴"),
+    )
+    assert lead_fact(question, row) == "2000元"

@@ -1461,16 +1461,16 @@ _TYPE_LABELS = {"date": re.compile("年份|日期|时间"), "place": re.compile(
 
 def labelled_value(question: Question, sentence: str) -> str | None:
     """In a sentence of two or more label：value pairs (a table's row), the value of the one
-    label that says what a Chinese question asks: asked a quantity, the label holding the
-    thing it asks the amount of (员工 of 员工人数), with a number; asked a date or a place,
-    the one label of a date or place, else, as for any other question, the first of its
-    content words that one label holds (办公 of 在哪栋楼办公, under 办公地点). None when no
-    label, or more than one, holds it."""
-    if question.language != "zh":
-        return None
+    label that says what a question asks (an English one: _value_most_named). Asked a
+    quantity, the label holding the thing it asks the amount of (员工 of 员工人数), with a
+    number; asked a date or a place, the one label of a date or place, else, as for any other
+    question, the first of its content words that one label holds (办公 of 在哪栋楼办公, under
+    办公地点). None when no label, or more than one, holds it."""
     pairs = [(to_simplified(m.group(1)), m.group(2).strip()) for m in _LABELLED.finditer(sentence)]
     if len(pairs) < 2:
         return None
+    if question.language == "en":
+        return _value_most_named(question, pairs)
     if question.kind == "quantity":
         asked = [asked_attribute(question) or counted_noun(question)]
     else:
@@ -1486,6 +1486,20 @@ def labelled_value(question: Question, sentence: str) -> str | None:
         if holding:
             return None
     return None
+
+
+def _value_most_named(question: Question, pairs: list[tuple[str, str]]) -> str | None:
+    """For an English question, the value of the one label holding more of its translations
+    than any other (monthly rent subsidy: 月, 补贴 of 每月租房补贴, against 补贴 alone of
+    一次性安家补贴); a number, asked a quantity."""
+    held = sorted(
+        ((sum(t in label for t in question.translations), value) for label, value in pairs),
+        key=lambda pair: -pair[0],
+    )
+    (most, value), runner_up = held[0], held[1][0]
+    if most == 0 or most == runner_up:
+        return None
+    return value if question.kind != "quantity" or _DIGIT.search(value) else None
 
 
 _DIGIT = re.compile(r"\d")
