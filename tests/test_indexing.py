@@ -176,7 +176,7 @@ def test_manifest_describes_the_index(make_kb):
     assert manifest["chunking"] == {
         "max_chars": 300,
         "overlap_sentences": 1,
-        "sentence_splitter": 3,
+        "sentence_splitter": 4,
     }
     record = manifest["documents"][PARK_DOC]
     assert (
