@@ -713,6 +713,7 @@ def test_a_name_is_not_read_as_a_phrase_of_ordinary_words(name, text):
         ("乌石地区的渔民多吗？", ""),  # the area and the period of a name are the name's
         ("乌石时期的渔民有多少？", ""),
         ("乌石长眠于何处？", ""),  # a word before 于 is a verb (长眠于, 位于), no noun
+        ("亞太基金會于哪一年成立？", "亚太基金会"),  # a noun before 于 stays one
     ],
 )
 def test_a_name_with_the_thing_it_names_that_no_passage_holds(question, phrase):
@@ -1792,3 +1793,9 @@ def test_an_english_question_takes_the_cell_under_the_label_most_of_its_words_na
         translations=("月", "租金", "补贴"),
     )
     assert lead_fact(question, row) == "2000元"
+
+
+def test_a_word_ending_in_one_hides_only_a_count_of_one():
+    """唯一一家 counts nothing, but 高一米 (高 and 一米) and 超一万人 are quantities."""
+    assert lead_fact(analyse("树有多高？"), "这棵树高一米。") == "一米"
+    assert lead_fact(analyse("园区有多少家企业？"), "园区目前120家企业入驻。").startswith("120家")

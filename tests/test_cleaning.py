@@ -109,3 +109,41 @@ def test_a_table_in_english_reads_in_english_punctuation():
 def test_lines_with_bars_but_no_header_rule_are_no_table():
     lines = ["a | b | c", "1 | 2 | 3"]
     assert "|" in clean_lines(lines)[0].text
+
+
+def _texts(lines):
+    return [p for section in clean_lines(lines) for p in section.text.split("\n")]
+
+
+def test_a_table_of_one_column_or_no_rows_keeps_its_text():
+    """A page laid out in a table of one cell, or a table of one row, is text, not a header."""
+    assert _texts(["| 园区简介 永川园区成立于2015年。 |", "| --- |"]) == [
+        "园区简介 永川园区成立于2015年。"
+    ]
+    assert _texts(["| 联系电话 | 023-1234 |", "| --- | --- |"]) == ["联系电话，023-1234"]
+
+
+def test_tables_that_touch_are_read_apart():
+    lines = [
+        "| 企业 | 员工 |",
+        "| --- | --- |",
+        "| 甲 | 4 |",
+        "| 年份 | 收入 |",
+        "| --- | --- |",
+        "| 2023 | 5亿元 |",
+    ]
+    assert _texts(lines) == ["企业：甲，员工：4。", "年份：2023，收入：5亿元。"]
+
+
+def test_a_rows_cells_are_kept_as_written():
+    lines = [
+        "| 楼栋 | 层数 | 备注 |",
+        "| --- | --- | --- |",
+        "| 1 | 1 | 新建，待验收 |",
+        "| 2 | 2 |  | 另附 |",
+    ]
+    assert _texts(lines) == [
+        "楼栋：1，层数：1，备注：新建、待验收。",  # numbers under a header of their own are kept
+        "楼栋：2，层数：2，另附。",  # a cell beyond the header is kept, unlabelled
+    ]
+    assert _texts(["| | 企业 |", "|---|---|", "| 甲 | A栋 |"]) == ["甲，企业：A栋。"]

@@ -477,3 +477,21 @@ def test_an_html_table_is_read_as_rows_under_their_header(tmp_path: Path) -> Non
         "企业：星河呼叫，员工人数：1860。",
         "企业：锐芯，员工人数：420。",
     ]
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        # an empty cell keeps its column; whitespace between cells is no cell
+        "<table>\n <tr>\n  <th>企业</th>\n  <th>楼栋</th>\n  <th>员工人数</th>\n </tr>\n"
+        " <tr>\n  <td>甲公司</td>\n  <td></td>\n  <td>420</td>\n </tr>\n</table>",
+        # end tags left out, as HTML allows; a line break inside a cell
+        "<table><tr><th>企业<th>楼栋<th>员工人数<tr><td>甲<br>公司<td><td>420</table>",
+    ],
+)
+def test_an_html_tables_cells_stay_under_their_headers(tmp_path: Path, html: str) -> None:
+    path = write(tmp_path / "t.html", f"<html><body>{html}</body></html>")
+    lines = read_document(path).lines
+    assert [p for s in clean_lines(lines) for p in s.text.split("\n")] == [
+        f"企业：{'甲 公司' if '<br>' in html else '甲公司'}，员工人数：420。"
+    ]

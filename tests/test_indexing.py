@@ -381,3 +381,5 @@ def test_the_keyword_index_holds_a_label_repeated_down_a_table_once() -> None:
     assert "星河" in tokens and "锐芯" in tokens
     prose = make_passage("营业收入：3亿元，营业收入增长了。\n营业收入：5亿元。", "年报")
     assert keyword_tokens(prose).count("营业") == 2  # a label is one a line begins or a comma ends
+    hours = make_passage("周二开放，下午2:00关门。\n周三开放，下午2:00关门。", "开放时间")
+    assert keyword_tokens(hours).count("下午") == 2  # 下午2 of 下午2:00 is no label

@@ -23,6 +23,7 @@ from parkqa.chinese import (
     to_traditional,
     units,
 )
+from parkqa.cleaning import LABEL_PATTERN
 from parkqa.colloquial import written_forms
 from parkqa.keywords import ENGLISH_STOPWORDS, KeywordIndex, normalize, tokenize
 from parkqa.lexicon import lexicon
@@ -944,6 +945,15 @@ _NOUN_LIKE_TAGS = ("j", "vn")  # abbreviations (北大), verbs used as nouns (�
 _SETTING_NOUNS = frozenset({"时期", "时代", "年间", "期间", "地区", "一带", "境内"})
 
 
+def _verb_before_yu(run: list[tuple[str, str]], after: str) -> bool:
+    """Whether the last word of a run of nouns is a verb by its place before 于 (长眠于, 成立于):
+    one the dictionary does not tag a common noun (基金会于……成立: a noun still)."""
+    if after != "于":
+        return False
+    entry = lexicon().lookup(to_simplified(run[-1][0]))
+    return entry is None or not entry[1].startswith(("n", "vn")) or entry[1] in NAME_TAGS
+
+
 def unheld_name_phrase(question: Question, keywords: KeywordIndex, texts) -> str:
     """The first run of two or more nouns in the question, from a name on, that no passage
     holds as written (亚太基金会 where passages hold 亚太 and 基金会 apart: the question is
@@ -956,8 +966,8 @@ def unheld_name_phrase(question: Question, keywords: KeywordIndex, texts) -> str
             continue
         named = next((i for i, (_, t) in enumerate(run) if t in NAME_TAGS), len(run))
         run = run[named:]
-        if run and (to_simplified(run[-1][0]) in _SETTING_NOUNS or word == "于"):
-            run.pop()  # 长眠于, 位于: a word before 于 is a verb
+        if run and (to_simplified(run[-1][0]) in _SETTING_NOUNS or _verb_before_yu(run, word)):
+            run.pop()
         if len(run) >= 2:
             phrase = "".join(w for w, _ in run)
             if not name_in_passages(phrase, keywords, texts):
@@ -1450,11 +1460,8 @@ def _items_asked_for(question: Question) -> int:
     return int(digit) if digit.isdigit() else _DIGITS[digit]
 
 
-# A label and its value in a sentence of them, as a table's row is read (员工人数：420); a label
-# ends in no digit (the 7 of 早上7:40 is a time's).
-_LABELLED = re.compile(
-    r"(?:^|(?<=[，,]))\s*([^，,：:。；;\n]{0,11}[^\d，,：:。；;\n\s])[：:]([^，,。；;\n]+)"
-)
+# A label and its value in a sentence of them, as a table's row is read (员工人数：420).
+_LABELLED = re.compile(LABEL_PATTERN + r"([^，,。；;\n]+)")
 # The labels of a date and of a place (入驻年份, 办公地点).
 _TYPE_LABELS = {"date": re.compile("年份|日期|时间"), "place": re.compile("地点|地址|位置|所在地")}
 
@@ -1839,7 +1846,7 @@ def _qualifies_next(text: str, end: int) -> bool:
 # abbreviations, Latin words.
 _QUALIFYING_TAGS = ("n", "vn", "a", "b", "j", "eng")
 # Words before a count that make it a count of some of them: those listed, these, the first.
-_OF_THOSE = re.compile(r"(?:以上|上述|其中|这些?|前)$")
+_OF_THOSE = re.compile(r"(?:以上|上述|其中|这些?|(?<![目此之以提先日当])前)$")
 # Words that say a count is the total of what it counts (合计员工4285人), not of a kind of it.
 _TOTALLING = frozenset({"合计", "共计", "总计", "累计", "总共", "一共", "共有", "总数"})
 
@@ -1987,11 +1994,13 @@ def _states_count(question: Question, text: str) -> bool:
 
 
 def _ends_word(text: str, quantity: re.Match) -> bool:
-    """Whether a quantity's first 一 ends a word (唯一一家, 之一), which no count begins."""
+    """Whether a count of one (一家) begins with the 一 that ends a word (唯一一家): no count;
+    高一米 and 超一万人 are quantities still."""
     at = quantity.start()
     return (
         bool(at)
         and quantity.group()[0] == "一"
+        and any(_ONE.fullmatch(count) for count in (quantity.group(), quantity.group()[1:]))
         and lexicon().lookup(text[at - 1 : at + 1]) is not None
     )
 

@@ -96,37 +96,65 @@ class _Builder:
         return "".join(self.chars)
 
 
+# A label as a row read with its header says it (员工人数：420), and as prose may (电话：……): what
+# a line begins with, or a comma ends, before a colon, ending in no digit (the 2 of 下午2:00 is
+# a time's).
+LABEL_PATTERN = r"(?:^|(?<=[，,]))\s*([^，,：:。；;\n]{0,11}[^\d，,：:。；;\n\s])[：:]"
+
 # A table as Markdown writes it: rows between bars, the header's row followed by a rule.
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
+_TABLE_RULE = re.compile(r"^\s*(?:\|\s*)?:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")
+# Headers of a column that only numbers the rows.
+_ROW_NUMBERS = frozenset({"", "序号", "编号", "序", "no", "no.", "#"})
 
 
 def _cells(line: str) -> list[str]:
-    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+    """A table row's cells: between its outer bars, an escaped bar (\\|) no border."""
+    text = line.strip()
+    text = text[1:] if text.startswith("|") else text
+    text = text[:-1] if text.endswith("|") and not text.endswith("\\|") else text
+    return [cell.strip().replace("\\|", "|") for cell in re.split(r"(?<!\\)\|", text)]
+
+
+def _is_header(lines: Sequence[str], i: int) -> bool:
+    return (
+        i + 1 < len(lines)
+        and bool(_TABLE_ROW.match(lines[i]))
+        and bool(_TABLE_RULE.match(lines[i + 1]))
+    )
 
 
 def read_tables(lines: Sequence[str]) -> dict[int, str]:
     """The tables among the lines (a header row, a rule, rows): each row's line number
     mapped to the sentence the row says, its cells each after its header (员工人数：420), and
-    the header's and the rule's lines mapped to "". A column of row numbers is left out, and
-    so is an empty cell."""
+    the rule's line mapped to "". A column that only numbers the rows is left out, and so is
+    an empty cell; a cell beyond the header's is kept without one. A table of one column (a
+    page laid out in a table) is read as its cells' text, and one without rows as its
+    header's cells; a table ends where the next one's header begins."""
     read: dict[int, str] = {}
     i = 0
-    while i + 1 < len(lines):
-        if not (_TABLE_ROW.match(lines[i]) and _TABLE_RULE.match(lines[i + 1])):
+    while i < len(lines):
+        if not _is_header(lines, i):
             i += 1
             continue
         headers = _cells(lines[i])
-        read[i + 1] = read[i + 2] = ""
+        read[i + 2] = ""
         end = i + 2
-        while end < len(lines) and _TABLE_ROW.match(lines[end]):
+        while end < len(lines) and _TABLE_ROW.match(lines[end]) and not _is_header(lines, end):
             end += 1
         rows = [_cells(line) for line in lines[i + 2 : end]]
-        numbered = {c for c in range(len(headers)) if _numbers_rows(rows, c)}
+        if len(headers) == 1 or not rows:
+            for number, cells in enumerate([headers, *rows], start=i + 1):
+                read[number] = _join_cells([cell for cell in cells if cell])
+            read[i + 2] = ""
+            i = end
+            continue
+        read[i + 1] = ""
+        numbered = {c for c in range(len(headers)) if _numbers_rows(headers, rows, c)}
         for number, row in enumerate(rows, start=i + 3):
             pairs = [
-                (header, cell)
-                for c, (header, cell) in enumerate(zip(headers, row))
+                (headers[c] if c < len(headers) else "", cell)
+                for c, cell in enumerate(row)
                 if cell and c not in numbered
             ]
             read[number] = _row_sentence(pairs)
@@ -134,18 +162,34 @@ def read_tables(lines: Sequence[str]) -> dict[int, str]:
     return read
 
 
-def _numbers_rows(rows: list[list[str]], column: int) -> bool:
-    """Whether a column holds the rows' numbers, 1, 2, 3 and on."""
-    return len(rows) > 1 and all(
+def _numbers_rows(headers: list[str], rows: list[list[str]], column: int) -> bool:
+    """Whether a column, headed as such (序号, No.) or not at all, numbers the rows 1, 2, 3."""
+    return headers[column].lower() in _ROW_NUMBERS and all(
         len(row) > column and row[column] == str(n) for n, row in enumerate(rows, start=1)
     )
 
 
+def _chinese(parts: Sequence[str]) -> bool:
+    return any(is_cjk(ch) for part in parts for ch in part)
+
+
+def _join_cells(cells: list[str]) -> str:
+    return ("，" if _chinese(cells) else ", ").join(cells)
+
+
 def _row_sentence(pairs: list[tuple[str, str]]) -> str:
-    chinese = any(is_cjk(ch) for pair in pairs for part in pair for ch in part)
+    """A row's header：cell pairs as one sentence; a comma inside a cell becomes 、, so that
+    the sentence's commas part its cells only."""
+    chinese = _chinese([part for pair in pairs for part in pair])
     colon, comma, end = ("：", "，", "。") if chinese else (": ", ", ", ".")
-    text = comma.join(f"{header}{colon}{cell}" if header else cell for header, cell in pairs)
+    text = comma.join(
+        f"{header}{colon}{_in_cell(cell)}" if header else _in_cell(cell) for header, cell in pairs
+    )
     return text + end if text else ""
+
+
+def _in_cell(cell: str) -> str:
+    return re.sub(r"[，,]\s*", "、", cell) if _chinese([cell]) else cell
 
 
 def clean_lines(

@@ -506,6 +506,7 @@ class _HTMLText(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self._row: list[str] | None = None  # the cells of the table row being read
+        self._in_cell = False  # within a td or th: text between cells is no cell
         self._first_row = False  # the next row is its table's first, its header
         self.lines: list[str] = []
         self.heading_lines: set[int] = set()
@@ -523,13 +524,20 @@ class _HTMLText(HTMLParser):
         elif tag in self._SKIPPED:
             self._skipping.append(tag)
         elif tag == "table":
+            self._end_row()
             self._flush()
             self._first_row = True
         elif tag == "tr":
+            self._end_row()  # an end tag HTML lets a page leave out
             self._flush()
             self._row = []
         elif tag in ("td", "th"):
             self._end_cell()
+            if self._row is None:  # a cell outside any row opens one
+                self._flush()
+                self._row = []
+            self._line = []  # what stood between cells
+            self._in_cell = True
         elif self._row is not None:
             self._line.append(" ")  # a block inside a cell is part of the cell
         elif tag in self._BLOCKS:
@@ -541,7 +549,10 @@ class _HTMLText(HTMLParser):
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("br", "hr"):
-            self._flush()
+            if self._row is not None:
+                self._line.append(" ")  # a line break inside a cell
+            else:
+                self._flush()
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
@@ -584,9 +595,10 @@ class _HTMLText(HTMLParser):
         self._flush()
 
     def _end_cell(self) -> None:
-        """Close the cell being read, if any, into the row."""
-        if self._row is not None and self._line:
+        """Close the cell being read, if any, into the row, an empty one too."""
+        if self._row is not None and self._in_cell:
             self._row.append(" ".join("".join(self._line).split()))
+        self._in_cell = False
         self._line = []
 
     def _end_row(self) -> None:

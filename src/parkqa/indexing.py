@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from parkqa import documents
-from parkqa.cleaning import clean_lines, find_headings
+from parkqa.cleaning import LABEL_PATTERN, clean_lines, find_headings
 from parkqa.config import ChunkingConfig, Config
 from parkqa.documents import (
     SUPPORTED_SUFFIXES,
@@ -648,8 +648,7 @@ def keyword_tokens(passage: Passage) -> list[str]:
     return tokenize(f"{passage.title}\n{passage.section}\n{text}")
 
 
-# A label: what a line begins with, or a comma ends, before a colon (员工人数：420).
-_LABEL = re.compile(r"(?:^|(?<=[，,]))\s*([^，,：:。；;\n]{1,12})[：:]", re.MULTILINE)
+_LABEL = re.compile(LABEL_PATTERN, re.MULTILINE)
 
 
 def _without_repeated_labels(text: str) -> str:
