@@ -144,9 +144,9 @@ def read_tables(lines: Sequence[str]) -> dict[int, str]:
             end += 1
         rows = [_cells(line) for line in lines[i + 2 : end]]
         if len(headers) == 1 or not rows:
-            for number, cells in enumerate([headers, *rows], start=i + 1):
+            read[i + 1] = _join_cells([cell for cell in headers if cell])
+            for number, cells in enumerate(rows, start=i + 3):
                 read[number] = _join_cells([cell for cell in cells if cell])
-            read[i + 2] = ""
             i = end
             continue
         read[i + 1] = ""
