@@ -149,3 +149,6 @@ def test_a_rows_cells_are_kept_as_written():
         "楼栋：2，层数：2，另附。",  # a cell beyond the header is kept, unlabelled
     ]
     assert _texts(["| | 企业 |", "|---|---|", "| 甲 | A栋 |"]) == ["甲，企业：A栋。"]
+    assert _texts(["| 企业 | 投资 |", "|---|---|", "| 甲 | 1,860万元 |"]) == [
+        "企业：甲，投资：1,860万元。"
+    ]

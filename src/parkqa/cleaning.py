@@ -189,7 +189,8 @@ def _row_sentence(pairs: list[tuple[str, str]]) -> str:
 
 
 def _in_cell(cell: str) -> str:
-    return re.sub(r"[，,]\s*", "、", cell) if _chinese([cell]) else cell
+    """A Chinese cell with its commas as 、, a thousands separator (1,860) left as it is."""
+    return re.sub(r"，\s*|,(?!\d{3})\s*", "、", cell) if _chinese([cell]) else cell
 
 
 def clean_lines(
