@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from parkqa.chinese import is_cjk
+from parkqa.chinese import has_cjk, is_cjk
 
 SENTENCE_END = "。！？!?；;…"
 CLOSERS = "”’」』）)》】\"'"
@@ -169,18 +169,14 @@ def _numbers_rows(headers: list[str], rows: list[list[str]], column: int) -> boo
     )
 
 
-def _chinese(parts: Sequence[str]) -> bool:
-    return any(is_cjk(ch) for part in parts for ch in part)
-
-
 def _join_cells(cells: list[str]) -> str:
-    return ("，" if _chinese(cells) else ", ").join(cells)
+    return ("，" if has_cjk("".join(cells)) else ", ").join(cells)
 
 
 def _row_sentence(pairs: list[tuple[str, str]]) -> str:
     """A row's header：cell pairs as one sentence; a comma inside a cell becomes 、, so that
     the sentence's commas part its cells only."""
-    chinese = _chinese([part for pair in pairs for part in pair])
+    chinese = has_cjk("".join(part for pair in pairs for part in pair))
     colon, comma, end = ("：", "，", "。") if chinese else (": ", ", ", ".")
     text = comma.join(
         f"{header}{colon}{_in_cell(cell)}" if header else _in_cell(cell) for header, cell in pairs
@@ -190,7 +186,7 @@ def _row_sentence(pairs: list[tuple[str, str]]) -> str:
 
 def _in_cell(cell: str) -> str:
     """A Chinese cell with its commas as 、, a thousands separator (1,860) left as it is."""
-    return re.sub(r"，\s*|,(?!\d{3})\s*", "、", cell) if _chinese([cell]) else cell
+    return re.sub(r"，\s*|,(?!\d{3})\s*", "、", cell) if has_cjk(cell) else cell
 
 
 def clean_lines(
